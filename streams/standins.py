@@ -1,0 +1,88 @@
+"""Local stand-ins for the outside world, for `optout up` and the tests: a carrier send API that
+accepts replies and a customer webhook receiver. Both print what they receive and keep it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import mode
+from aiohttp import web
+
+log = logging.getLogger("optout.standins")
+
+CARRIER_PATH = "/v1/messages"
+WEBHOOK_PATH = "/webhooks/inbound"
+
+
+@dataclass
+class Received:
+    """One request a stand-in received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class StandIn:
+    """An HTTP server on 127.0.0.1 that answers every POST with `status` and records it."""
+
+    name: str
+    port: int
+    status: int = 200
+    received: list[Received] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        server = web.Application()
+        server.router.add_post("/{path:.*}", self._receive)
+        self._runner = web.AppRunner(server, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        log.info("%s listening on %s", self.name, self.url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        self.received.append(Received(request.path, dict(request.headers), body))
+        log.info("%s received %s", self.name, _summary(body))
+        return web.json_response({"received": True}, status=self.status)
+
+
+def _summary(body: dict[str, Any]) -> str:
+    if "opt_out_assist" in body:  # a webhook
+        assist = body["opt_out_assist"]
+        return (
+            f"inbound {body.get('message_uuid')} from {body.get('from')} to {body.get('to')}: "
+            f"{body.get('text')!r} intent={assist['intent']} blocked={assist['sender_blocked']}"
+        )
+    return f"reply from {body.get('from')} to {body.get('to')}: {body.get('text')!r}"
+
+
+
+class StandInsService(mode.Service):
+    """Runs stand-ins inside a Faust worker's event loop (passed to faust.Worker as a service)."""
+
+    def __init__(self, stand_ins: list[StandIn]) -> None:
+        super().__init__()
+        self.stand_ins = stand_ins
+
+    async def on_start(self) -> None:
+        for stand_in in self.stand_ins:
+            await stand_in.start()
+
+    async def on_stop(self) -> None:
+        for stand_in in self.stand_ins:
+            await stand_in.stop()
