@@ -15,8 +15,6 @@ import asyncio
 import logging
 import time
 
-import faust
-
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
     app,
@@ -35,7 +33,7 @@ from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import Decision, decide
 from optout.tables.blocklist import ROCKSDICT, get_entry, pair_key, put_entry
-from optout.tables.settings import settings_for
+from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,8 @@ log = logging.getLogger(__name__)
 seen_messages = app.Table(
     "seen-messages",
     partitions=config.partitions,
-    schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw"),
+    key_type=bytes,
+    value_type=bytes,
     changelog_topic=raw_topic(SEEN_MESSAGES_CHANGELOG_TOPIC, compacting=True),
     options=ROCKSDICT,
 )
@@ -51,6 +50,8 @@ seen_messages = app.Table(
 
 @app.agent(inbound_by_pair_topic)
 async def classify(stream):  # type: ignore[no-untyped-def]
+    # A disabled number or a custom brand must be known before the first message is decided.
+    await settings_reader.caught_up.wait()
     async for event in stream.events():
         try:
             message = inbound_serde.decode(event.value)
@@ -58,7 +59,7 @@ async def classify(stream):  # type: ignore[no-untyped-def]
             await send_to_dead_letters(event, str(exc))
             continue
         message_id = message["message_id"]
-        if seen_messages.get(message_id) is not None:
+        if seen_messages.get(message_id.encode()) is not None:
             log.info("redelivered message %s ignored", message_id)
             continue
 
@@ -69,7 +70,7 @@ async def classify(stream):  # type: ignore[no-untyped-def]
         if decision.entry_changed and decision.entry is not None:
             put_entry(decision.entry)
         await _publish(message, decision, settings, now_ms)
-        seen_messages[message_id] = str(now_ms).encode()
+        seen_messages[message_id.encode()] = str(now_ms).encode()
         log.info(
             "message %s from %s to %s: %s (%s)",
             message_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
 from faust.exceptions import SameNode
 
 from optout.schemas import AvroSerde, Record
@@ -24,15 +23,16 @@ blocklist_entry_serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, 
 blocklist = app.Table(
     "blocklist",
     partitions=config.partitions,
-    schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw"),
+    key_type=bytes,  # raw bytes: the key bytes of the table, the topic and the route agree
+    value_type=bytes,
     changelog_topic=raw_topic(BLOCKLIST_CHANGELOG_TOPIC, compacting=True),
     options=ROCKSDICT,
 )
 
 
-def pair_key(business_number: str, end_user_number: str) -> str:
+def pair_key(business_number: str, end_user_number: str) -> bytes:
     """The key of a pair in the block list, and of its messages on `inbound-by-pair`."""
-    return f"{business_number}|{end_user_number}"
+    return f"{business_number}|{end_user_number}".encode()
 
 
 def get_entry(business_number: str, end_user_number: str) -> Record | None:

@@ -1,31 +1,30 @@
-"""Per-number settings: a global table over the compacted `number-settings` topic.
+"""Per-number settings: the compacted `number-settings` topic, followed into memory.
 
-Every worker holds every number's settings (they are few and small), keyed by the number,
-values Avro NumberSettings. A number with no record gets the defaults from configuration.
+Every classify worker holds every number's settings (they are few and small), keyed by the
+number, values Avro NumberSettings. A number with no record gets the defaults from
+configuration. (Faust's GlobalTable would fit, but it hangs partition assignment on the
+embedded broker and has open multi-worker bugs; a plain topic reader does the job.)
 """
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-import faust
-
-from optout.schemas import AvroSerde, DecodeError, Record
-from optout.streams.app import app, config, raw_topic, registry
+from optout.schemas import AvroSerde, Record
+from optout.streams.app import app, config, registry
 from optout.streams.config import SETTINGS_TOPIC
-from optout.tables.blocklist import ROCKSDICT
-
-log = logging.getLogger(__name__)
+from optout.tables.reader import TopicReader
 
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)
-
-number_settings = app.GlobalTable(
-    "number-settings",
-    partitions=config.partitions,
-    schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="raw"),
-    changelog_topic=raw_topic(SETTINGS_TOPIC, compacting=True),
-    options=ROCKSDICT,
+number_settings: dict[bytes, Record] = {}
+settings_reader = TopicReader(
+    config.broker_url, SETTINGS_TOPIC, number_settings, decode=settings_serde.decode
 )
+
+
+@app.task
+async def follow_settings() -> Any:
+    await settings_reader.run()
 
 
 def default_settings(number: str) -> Record:
@@ -43,13 +42,8 @@ def default_settings(number: str) -> Record:
 def settings_for(number: str) -> Record:
     """The number's settings, with defaults for what it leaves empty."""
     defaults = default_settings(number)
-    value = number_settings.get(number)
-    if value is None:
-        return defaults
-    try:
-        settings = settings_serde.decode(value)
-    except DecodeError as exc:
-        log.error("settings of %s unreadable, using defaults: %s", number, exc)
+    settings = number_settings.get(number.encode())
+    if settings is None:
         return defaults
     return {key: settings[key] or defaults[key] for key in defaults} | {
         "enabled": settings["enabled"]

@@ -1,0 +1,87 @@
+"""Follow a compacted topic into a local key-value store, and know when it has caught up.
+
+Used for per-number settings inside the classify worker. It reads every partition with no
+consumer group, from the beginning, and judges "caught up" by the high watermark that Fetch
+responses carry, not by ListOffsets: the embedded broker answers ListOffsets(latest) wrongly
+(see README, "Known broker quirks"), while its Fetch high watermark is right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+
+class TopicReader:
+    """Applies every record of a topic to `store` (a None value deletes the key)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        store: MutableMapping[bytes, Any],
+        decode: Callable[[bytes], Any] = bytes,
+        poll_timeout_ms: int = 200,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.store = store
+        self.decode = decode
+        self.poll_timeout_ms = poll_timeout_ms
+        self.caught_up = asyncio.Event()
+        self.lag: dict[int, int] = {}
+
+    async def run(self) -> None:
+        """Read forever (until cancelled)."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            while True:
+                batches = await consumer.getmany(timeout_ms=self.poll_timeout_ms)
+                for records in batches.values():
+                    for record in records:
+                        self._apply(record.key, record.value)
+                await self._update_lag(consumer, partitions)
+        finally:
+            await consumer.stop()
+
+    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        if value is None:
+            self.store.pop(key, None)
+            return
+        try:
+            self.store[key] = self.decode(value)
+        except ValueError as exc:
+            log.error("%s: unreadable record for key %r skipped: %s", self.topic, key, exc)
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        while True:
+            await consumer.topics()  # refreshes metadata for every topic
+            partitions = consumer.partitions_for_topic(self.topic)
+            if partitions:
+                return [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            log.warning("topic %s not found yet; waiting for it", self.topic)
+            await asyncio.sleep(1.0)
+
+    async def _update_lag(self, consumer: AIOKafkaConsumer, partitions: list) -> None:
+        for tp in partitions:
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                self.lag[tp.partition] = max(0, highwater - await consumer.position(tp))
+        if len(self.lag) == len(partitions) and not any(self.lag.values()):
+            if not self.caught_up.is_set():
+                log.info("%s: caught up (%d keys)", self.topic, len(self.store))
+            self.caught_up.set()
