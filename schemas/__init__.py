@@ -36,7 +36,7 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True)
 class Contract:
-    """One Avro schema, parsed by `avro` (canonical form, fingerprint) and by `fastavro` (hot path)."""
+    """One Avro schema, parsed by `avro` (fingerprint) and by `fastavro` (the hot path)."""
 
     name: str
     schema_json: str

@@ -30,7 +30,9 @@ class SchemaRegistry:
                 self._schemas[schema_id] = str(self._request(f"/schemas/ids/{schema_id}")["schema"])
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
-                    raise LookupError(f"schema id {schema_id} is not in the schema registry") from exc
+                    raise LookupError(
+                        f"schema id {schema_id} is not in the schema registry"
+                    ) from exc
                 raise
         return self._schemas[schema_id]
 

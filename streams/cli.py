@@ -188,7 +188,9 @@ def _inject(args: argparse.Namespace) -> int:
     config = Config()
     broker_url = config.broker_url or _running_up().get("broker_url")
     if not broker_url:
-        print("optout inject: no broker: start `optout up` or set OPTOUT_BROKER_URL", file=sys.stderr)
+        print(
+            "optout inject: no broker: start `optout up` or set OPTOUT_BROKER_URL", file=sys.stderr
+        )
         return 1
     registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
     message = {
@@ -221,7 +223,9 @@ async def _produce(broker_url: str, topic: str, key: bytes, value: bytes) -> Non
 def _blocklist_check(args: argparse.Namespace) -> int:
     web_url = os.environ.get("OPTOUT_WEB_URL") or _running_up().get("web_url")
     web_url = web_url or f"http://127.0.0.1:{os.environ.get('OPTOUT_WEB_PORT', '6066')}"
-    path = "/v1/blocklist/{}/{}".format(*(urllib.parse.quote(n) for n in (args.number, args.sender)))
+    path = "/v1/blocklist/{}/{}".format(
+        *(urllib.parse.quote(n) for n in (args.number, args.sender))
+    )
     try:
         with urllib.request.urlopen(web_url + path, timeout=10) as response:
             print(json.dumps(json.loads(response.read()), indent=2))

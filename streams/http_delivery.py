@@ -1,4 +1,4 @@
-"""One HTTP delivery attempt (carrier send API or customer webhook), recorded as a DeliveryResult."""
+"""One HTTP delivery attempt (carrier send API or customer webhook) and its DeliveryResult."""
 
 from __future__ import annotations
 

@@ -71,7 +71,6 @@ def _summary(body: dict[str, Any]) -> str:
     return f"reply from {body.get('from')} to {body.get('to')}: {body.get('text')!r}"
 
 
-
 class StandInsService(mode.Service):
     """Runs stand-ins inside a Faust worker's event loop (passed to faust.Worker as a service)."""
 

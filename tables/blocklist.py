@@ -1,4 +1,4 @@
-"""The block list: per business number, the end users who opted out, and the lookup send services ask.
+"""The block list: per business number, the end users who opted out; and its lookup view.
 
 A RocksDB (rocksdict) table keyed by 'business|end_user', backed by the compacted
 `blocklist-changelog` topic whose values are Avro BlocklistEntry records.

@@ -1,0 +1,174 @@
+"""A running stack for end-to-end tests, shared by the whole session (a worker takes ~30 s to
+join its group): the embedded broker, a real `optout worker` process, and real HTTP receivers
+on 127.0.0.1 standing in for the carrier send API and two customers' webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from optout.schemas import AvroSerde
+from optout.streams.broker import EmbeddedBroker, free_port
+from optout.streams.standins import StandIn
+
+WORKER_READY_TIMEOUT = 150.0
+
+
+class Stack:
+    """Handles to everything the end-to-end tests talk to."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.broker = EmbeddedBroker(free_port())
+        self.carrier = StandIn("carrier", free_port(), status=202)
+        self.webhook_a = StandIn("webhook A", free_port())
+        self.webhook_b = StandIn("webhook B", free_port())
+        self.web_port = free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.loop = asyncio.new_event_loop()
+        self.worker: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        for stand_in in (self.carrier, self.webhook_a, self.webhook_b):
+            self.run(stand_in.start())
+        self.broker.start()
+        env = os.environ | {
+            "OPTOUT_BROKER_URL": self.broker.bootstrap,
+            "OPTOUT_DATA_DIR": str(self.tmp / "worker-data"),
+            "OPTOUT_WEB_PORT": str(self.web_port),
+            "OPTOUT_CARRIER_API_URL": f"{self.carrier.url}/v1/messages",
+            "OPTOUT_DEFAULT_WEBHOOK_URL": f"{self.webhook_a.url}/hooks",
+            "OPTOUT_DEFAULT_BRAND": "Acme",
+            "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
+            "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
+        }
+        self.worker_log = (self.tmp / "worker.log").open("wb")
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "optout.streams.cli", "worker"],
+            env=env,
+            stdout=self.worker_log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.worker is not None and self.worker.poll() is None, self.worker_tail()
+            try:
+                with urllib.request.urlopen(f"{self.web_url}/healthz", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(1)
+        raise AssertionError(f"worker not ready in {WORKER_READY_TIMEOUT}s\n{self.worker_tail()}")
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+        self.broker.stop()
+        for stand_in in (self.carrier, self.webhook_a, self.webhook_b):
+            self.run(stand_in.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def worker_tail(self, lines: int = 60) -> str:
+        text = (self.tmp / "worker.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- helpers ---------------------------------------------------------------------------
+    def run(self, coroutine: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def produce(self, topic: str, value: bytes | None, key: bytes | None = None) -> None:
+        self.run(self._produce(topic, value, key))
+
+    async def _produce(self, topic: str, value: bytes | None, key: bytes | None) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key)
+        finally:
+            await producer.stop()
+
+    def inbound(self, message_id: str, from_number: str, to_number: str, text: str, **extra: Any):
+        """Produce an InboundMessage as a carrier would (keyed by the sender)."""
+        message = {
+            "message_id": message_id,
+            "channel": "SMS",
+            "from_number": from_number,
+            "to_number": to_number,
+            "text": text,
+            "media_urls": [],
+            "received_at": int(time.time() * 1000),
+            "carrier": "test-carrier",
+        } | extra
+        value = AvroSerde("inbound_message", "inbound-messages").encode(message)
+        self.produce("inbound-messages", value, key=from_number.encode())
+
+    def read_topic(self, topic: str, contract: str) -> list[dict]:
+        """Every record on a topic so far, decoded."""
+        return self.run(self._read_topic(topic, AvroSerde(contract, topic)))
+
+    async def _read_topic(self, topic: str, serde: AvroSerde) -> list[dict]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=self.broker.bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            records = []
+            while batches := await consumer.getmany(timeout_ms=1500):
+                records += [serde.decode(r.value) for rs in batches.values() for r in rs]
+            return records
+        finally:
+            await consumer.stop()
+
+    def lookup(self, number: str, sender: str) -> tuple[int, dict]:
+        import json
+
+        url = f"{self.web_url}/v1/blocklist/{number}/{sender}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()

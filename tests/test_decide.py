@@ -1,0 +1,102 @@
+"""decide(): what one message does to the block list, the replies and the consent events."""
+
+from __future__ import annotations
+
+from optout.streams.decide import decide
+from optout.streams.policy import Intent
+
+NOW = 1_790_000_000_000
+SETTINGS = {
+    "number": "+15559990000",
+    "enabled": True,
+    "brand_name": "Acme",
+    "help_contact": "help@acme.test",
+    "webhook_url": None,
+    "updated_at": 0,
+}
+
+
+def message(text: str, message_id: str = "m-1", to: str = "+15559990000") -> dict:
+    return {
+        "message_id": message_id,
+        "channel": "SMS",
+        "from_number": "+15550001111",
+        "to_number": to,
+        "text": text,
+        "media_urls": [],
+        "received_at": NOW - 5,
+        "carrier": None,
+    }
+
+
+def blocked_entry(message_id: str = "m-0") -> dict:
+    return {
+        "business_number": "+15559990000",
+        "end_user_number": "+15550001111",
+        "blocked": True,
+        "since": NOW - 1000,
+        "keyword": "STOP",
+        "message_id": message_id,
+        "source": "keyword",
+    }
+
+
+def test_stop_blocks_and_confirms() -> None:
+    decision = decide(message("STOP"), None, SETTINGS, NOW)
+    assert decision.entry_changed and decision.sender_blocked
+    assert decision.entry is not None and decision.entry["since"] == NOW
+    assert decision.consent_action == "OPT_OUT"
+    assert decision.reply_text is not None and decision.reply_text.startswith("Acme:")
+
+
+def test_stop_while_blocked_keeps_the_original_block() -> None:
+    entry = blocked_entry()
+    decision = decide(message("STOP"), entry, SETTINGS, NOW)
+    assert not decision.entry_changed and decision.entry is entry
+    assert decision.consent_action is None
+
+
+def test_start_unblocks_only_a_blocked_sender() -> None:
+    unblock = decide(message("START"), blocked_entry(), SETTINGS, NOW)
+    assert unblock.entry_changed and not unblock.sender_blocked
+    assert unblock.consent_action == "OPT_IN"
+    assert unblock.reply_text is not None
+
+    nothing_to_undo = decide(message("START"), None, SETTINGS, NOW)
+    assert not nothing_to_undo.entry_changed and nothing_to_undo.consent_action is None
+    assert nothing_to_undo.reply_text is not None  # START is always answered
+
+
+def test_yes_opts_in_only_a_blocked_sender() -> None:
+    assert decide(message("YES"), blocked_entry(), SETTINGS, NOW).consent_action == "OPT_IN"
+    not_blocked = decide(message("YES"), None, SETTINGS, NOW)
+    assert not_blocked.classification.intent is Intent.NONE
+    assert not_blocked.reply_text is None and not not_blocked.entry_changed
+
+
+def test_help_is_answered_while_blocked_and_changes_nothing() -> None:
+    decision = decide(message("HELP"), blocked_entry(), SETTINGS, NOW)
+    assert decision.reply_text is not None and "Msg&data rates may apply" in decision.reply_text
+    assert not decision.entry_changed and decision.sender_blocked
+
+
+def test_a_replayed_stop_publishes_again_without_rewriting_the_entry() -> None:
+    """The worker died after writing the block but before publishing: say it all again."""
+    entry = blocked_entry(message_id="m-1")
+    decision = decide(message("STOP", message_id="m-1"), entry, SETTINGS, NOW)
+    assert not decision.entry_changed
+    assert decision.consent_action == "OPT_OUT" and decision.reply_text is not None
+
+
+def test_numbers_outside_nanp_and_disabled_numbers_are_only_forwarded() -> None:
+    foreign = decide(message("STOP", to="+447700900123"), None, SETTINGS, NOW)
+    disabled = decide(message("STOP"), None, SETTINGS | {"enabled": False}, NOW)
+    for decision, rule in ((foreign, "outside_nanp"), (disabled, "number_disabled")):
+        assert decision.classification.rule == rule
+        assert decision.reply_text is None and not decision.entry_changed
+
+
+def test_ordinary_text_changes_nothing() -> None:
+    decision = decide(message("see you at 5"), blocked_entry(), SETTINGS, NOW)
+    assert decision.reply_text is None and decision.consent_action is None
+    assert not decision.entry_changed and decision.sender_blocked

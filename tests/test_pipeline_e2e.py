@@ -1,0 +1,209 @@
+"""The whole flow on the embedded broker, a real worker process and real HTTP receivers."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from optout.schemas import AvroSerde
+from tests.conftest import Stack, eventually
+
+pytestmark = pytest.mark.e2e
+
+SETTLE_SECONDS = 2.0  # after the last expected delivery, how long duplicates get to show up
+
+
+def replies_to(stack: Stack, user: str) -> list[dict]:
+    return [r.body for r in stack.carrier.received if r.body["to"] == user]
+
+
+def webhooks_for(stack: Stack, message_id: str) -> list[dict]:
+    received = stack.webhook_a.received + stack.webhook_b.received
+    return [r.body for r in received if r.body["message_uuid"] == message_id]
+
+
+def blocked(stack: Stack, number: str, sender: str) -> bool:
+    status, answer = stack.lookup(number, sender)
+    assert status == 200, answer
+    return bool(answer["blocked"])
+
+
+def settle_and_assert_once(stack: Stack, *message_ids: str) -> None:
+    """Each message id reached the webhook receivers exactly once."""
+    for message_id in message_ids:
+        eventually(lambda m=message_id: webhooks_for(stack, m), what=f"webhook for {message_id}")
+    time.sleep(SETTLE_SECONDS)
+    for message_id in message_ids:
+        assert len(webhooks_for(stack, message_id)) == 1, message_id
+
+
+def test_stop_blocks_the_pair_and_sends_one_confirmation(stack: Stack) -> None:
+    business, user = "+15550100001", "+15550200001"
+    assert not blocked(stack, business, user)
+
+    stack.inbound("stop-1", user, business, "STOP")
+
+    eventually(lambda: blocked(stack, business, user), what="block")
+    eventually(lambda: replies_to(stack, user), what="confirmation")
+    settle_and_assert_once(stack, "stop-1")
+    (reply,) = replies_to(stack, user)
+    assert reply["from"] == business
+    assert "Acme" in reply["text"] and "no more messages" in reply["text"]
+    webhook = webhooks_for(stack, "stop-1")[0]
+    assert webhook["text"] == "STOP"
+    assert webhook["opt_out_assist"]["intent"] == "opt_out"
+    assert webhook["opt_out_assist"]["sender_blocked"] is True
+    (carrier_request,) = [r for r in stack.carrier.received if r.body["to"] == user]
+    assert carrier_request.headers["Idempotency-Key"] == "stop-1:reply"
+    events = [
+        e for e in stack.read_topic("optout-events", "optout_event") if e["message_id"] == "stop-1"
+    ]
+    assert [(e["action"], e["business_number"], e["end_user_number"]) for e in events] == [
+        ("OPT_OUT", business, user)
+    ]
+    _, answer = stack.lookup(business, user)
+    assert answer["keyword"] == "STOP" and answer["since"] is not None
+
+
+def test_start_unblocks_and_replies(stack: Stack) -> None:
+    business, user = "+15550100002", "+15550200002"
+    stack.inbound("start-1", user, business, "STOP")
+    stack.inbound("start-2", user, business, "START")
+
+    settle_and_assert_once(stack, "start-1", "start-2")
+    assert not blocked(stack, business, user)
+    texts = [r["text"] for r in replies_to(stack, user)]
+    assert len(texts) == 2
+    assert "unsubscribed" in texts[0] and "resubscribed" in texts[1]
+    actions = [
+        e["action"]
+        for e in stack.read_topic("optout-events", "optout_event")
+        if e["end_user_number"] == user
+    ]
+    assert actions == ["OPT_OUT", "OPT_IN"]
+
+
+def test_help_replies_and_leaves_the_block_alone(stack: Stack) -> None:
+    business, user = "+15550100003", "+15550200003"
+    stack.inbound("help-1", user, business, "HELP")
+    settle_and_assert_once(stack, "help-1")
+    assert not blocked(stack, business, user)
+
+    stack.inbound("help-2", user, business, "STOP")
+    stack.inbound("help-3", user, business, "help")
+    settle_and_assert_once(stack, "help-2", "help-3")
+    assert blocked(stack, business, user)
+
+    texts = [r["text"] for r in replies_to(stack, user)]
+    assert len(texts) == 3
+    for help_reply in (texts[0], texts[2]):
+        assert "Msg&data rates may apply" in help_reply and "help@acme.test" in help_reply
+
+
+def test_ordinary_text_only_reaches_the_webhook(stack: Stack) -> None:
+    business, user = "+15550100004", "+15550200004"
+    stack.inbound("plain-1", user, business, "Is the store open on Sunday?")
+
+    settle_and_assert_once(stack, "plain-1")
+    assert replies_to(stack, user) == []
+    assert not blocked(stack, business, user)
+    assert webhooks_for(stack, "plain-1")[0]["opt_out_assist"]["intent"] == "none"
+    assert all(
+        e["end_user_number"] != user for e in stack.read_topic("optout-events", "optout_event")
+    )
+
+
+def test_a_redelivered_message_is_processed_once(stack: Stack) -> None:
+    business, user = "+15550100005", "+15550200005"
+    stack.inbound("dup-1", user, business, "STOP")
+    stack.inbound("dup-1", user, business, "STOP")
+    stack.inbound("dup-2", user, business, "thanks")
+
+    settle_and_assert_once(stack, "dup-1", "dup-2")
+    assert len(replies_to(stack, user)) == 1
+    events = [
+        e for e in stack.read_topic("optout-events", "optout_event") if e["message_id"] == "dup-1"
+    ]
+    assert len(events) == 1
+
+
+def test_stop_to_one_number_does_not_block_the_sender_for_another(stack: Stack) -> None:
+    number_a, number_b, user = "+15550100006", "+15550100007", "+15550200006"
+    stack.inbound("pair-1", user, number_a, "STOP")
+    eventually(lambda: blocked(stack, number_a, user), what="block on A")
+    assert not blocked(stack, number_b, user)
+
+
+def test_malformed_records_are_dead_lettered_and_processing_goes_on(stack: Stack) -> None:
+    garbage = b"\x00\x01not avro at all"
+    stack.produce("inbound-messages", garbage, key=b"junk")
+    stack.inbound("bad-number", "12345", "+15550100008", "STOP")
+    stack.inbound("after-bad", "+15550200008", "+15550100008", "hello")
+
+    settle_and_assert_once(stack, "after-bad")
+    dead = stack.read_topic("dead-letters", "dead_letter")
+    by_value = {d["value"]: d for d in dead}
+    assert garbage in by_value
+    assert by_value[garbage]["source_topic"] == "inbound-messages"
+    assert "schema registry" in by_value[garbage]["reason"]
+    invalid = [d for d in dead if "from_number '12345'" in d["reason"]]
+    assert len(invalid) == 1 and "E.164" in invalid[0]["reason"]
+    assert webhooks_for(stack, "bad-number") == []
+
+
+def test_settings_choose_the_webhook_and_the_brand(stack: Stack) -> None:
+    business, user = "+15550100009", "+15550200009"
+    settings = {
+        "number": business,
+        "enabled": True,
+        "brand_name": "Zeta Shoes",
+        "help_contact": "1-800-555-0199",
+        "webhook_url": f"{stack.webhook_b.url}/zeta",
+        "updated_at": int(time.time() * 1000),
+    }
+    value = AvroSerde("number_settings", "number-settings").encode(settings)
+    stack.produce("number-settings", value, key=business.encode())
+    time.sleep(2)  # the worker follows the settings topic continuously
+
+    stack.inbound("zeta-1", user, business, "HELP")
+    settle_and_assert_once(stack, "zeta-1")
+    assert [r.path for r in stack.webhook_b.received if r.body["message_uuid"] == "zeta-1"] == [
+        "/zeta"
+    ]
+    (reply,) = replies_to(stack, user)
+    assert reply["text"].startswith("Zeta Shoes:") and "1-800-555-0199" in reply["text"]
+
+
+def test_mms_is_forwarded_with_its_media(stack: Stack) -> None:
+    business, user = "+15550100010", "+15550200010"
+    media = "https://media.example.test/cat.jpg"
+    stack.inbound("mms-1", user, business, "", channel="MMS", media_urls=[media])
+    settle_and_assert_once(stack, "mms-1")
+    webhook = webhooks_for(stack, "mms-1")[0]
+    assert webhook["channel"] == "mms" and webhook["image"] == {"url": media}
+
+
+def test_numbers_outside_nanp_are_only_forwarded(stack: Stack) -> None:
+    business, user = "+447700900123", "+447700900456"
+    stack.inbound("uk-1", user, business, "STOP")
+    settle_and_assert_once(stack, "uk-1")
+    assert replies_to(stack, user) == []
+    assert not blocked(stack, business, user)
+
+
+def test_lookup_rejects_malformed_numbers_with_a_reason(stack: Stack) -> None:
+    status, answer = stack.lookup("5551234", "+15550200001")
+    assert status == 400
+    assert "5551234" in answer["error"] and "E.164" in answer["error"]
+
+
+def test_every_webhook_delivery_carries_a_distinct_message_id(stack: Stack) -> None:
+    stack.inbound("distinct-1", "+15550200011", "+15550100011", "hi")
+    settle_and_assert_once(stack, "distinct-1")
+    received = stack.webhook_a.received + stack.webhook_b.received
+    counts = Counter(r.body["message_uuid"] for r in received)
+    assert counts and max(counts.values()) == 1, counts.most_common(3)
+    for request in received:
+        assert request.headers["Idempotency-Key"] == request.body["message_uuid"]
