@@ -20,8 +20,8 @@ from optout.streams.config import AGENT_MODULES, INBOUND_TOPIC, Config
 
 RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
 DEFAULT_EMBEDDED_PORT = 9092
-CARRIER_STAND_IN_PORT = 6070
-WEBHOOK_STAND_IN_PORT = 6071
+CARRIER_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_CARRIER_PORT", "6070"))
+WEBHOOK_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_WEBHOOK_PORT", "6071"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,75 @@
+"""The README's quick start, as a new user runs it: `optout up`, then `optout inject` and
+`optout blocklist check` from another shell with no flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optout.streams.broker import free_port
+from tests.conftest import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def optout(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "optout.streams.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_up_inject_and_check(tmp_path: Path) -> None:
+    broker_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")} | {
+        "OPTOUT_HOME": str(tmp_path / "home"),
+        "OPTOUT_EMBEDDED_BROKER_PORT": str(broker_port),
+        "OPTOUT_WEB_PORT": str(free_port()),
+        "OPTOUT_UP_CARRIER_PORT": str(free_port()),
+        "OPTOUT_UP_WEBHOOK_PORT": str(free_port()),
+    }
+    log_path = tmp_path / "up.log"
+    with log_path.open("w") as log:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "optout.streams.cli", "up"], env=env, stdout=log, stderr=log
+        )
+    try:
+
+        def answers() -> bool:
+            assert up.poll() is None, log_path.read_text()[-3000:]
+            return (
+                optout("blocklist", "check", "+15559990000", "+15550001111", env=env).returncode
+                == 0
+            )
+
+        eventually(answers, timeout=150, what="optout up to answer lookups")
+        injected = optout(
+            "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "STOP", env=env
+        )
+        assert injected.returncode == 0, injected.stderr
+        message_id = json.loads(injected.stdout)["message_id"]
+
+        def blocked() -> bool:
+            check = optout("blocklist", "check", "+15559990000", "+15550001111", env=env)
+            assert check.returncode == 0, check.stderr
+            return json.loads(check.stdout)["blocked"]
+
+        eventually(blocked, what="the STOP to block the pair")
+        eventually(lambda: "webhook receiver received" in log_path.read_text(), what="webhook")
+        eventually(lambda: "carrier API stand-in received" in log_path.read_text(), what="reply")
+        assert message_id in log_path.read_text()
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    assert not (tmp_path / "home" / "up.json").exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", broker_port)) != 0, "embedded broker still running"
+    refused = optout(
+        "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "x", env=env
+    )
+    assert refused.returncode == 1 and "optout up" in refused.stderr
