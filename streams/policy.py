@@ -1,18 +1,25 @@
 """The keyword policy: which words mean opt-out, opt-in and help, and how text is normalised.
 
-First version (rules in the order they are tried):
-- exact_keyword: the whole normalised text is one keyword ("Stop.", "ＳＴＯＰ", "opt-out");
-- keyword_with_filler: one kind of keyword plus polite or target words only ("stop please",
-  "STOP texting me"); any other word makes it an ordinary sentence ("I'll stop by later");
-- revocation_phrase: an unmistakable opt-out phrase anywhere ("please remove me from your list").
-Pure and free of I/O, so it is tested exhaustively without a broker.
+Rules, in the order they are tried on the normalised text:
+- exact_keyword: the whole text is one keyword ("Stop.", "ＳＴＯＰ", "opt-out", "S T O P");
+- keyword_with_filler: keywords of one kind plus polite or target words only ("stop please",
+  "STOP texting me", "STOP STOP"); an opt-out keyword wins over others ("STOP HELP"); any other
+  word makes it an ordinary sentence ("I'll stop by later");
+- revocation_phrase: an unmistakable opt-out phrase anywhere ("please remove me from your list");
+- unclear_revocation: not an opt-out, but a revocation word or phrase is there ("I'll stop by",
+  "leave me alone"): forwarded with `review` set so the customer can look.
+YES is an opt-in only for a sender who is blocked; the classifier reports it as `yes_if_blocked`
+and decide() settles it with the block list.
+
+Pure and free of I/O. Ordinary texts, the vast majority, leave after one set intersection.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -23,40 +30,66 @@ class Intent(StrEnum):
     NONE = "NONE"
 
 
-OPT_OUT_KEYWORDS = frozenset(
-    {
-        "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "UNSUB", "CANCEL", "END", "QUIT",
-        "REVOKE", "OPTOUT", "OPT OUT", "REMOVE", "ARRET", "ALTO", "CANCELAR",
-    }
+DEFAULT_OPT_OUT = (
+    "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "UNSUB", "CANCEL", "END", "QUIT", "REVOKE",
+    "OPTOUT", "OPT OUT", "REMOVE", "ARRET", "ALTO", "CANCELAR",
 )  # fmt: skip
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "RESUME"})
-# YES re-opts in only a sender who is currently blocked (decided with the block list).
-CONDITIONAL_OPT_IN_KEYWORDS = frozenset({"YES"})
-HELP_KEYWORDS = frozenset({"HELP", "INFO", "AIDE", "AYUDA"})
+DEFAULT_OPT_IN = ("START", "UNSTOP", "RESUME")
+DEFAULT_HELP = ("HELP", "INFO", "AIDE", "AYUDA")
+# Carriers and the CTIA require these three to work on every number.
+PROTECTED_KEYWORDS = frozenset({"STOP", "START", "HELP"})
+YES = "YES"
+
+KEYWORD_LANGUAGE = {"ARRET": "fr", "AIDE": "fr", "ALTO": "es", "CANCELAR": "es", "AYUDA": "es"}
+BILINGUAL_IN_CANADA = frozenset({"INFO"})
 
 FILLER_WORDS = frozenset(
-    {"PLEASE", "PLS", "PLZ", "THANKS", "THANK", "YOU", "THX", "NOW", "OK", "ME"}
+    {"PLEASE", "PLS", "PLZ", "THANKS", "THANK", "YOU", "THX", "NOW", "OK", "ME", "MERCI", "SVP"}
 )
 # Words that only say what to stop: "stop sending me these messages".
 OPT_OUT_TARGET_WORDS = frozenset(
-    {"TEXTING", "SENDING", "MESSAGING", "TEXT", "TEXTS", "MESSAGE", "MESSAGES", "MSGS", "THESE",
-     "THIS", "THEM", "ANY", "MORE", "ALL"}
+    {"TEXTING", "SENDING", "MESSAGING", "TEXT", "TEXTS", "MESSAGE", "MESSAGES", "MSGS", "SMS",
+     "THESE", "THIS", "THEM", "ANY", "MORE", "ALL", "IT"}
 )  # fmt: skip
 REVOCATION_PHRASES = (
     "REMOVE ME", "NO MORE TEXTS", "NO MORE MESSAGES", "OPT OUT", "OPT ME OUT", "TAKE ME OFF",
-    "STOP TEXTING", "STOP SENDING", "STOP MESSAGING", "UNSUBSCRIBE ME",
+    "STOP TEXTING", "STOP SENDING", "STOP MESSAGING", "STOP CONTACTING", "UNSUBSCRIBE ME",
+    "DO NOT TEXT", "DONT TEXT", "DON T TEXT", "DO NOT CONTACT", "DONT CONTACT", "DON T CONTACT",
+    "DO NOT MESSAGE", "DONT MESSAGE", "DON T MESSAGE",
 )  # fmt: skip
-REVOCATION = re.compile(r"\b(" + "|".join(REVOCATION_PHRASES) + r")\b")
+UNCLEAR_REVOCATION_PHRASES = (
+    "LEAVE ME ALONE", "NOT INTERESTED", "WRONG NUMBER", "DONT WANT", "DON T WANT",
+    "DO NOT WANT", "NO LONGER", "ENOUGH",
+)  # fmt: skip
+# Opt-out words that, inside an ordinary sentence, deserve a human look.
+STRONG_REVOCATION_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "UNSUB", "OPTOUT", "REVOKE", "ARRET", "CANCELAR", "SPAM"}
+)
 
-KEYWORD_LANGUAGE = {"ARRET": "fr", "AIDE": "fr", "ALTO": "es", "CANCELAR": "es", "AYUDA": "es"}
 
-# Letters from other scripts that look like Latin ones: "ЅТОР" must read as STOP.
-LOOKALIKES = str.maketrans(
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(sorted(phrases, key=len, reverse=True)) + r")\b")
+
+
+REVOCATION = _phrase_pattern(REVOCATION_PHRASES)
+UNCLEAR_REVOCATION = _phrase_pattern(UNCLEAR_REVOCATION_PHRASES)
+PHRASE_WORDS = frozenset(
+    w for p in REVOCATION_PHRASES + UNCLEAR_REVOCATION_PHRASES for w in p.split()[:1]
+)
+
+# Letters from other scripts that look like Latin ones ("ЅТОР" must read as STOP), and
+# invisible characters (zero-width, byte-order, soft hyphen) that must not split a word.
+UNICODE_CLEANUP = str.maketrans(
     "АВСЕНІЈКМОРЅТХУаеіјорсѕухΑΒΕΗΙΚΜΝΟΡΤΥΧοτ",
     "ABCEHIJKMOPSTXYaeijopcsyxABEHIKMNOPTYXot",
+    "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\ufeff\u00ad’",
 )
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"))
-NOT_WORD = re.compile(r"[^A-Z0-9]+")
+COMBINING_MARKS = re.compile("[\u0300-\u036f]")
+# One pass over ASCII: letters upper-cased, apostrophes dropped ("don't" is DONT), the rest spaces.
+# (bytes.translate is the fastest pass Python has; ordinary texts are mostly ASCII).
+ASCII_WORDS = (
+    bytes(ord(chr(b).upper()) if chr(b).isalnum() else 32 for b in range(128)) + b" " * 128
+)
 
 
 @dataclass(frozen=True)
@@ -71,57 +104,106 @@ class Classification:
 
 
 NOT_A_KEYWORD = Classification(Intent.NONE, None, "en", "no_keyword")
+UNCLEAR = Classification(Intent.NONE, None, "en", "unclear_revocation", review=True)
+
+
+@dataclass(frozen=True)
+class KeywordSet:
+    """The keywords one number answers to: the defaults, plus its own, minus what it removed."""
+
+    intents: dict[str, Intent]
+    triggers: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        words = {w for keyword in self.intents for w in keyword.split()}
+        triggers = words | PHRASE_WORDS | STRONG_REVOCATION_WORDS | {YES}
+        object.__setattr__(self, "triggers", frozenset(triggers))
+
+    @classmethod
+    def build(
+        cls,
+        extra_opt_out: Iterable[str] = (),
+        extra_opt_in: Iterable[str] = (),
+        extra_help: Iterable[str] = (),
+        removed: Iterable[str] = (),
+    ) -> KeywordSet:
+        """Defaults plus extras minus removed; STOP, START and HELP cannot be removed."""
+        gone = {normalise(k) for k in removed} - PROTECTED_KEYWORDS
+        intents: dict[str, Intent] = {}
+        for intent, keywords in (
+            (Intent.HELP, (*DEFAULT_HELP, *extra_help)),
+            (Intent.OPT_IN, (*DEFAULT_OPT_IN, *extra_opt_in)),
+            (Intent.OPT_OUT, (*DEFAULT_OPT_OUT, *extra_opt_out)),  # last: opt-out wins clashes
+        ):
+            for keyword in map(normalise, keywords):
+                if keyword and keyword not in gone:
+                    intents[keyword] = intent
+        return cls(intents)
 
 
 def normalise(text: str) -> str:
     """Upper-case Latin words separated by single spaces: look-alikes, accents and symbols gone."""
-    text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(LOOKALIKES)
-    without_accents = "".join(
-        c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
-    )
-    return NOT_WORD.sub(" ", without_accents.upper()).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(UNICODE_CLEANUP)
+        if not text.isascii():  # accents off, then anything still not ASCII becomes a space
+            text = unicodedata.normalize("NFD", text)
+            text = COMBINING_MARKS.sub("", text).encode("ascii", "replace").decode()
+    words = text.encode().translate(ASCII_WORDS, b"'").decode().split()
+    if len(words) > 2 and all(len(w) == 1 for w in words):  # "S T O P", "s.t.o.p"
+        return "".join(words)
+    normalised = " ".join(words)
+    if "0" in normalised:  # "ST0P": a zero inside a word is an O
+        normalised = " ".join(w if w.isdigit() else w.replace("0", "O") for w in words)
+    return normalised
 
 
-def classify_text(text: str) -> Classification:
-    """Classify a message by its text alone (YES is reported as a conditional opt-in)."""
-    words = normalise(text)
-    intent = _keyword_intent(words)
+DEFAULT_KEYWORDS = KeywordSet.build()
+
+
+def classify_text(text: str, keywords: KeywordSet = DEFAULT_KEYWORDS) -> Classification:
+    """Classify a message by its text alone."""
+    normalised = normalise(text)
+    words = normalised.split()
+    if keywords.triggers.isdisjoint(words):
+        return NOT_A_KEYWORD
+    intent = keywords.intents.get(normalised)
     if intent is not None:
-        return Classification(intent, words, KEYWORD_LANGUAGE.get(words, "en"), _rule(words))
-    return _keyword_with_filler(words.split()) or _revocation_phrase(words) or NOT_A_KEYWORD
+        return _found(intent, normalised, "exact_keyword")
+    if normalised == YES:
+        return Classification(Intent.OPT_IN, YES, "en", "yes_if_blocked")
+    return (
+        _keyword_with_filler(words, keywords)
+        or _phrase(REVOCATION, normalised)
+        or (UNCLEAR if _unclear(words, normalised) else NOT_A_KEYWORD)
+    )
 
 
-def _keyword_intent(word: str) -> Intent | None:
-    if word in OPT_OUT_KEYWORDS:
-        return Intent.OPT_OUT
-    if word in OPT_IN_KEYWORDS or word in CONDITIONAL_OPT_IN_KEYWORDS:
-        return Intent.OPT_IN
-    if word in HELP_KEYWORDS:
-        return Intent.HELP
-    return None
+def _found(intent: Intent, keyword: str, rule: str) -> Classification:
+    return Classification(intent, keyword, KEYWORD_LANGUAGE.get(keyword, "en"), rule)
 
 
-def _rule(keyword: str) -> str:
-    return "yes_if_blocked" if keyword in CONDITIONAL_OPT_IN_KEYWORDS else "exact_keyword"
-
-
-def _keyword_with_filler(words: list[str]) -> Classification | None:
-    keywords = [w for w in words if w not in CONDITIONAL_OPT_IN_KEYWORDS and _keyword_intent(w)]
-    intents = {_keyword_intent(w) for w in keywords}
-    # An opt-out next to another keyword ("STOP HELP") is still an opt-out: missing one costs most.
-    intent = Intent.OPT_OUT if Intent.OPT_OUT in intents else next(iter(intents), None)
-    if intent is None or len(intents) > 1 and intent is not Intent.OPT_OUT:
+def _keyword_with_filler(words: list[str], keywords: KeywordSet) -> Classification | None:
+    found = [(w, keywords.intents[w]) for w in words if w in keywords.intents]
+    intents = {intent for _, intent in found}
+    if not intents or (len(intents) > 1 and Intent.OPT_OUT not in intents):
         return None
+    intent = Intent.OPT_OUT if Intent.OPT_OUT in intents else intents.pop()
     allowed = FILLER_WORDS | (OPT_OUT_TARGET_WORDS if intent is Intent.OPT_OUT else frozenset())
-    if any(w not in allowed for w in words if w not in keywords):
+    found_words = {w for w, _ in found}
+    if any(w not in allowed and w not in found_words for w in words):
         return None
-    keyword = next(w for w in keywords if _keyword_intent(w) is intent)
-    language = KEYWORD_LANGUAGE.get(keyword, "en")
-    return Classification(intent, keyword, language, "keyword_with_filler")
+    keyword = next(w for w, i in found if i is intent)
+    return _found(intent, keyword, "keyword_with_filler")
 
 
-def _revocation_phrase(words: str) -> Classification | None:
-    found = REVOCATION.search(words)
-    if found is None:
+def _phrase(pattern: re.Pattern[str], normalised: str) -> Classification | None:
+    match = pattern.search(normalised)
+    if match is None:
         return None
-    return Classification(Intent.OPT_OUT, found.group(1), "en", "revocation_phrase")
+    return Classification(Intent.OPT_OUT, match.group(1), "en", "revocation_phrase")
+
+
+def _unclear(words: list[str], normalised: str) -> bool:
+    return not STRONG_REVOCATION_WORDS.isdisjoint(words) or bool(
+        UNCLEAR_REVOCATION.search(normalised)
+    )
