@@ -104,7 +104,7 @@ def _reply(message: Record, decision: Decision, now_ms: int) -> Record:
         "to_number": message["from_number"],
         "text": decision.reply_text,
         "intent": classification.intent.value,
-        "language": classification.language,
+        "language": decision.reply_language,
         "received_at": message["received_at"],
         "created_at": now_ms,
     }

@@ -9,16 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optout.schemas import Record
-from optout.streams.policy import Classification, Intent, classify_text
-from optout.streams.templates import reply_text
+from optout.streams.policy import BILINGUAL_IN_CANADA, Classification, Intent, classify_text
+from optout.streams.regions import is_canadian, is_nanp
+from optout.streams.templates import BILINGUAL, reply_text
+from optout.tables.number_settings import keywords_for
 
-NANP_PREFIX = "+1"
+# A sender who is already blocked and texts STOP again gets one reminder a day at most.
+RECONFIRM_AFTER_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
 class Decision:
     classification: Classification
     reply_text: str | None  # None: no auto-reply
+    reply_language: str
     entry: Record | None  # the pair's block-list entry after this message
     entry_changed: bool  # the entry must be written
     consent_action: str | None  # OPT_OUT / OPT_IN: publish a consent event
@@ -36,36 +40,45 @@ def decide(message: Record, entry: Record | None, settings: Record, now_ms: int)
     replayed = entry is not None and entry["message_id"] == message["message_id"]
     classification = _classify(message, blocked or replayed, settings)
     intent = classification.intent
+    replying = intent is not Intent.NONE
 
+    new_entry, action = entry, None
     if replayed:
-        new_entry, action = entry, ("OPT_OUT" if blocked else "OPT_IN")
+        action = "OPT_OUT" if blocked else "OPT_IN"
     elif intent is Intent.OPT_OUT and not blocked:
         new_entry, action = _entry(message, classification, True, now_ms), "OPT_OUT"
+    elif intent is Intent.OPT_OUT and entry is not None:
+        replying = now_ms - entry["confirmed_at"] >= RECONFIRM_AFTER_MS
+        if replying:
+            new_entry = entry | {"confirmed_at": now_ms}
     elif intent is Intent.OPT_IN and blocked:
         new_entry, action = _entry(message, classification, False, now_ms), "OPT_IN"
-    else:
-        new_entry, action = entry, None
 
+    language = _reply_language(classification, message["to_number"])
     reply = None
-    if intent is not Intent.NONE:
+    if replying:
         reply = reply_text(
-            intent,
-            classification.language,
-            brand=settings["brand_name"],
-            contact=settings["help_contact"],
+            intent, language, settings["brand_name"], settings["help_contact"], settings["replies"]
         )
-    return Decision(classification, reply, new_entry, new_entry is not entry, action)
+    return Decision(classification, reply, language, new_entry, new_entry is not entry, action)
 
 
 def _classify(message: Record, may_opt_in_by_yes: bool, settings: Record) -> Classification:
-    if not message["to_number"].startswith(NANP_PREFIX):
+    if not is_nanp(message["to_number"]):
         return Classification(Intent.NONE, None, "en", "outside_nanp")
     if not settings["enabled"]:
         return Classification(Intent.NONE, None, "en", "number_disabled")
-    classification = classify_text(message["text"])
+    classification = classify_text(message["text"], keywords_for(settings))
     if classification.rule == "yes_if_blocked" and not may_opt_in_by_yes:
         return Classification(Intent.NONE, classification.keyword, "en", "yes_while_not_blocked")
     return classification
+
+
+def _reply_language(classification: Classification, business_number: str) -> str:
+    """The language of the keyword; INFO to a Canadian number is answered in both."""
+    if classification.keyword in BILINGUAL_IN_CANADA and is_canadian(business_number):
+        return BILINGUAL
+    return classification.language
 
 
 def _entry(message: Record, classification: Classification, blocked: bool, now_ms: int) -> Record:
@@ -77,4 +90,5 @@ def _entry(message: Record, classification: Classification, blocked: bool, now_m
         "keyword": classification.keyword,
         "message_id": message["message_id"],
         "source": "keyword",
+        "confirmed_at": now_ms if blocked else 0,
     }

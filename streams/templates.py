@@ -1,10 +1,15 @@
-"""Default auto-reply texts per intent and language (CTIA: brand, no marketing, opt-out how-to)."""
+"""Reply texts: the defaults per intent and language, a number's own texts, and the compliance
+checks a number's texts must pass (CTIA handbook, FCC 2024 order, Canadian guidelines)."""
 
 from __future__ import annotations
 
-from optout.streams.policy import Intent
+from optout.streams.policy import DEFAULT_OPT_OUT, Intent, normalise
 
-TEMPLATES: dict[Intent, dict[str, str]] = {
+MAX_CANADIAN_REPLY_CHARS = 160
+LANGUAGES = ("en", "fr", "es")
+BILINGUAL = "en+fr"  # INFO in Canada: one reply, English then French
+
+DEFAULT_TEMPLATES: dict[Intent, dict[str, str]] = {
     Intent.OPT_OUT: {
         "en": "{brand}: You are unsubscribed and will receive no more messages. "
         "Reply START to resubscribe.",
@@ -27,12 +32,88 @@ TEMPLATES: dict[Intent, dict[str, str]] = {
         "Repondez ARRET pour vous desabonner.",
         "es": "{brand}: Ayuda: {contact}. Pueden aplicarse tarifas de msj y datos. "
         "Responda ALTO para darse de baja.",
+        BILINGUAL: "{brand}: Help/Aide {contact}. Msg&data rates may apply/Frais msg "
+        "possibles. Reply STOP/Repondez ARRET to opt out.",
     },
 }
 
+# What a HELP reply must say about costs, by language.
+RATES_NOTICE = {
+    "en": "MSG&DATA RATES MAY APPLY",
+    "fr": "FRAIS DE MSG",
+    "es": "TARIFAS DE MSJ",
+    BILINGUAL: "MSG&DATA RATES MAY APPLY",
+}
+OPT_OUT_WORDS = frozenset(DEFAULT_OPT_OUT)
 
-def reply_text(intent: Intent, language: str, brand: str, contact: str) -> str:
-    """The default reply for an intent in a language (English when the language has none)."""
-    by_language = TEMPLATES[intent]
-    template = by_language.get(language, by_language["en"])
+
+def reply_key(intent: Intent, language: str) -> str:
+    """How a number's own reply text is named in its settings, e.g. `opt_out.fr`."""
+    return f"{intent.value.lower()}.{language}"
+
+
+def reply_text(
+    intent: Intent,
+    language: str,
+    brand: str,
+    contact: str,
+    custom: dict[str, str] | None = None,
+) -> str:
+    """The number's own text for the intent and language, else the default (English if none)."""
+    template = (custom or {}).get(reply_key(intent, language))
+    if template is None:
+        by_language = DEFAULT_TEMPLATES[intent]
+        template = by_language.get(language, by_language["en"])
     return template.format(brand=brand, contact=contact)
+
+
+KNOWN_REPLIES = frozenset(
+    f"{intent.value.lower()}.{language}"
+    for intent, by_language in DEFAULT_TEMPLATES.items()
+    for language in by_language
+)
+
+
+def reply_problems(brand: str, contact: str, custom: dict[str, str], canadian: bool) -> list[str]:
+    """Why a number's reply settings would be non-compliant; empty when they comply."""
+    problems = [f"unknown reply name {key!r}" for key in custom if key not in KNOWN_REPLIES]
+    if not brand.strip():
+        problems.append("brand_name is empty: every reply must name the brand")
+    if not contact.strip():
+        problems.append("help_contact is empty: a HELP reply must say how to reach the business")
+    for intent, by_language in DEFAULT_TEMPLATES.items():
+        for language in by_language:
+            key = reply_key(intent, language)
+            try:
+                text = reply_text(intent, language, brand, contact, custom)
+            except (KeyError, IndexError, ValueError) as exc:
+                problems.append(f"{key}: bad placeholder {exc} (use {{brand}} and {{contact}})")
+                continue
+            problems += [f"{key}: {p}" for p in _text_problems(text, brand)]
+            if intent is Intent.HELP:
+                problems += [f"{key}: {p}" for p in _help_problems(language, text, contact)]
+            if canadian and len(text) > MAX_CANADIAN_REPLY_CHARS:
+                problems.append(
+                    f"{key}: {len(text)} characters; a Canadian number's replies must fit in "
+                    f"{MAX_CANADIAN_REPLY_CHARS}"
+                )
+    return problems
+
+
+def _text_problems(text: str, brand: str) -> list[str]:
+    if not text.strip():
+        return ["empty reply"]
+    if brand.strip() and brand.strip().upper() not in text.upper():
+        return [f"does not name the brand {brand!r}"]
+    return []
+
+
+def _help_problems(language: str, text: str, contact: str) -> list[str]:
+    problems = []
+    if contact.strip() and contact.strip() not in text:
+        problems.append(f"does not give the contact {contact!r}")
+    if RATES_NOTICE[language] not in text.upper():
+        problems.append(f"does not say {RATES_NOTICE[language]!r}")
+    if OPT_OUT_WORDS.isdisjoint(normalise(text).split()):
+        problems.append("does not say how to opt out (e.g. 'Reply STOP to opt out')")
+    return problems

@@ -13,6 +13,7 @@ from typing import Any
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, registry
 from optout.streams.config import SETTINGS_TOPIC
+from optout.tables.number_settings import default_settings, effective_settings
 from optout.tables.reader import TopicReader
 
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)
@@ -27,24 +28,12 @@ async def follow_settings() -> Any:
     await settings_reader.run()
 
 
-def default_settings(number: str) -> Record:
-    """What a number without a settings record gets."""
-    return {
-        "number": number,
-        "enabled": True,
-        "brand_name": config.default_brand_name,
-        "help_contact": config.default_help_contact,
-        "webhook_url": config.default_webhook_url or None,
-        "updated_at": 0,
-    }
-
-
 def settings_for(number: str) -> Record:
-    """The number's settings, with defaults for what it leaves empty."""
-    defaults = default_settings(number)
-    settings = number_settings.get(number.encode())
-    if settings is None:
-        return defaults
-    return {key: settings[key] or defaults[key] for key in defaults} | {
-        "enabled": settings["enabled"]
-    }
+    """The number's settings, with the configured defaults for what it leaves empty."""
+    defaults = default_settings(
+        number,
+        brand_name=config.default_brand_name,
+        help_contact=config.default_help_contact,
+        webhook_url=config.default_webhook_url or None,
+    )
+    return effective_settings(number_settings.get(number.encode()), defaults)

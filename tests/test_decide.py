@@ -12,6 +12,11 @@ SETTINGS = {
     "brand_name": "Acme",
     "help_contact": "help@acme.test",
     "webhook_url": None,
+    "extra_opt_out_keywords": [],
+    "extra_opt_in_keywords": [],
+    "extra_help_keywords": [],
+    "removed_keywords": [],
+    "replies": {},
     "updated_at": 0,
 }
 
@@ -38,6 +43,7 @@ def blocked_entry(message_id: str = "m-0") -> dict:
         "keyword": "STOP",
         "message_id": message_id,
         "source": "keyword",
+        "confirmed_at": NOW - 1000,
     }
 
 
@@ -100,3 +106,44 @@ def test_ordinary_text_changes_nothing() -> None:
     decision = decide(message("see you at 5"), blocked_entry(), SETTINGS, NOW)
     assert decision.reply_text is None and decision.consent_action is None
     assert not decision.entry_changed and decision.sender_blocked
+
+
+def test_a_repeated_stop_is_confirmed_again_only_after_a_day() -> None:
+    quiet = decide(message("STOP", message_id="m-2"), blocked_entry(), SETTINGS, NOW)
+    assert quiet.reply_text is None and not quiet.entry_changed
+
+    day_later = NOW + 24 * 60 * 60 * 1000
+    again = decide(message("STOP", message_id="m-3"), blocked_entry(), SETTINGS, day_later)
+    assert again.reply_text is not None and again.consent_action is None
+    assert again.entry_changed and again.entry is not None
+    assert again.entry["confirmed_at"] == day_later and again.entry["since"] == NOW - 1000
+
+
+def test_reply_language_follows_the_keyword() -> None:
+    arret = decide(message("ARRET", to="+15145550000"), None, SETTINGS, NOW)
+    assert arret.reply_language == "fr" and "desabonne" in (arret.reply_text or "")
+    aide = decide(message("aide"), None, SETTINGS, NOW)
+    assert aide.reply_language == "fr" and "Aide" in (aide.reply_text or "")
+    ayuda = decide(message("AYUDA"), None, SETTINGS, NOW)
+    assert ayuda.reply_language == "es"
+
+
+def test_info_is_bilingual_in_canada_only() -> None:
+    canada = decide(message("INFO", to="+14165550000"), None, SETTINGS, NOW)
+    usa = decide(message("INFO", to="+12125550000"), None, SETTINGS, NOW)
+    assert canada.reply_language == "en+fr" and "Aide" in (canada.reply_text or "")
+    assert len(canada.reply_text or "") <= 160
+    assert usa.reply_language == "en" and "Aide" not in (usa.reply_text or "")
+
+
+def test_a_numbers_own_keywords_and_replies() -> None:
+    own = SETTINGS | {
+        "extra_opt_out_keywords": ["basta"],
+        "removed_keywords": ["END"],
+        "replies": {"opt_out.en": "{brand}: done, no more texts. Reply START to come back."},
+    }
+    basta = decide(message("Basta!"), None, own, NOW)
+    assert basta.consent_action == "OPT_OUT"
+    assert basta.reply_text == "Acme: done, no more texts. Reply START to come back."
+    assert decide(message("END"), None, own, NOW).classification.intent is Intent.NONE
+    assert decide(message("basta"), None, SETTINGS, NOW).classification.intent is Intent.NONE

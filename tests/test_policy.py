@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optout.streams.policy import Intent, classify_text, normalise
+from optout.streams.policy import Intent, KeywordSet, classify_text, normalise
 
 # A copy of shared/corpus/keywords.tsv, the labelled examples of the keyword policy.
 CORPUS = Path(__file__).parent / "data" / "keywords.tsv"
@@ -73,3 +73,76 @@ def test_classification_details(
         language,
         rule,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "rule"),
+    [
+        ("S T O P", Intent.OPT_OUT, "exact_keyword"),  # spaced-out letters
+        ("s.t.o.p", Intent.OPT_OUT, "exact_keyword"),
+        ("ST0P", Intent.OPT_OUT, "exact_keyword"),  # zero for O
+        ("STOP STOP STOP", Intent.OPT_OUT, "keyword_with_filler"),  # repeated
+        ("stop!!! 🛑🛑", Intent.OPT_OUT, "exact_keyword"),
+        ("Ｕｎｓｕｂｓｃｒｉｂｅ", Intent.OPT_OUT, "exact_keyword"),  # fullwidth
+        ("\ufeffSTOP", Intent.OPT_OUT, "exact_keyword"),  # byte-order mark
+        ("ΗΕLΡ", Intent.HELP, "exact_keyword"),  # Greek Eta, Epsilon, Rho
+        ("Arrêt svp", Intent.OPT_OUT, "keyword_with_filler"),
+        ("ALTO por favor", Intent.NONE, "no_keyword"),  # Spanish filler is not English filler
+        ("don't text me", Intent.OPT_OUT, "revocation_phrase"),
+        ("Do not contact me again", Intent.OPT_OUT, "revocation_phrase"),
+        ("take me off your list", Intent.OPT_OUT, "revocation_phrase"),
+        ("stop sending", Intent.OPT_OUT, "keyword_with_filler"),
+        ("Unstop", Intent.OPT_IN, "exact_keyword"),
+        ("resume please", Intent.OPT_IN, "keyword_with_filler"),
+        ("HELP!", Intent.HELP, "exact_keyword"),
+        ("info please", Intent.HELP, "keyword_with_filler"),
+    ],
+)
+def test_rules(text: str, intent: Intent, rule: str) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule) == (intent, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll stop by the store later",
+        "Don't stop the music",
+        "leave me alone",
+        "not interested",
+        "wrong number",
+        "This is spam",
+    ],
+)
+def test_unclear_revocation_is_forwarded_for_review(text: str) -> None:
+    result = classify_text(text)
+    assert result.intent is Intent.NONE and result.review and result.rule == "unclear_revocation"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When does the sale end?",
+        "Can we cancel the Tuesday appointment and move it to Friday?",
+        "Stopwatch for sale",
+        "Yes I will be there",
+        "Thanks! 👍",
+        "",
+    ],
+)
+def test_ordinary_texts_are_not_flagged(text: str) -> None:
+    result = classify_text(text)
+    assert result.intent is Intent.NONE and not result.review
+
+
+def test_the_required_keywords_cannot_be_removed() -> None:
+    keywords = KeywordSet.build(removed=["STOP", "START", "HELP", "END"])
+    assert keywords.intents["STOP"] is Intent.OPT_OUT
+    assert keywords.intents["START"] is Intent.OPT_IN
+    assert keywords.intents["HELP"] is Intent.HELP
+    assert "END" not in keywords.intents
+
+
+def test_an_extra_keyword_that_clashes_is_an_opt_out() -> None:
+    keywords = KeywordSet.build(extra_opt_in=["OK"], extra_opt_out=["ok"])
+    assert classify_text("OK", keywords).intent is Intent.OPT_OUT

@@ -1,0 +1,82 @@
+"""Per-number settings as values: defaults, what a stored record means, and what may be stored.
+
+Pure: the settings reader and web view (tables/settings.py), the CLI and decide() share it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from optout.schemas import Record
+from optout.streams.policy import PROTECTED_KEYWORDS, KeywordSet, normalise
+from optout.streams.regions import is_canadian
+from optout.streams.templates import reply_problems
+from optout.streams.validate import is_e164
+
+KEYWORD_FIELDS = (
+    "extra_opt_out_keywords",
+    "extra_opt_in_keywords",
+    "extra_help_keywords",
+    "removed_keywords",
+)
+
+
+def default_settings(
+    number: str, brand_name: str = "", help_contact: str = "", webhook_url: str | None = None
+) -> Record:
+    """What a number without a settings record gets."""
+    return {
+        "number": number,
+        "enabled": True,
+        "brand_name": brand_name,
+        "help_contact": help_contact,
+        "webhook_url": webhook_url,
+        **{name: [] for name in KEYWORD_FIELDS},
+        "replies": {},
+        "updated_at": 0,
+    }
+
+
+def effective_settings(stored: Record | None, defaults: Record) -> Record:
+    """A stored record with its empty fields filled from the defaults."""
+    if stored is None:
+        return defaults
+    return {key: stored.get(key) or defaults[key] for key in defaults} | {
+        "enabled": stored.get("enabled", True)
+    }
+
+
+def keywords_for(settings: Record) -> KeywordSet:
+    """The keyword set of a number (cached: numbers share few distinct settings)."""
+    return _keyword_set(*(tuple(settings[name]) for name in KEYWORD_FIELDS))
+
+
+@lru_cache(maxsize=4096)
+def _keyword_set(
+    opt_out: tuple[str, ...], opt_in: tuple[str, ...], help: tuple[str, ...], removed: tuple
+) -> KeywordSet:
+    return KeywordSet.build(opt_out, opt_in, help, removed)
+
+
+def settings_problems(settings: Record) -> list[str]:
+    """Why these settings may not be stored (a clear sentence each); empty when they may."""
+    problems = []
+    if not is_e164(settings["number"]):
+        problems.append(f"number {settings['number']!r} is not E.164 like +15551234567")
+    protected = PROTECTED_KEYWORDS & {normalise(k) for k in settings["removed_keywords"]}
+    if protected:
+        problems.append(f"{', '.join(sorted(protected))} cannot be removed: carriers require them")
+    for name in KEYWORD_FIELDS[:3]:
+        empty = [k for k in settings[name] if not normalise(k)]
+        if empty:
+            problems.append(f"{name} has keywords with no letters or digits: {empty}")
+    url = settings["webhook_url"]
+    if url and not url.startswith(("https://", "http://")):
+        problems.append(f"webhook_url {url!r} is not an http(s) URL")
+    problems += reply_problems(
+        settings["brand_name"],
+        settings["help_contact"],
+        settings["replies"],
+        canadian=is_canadian(settings["number"]),
+    )
+    return problems
