@@ -26,7 +26,14 @@ WEBHOOK_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_WEBHOOK_PORT", "6071"))
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except NoBroker as exc:
+        print(f"optout: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError:
+        print("optout: the broker did not answer in time", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +90,65 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("number", help="business number, E.164")
     check.add_argument("sender", help="end user's number, E.164")
     check.set_defaults(run=_blocklist_check)
+
+    classify = commands.add_parser(
+        "classify",
+        help="classify texts with the keyword policy (no broker needed)",
+        description="Classify --text, or each line of standard input, and print one JSON object "
+        "per text with intent, keyword, language, rule and review.",
+    )
+    classify.add_argument("--text", help="one text to classify (default: read lines from stdin)")
+    classify.set_defaults(run=_classify)
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
+    bench_classify = bench_commands.add_parser(
+        "classify",
+        help="classifications per second of the classifier alone, on a realistic mix",
+    )
+    bench_classify.add_argument("--messages", type=int, default=200_000)
+    bench_classify.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_classify.set_defaults(run=_bench_classify)
+
+    numbers = commands.add_parser(
+        "numbers",
+        help="per-number settings: keywords, replies, webhook",
+        description="Read and change per-number settings on the number-settings topic. "
+        "Changes that would make a reply non-compliant are refused.",
+    )
+    numbers_commands = numbers.add_subparsers(required=True, metavar="ACTION")
+    numbers_get = numbers_commands.add_parser("get", help="print a number's settings")
+    numbers_get.add_argument("number", help="business number, E.164")
+    numbers_get.set_defaults(run=_numbers_get)
+    numbers_list = numbers_commands.add_parser("list", help="print every number's settings")
+    numbers_list.set_defaults(run=_numbers_list)
+    numbers_set = numbers_commands.add_parser(
+        "set",
+        help="change a number's settings",
+        description="Change the given settings of a number and keep the rest. Reply names are "
+        "<intent>.<language>: opt_out.en, opt_in.fr, help.es, help.en+fr, ...; reply texts may "
+        "use {brand} and {contact}.",
+    )
+    numbers_set.add_argument("number", help="business number, E.164")
+    state = numbers_set.add_mutually_exclusive_group()
+    state.add_argument("--enable", dest="enabled", action="store_true", default=None)
+    state.add_argument("--disable", dest="enabled", action="store_false")
+    numbers_set.add_argument("--brand", dest="brand_name")
+    numbers_set.add_argument("--help-contact")
+    numbers_set.add_argument("--webhook-url")
+    for intent in ("opt-out", "opt-in", "help"):
+        numbers_set.add_argument(
+            f"--add-{intent}", action="append", default=[], metavar="KEYWORD",
+            help=f"an extra {intent} keyword (repeatable)",
+        )  # fmt: skip
+    numbers_set.add_argument(
+        "--remove-keyword", action="append", default=[], metavar="KEYWORD",
+        help="a default keyword this number should not answer to (not STOP, START or HELP)",
+    )  # fmt: skip
+    numbers_set.add_argument(
+        "--reply", action="append", default=[], metavar="NAME=TEXT", help="an own reply text"
+    )
+    numbers_set.set_defaults(run=_numbers_set)
     return parser
 
 
@@ -181,18 +247,28 @@ def _running_up() -> dict[str, str]:
     return found
 
 
-def _inject(args: argparse.Namespace) -> int:
-    from optout.schemas import AvroSerde
-    from optout.schemas.registry import SchemaRegistry
+class NoBroker(Exception):
+    """No broker configured and no running `optout up` to find."""
 
-    config = Config()
+
+def _broker_url(config: Config) -> str:
     broker_url = config.broker_url or _running_up().get("broker_url")
     if not broker_url:
-        print(
-            "optout inject: no broker: start `optout up` or set OPTOUT_BROKER_URL", file=sys.stderr
-        )
-        return 1
-    registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
+        raise NoBroker("no broker: start `optout up` or set OPTOUT_BROKER_URL")
+    return broker_url
+
+
+def _registry(config: Config):  # type: ignore[no-untyped-def]
+    from optout.schemas.registry import SchemaRegistry
+
+    return SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
+
+
+def _inject(args: argparse.Namespace) -> int:
+    from optout.schemas import AvroSerde
+
+    config = Config()
+    broker_url = _broker_url(config)
     message = {
         "message_id": args.message_id or str(uuid.uuid4()),
         "channel": "MMS" if args.mms else "SMS",
@@ -203,7 +279,7 @@ def _inject(args: argparse.Namespace) -> int:
         "received_at": int(time.time() * 1000),
         "carrier": args.carrier,
     }
-    value = AvroSerde("inbound_message", INBOUND_TOPIC, registry).encode(message)
+    value = AvroSerde("inbound_message", INBOUND_TOPIC, _registry(config)).encode(message)
     asyncio.run(_produce(broker_url, INBOUND_TOPIC, args.from_number.encode(), value))
     print(json.dumps({"produced": INBOUND_TOPIC, "message_id": message["message_id"]}))
     return 0
@@ -238,6 +314,117 @@ def _blocklist_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from optout.streams.policy import classify_text
+
+    texts = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    for text in texts:
+        result = asdict(classify_text(text)) | {"text": text}
+        result["intent"] = result["intent"].lower()
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _bench_classify(args: argparse.Namespace) -> int:
+    from optout.streams.bench import bench_classify
+
+    print(f"classifying {args.messages:,} messages of a realistic mix ...", file=sys.stderr)
+    figures = bench_classify(args.messages)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    rows = [
+        ("classifier", f"{figures['classifications_per_second']:,}/s"),
+        ("baseline (str.upper().split())", f"{figures['baseline_upper_split_per_second']:,}/s"),
+        ("ratio to baseline", str(figures["ratio_to_baseline"])),
+        (
+            "target",
+            f"{figures['target_per_second']:,}/s: {'met' if figures['meets_target'] else 'MISSED'}",
+        ),
+        ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),  # type: ignore[attr-defined]
+    ]
+    for name, value in rows:
+        print(f"{name:<32} {value}")
+    return 0
+
+
+def _settings_store(config: Config) -> dict[bytes, dict]:
+    from optout.schemas import AvroSerde
+    from optout.streams.config import SETTINGS_TOPIC
+    from optout.tables.reader import read_to_end
+
+    serde = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config))
+    return asyncio.run(read_to_end(_broker_url(config), SETTINGS_TOPIC, serde.decode))
+
+
+def _numbers_get(args: argparse.Namespace) -> int:
+    stored = _settings_store(Config()).get(args.number.encode())
+    if stored is None:
+        print(f"{args.number} has no settings: it uses the defaults (see README)", file=sys.stderr)
+        return 1
+    print(json.dumps(stored, indent=2))
+    return 0
+
+
+def _numbers_list(args: argparse.Namespace) -> int:
+    for settings in _settings_store(Config()).values():
+        print(json.dumps(settings))
+    return 0
+
+
+def _numbers_set(args: argparse.Namespace) -> int:
+    from optout.schemas import AvroSerde
+    from optout.streams.config import SETTINGS_TOPIC
+    from optout.tables.number_settings import (
+        apply_changes,
+        default_settings,
+        effective_settings,
+        settings_problems,
+    )
+
+    config = Config()
+    current = _settings_store(config).get(args.number.encode()) or default_settings(args.number)
+    changes: dict = {
+        key: value
+        for key in ("enabled", "brand_name", "help_contact", "webhook_url")
+        if (value := getattr(args, key)) is not None
+    }
+    for option, field in (
+        ("add_opt_out", "extra_opt_out_keywords"),
+        ("add_opt_in", "extra_opt_in_keywords"),
+        ("add_help", "extra_help_keywords"),
+        ("remove_keyword", "removed_keywords"),
+    ):
+        if getattr(args, option):
+            changes[field] = [*current[field], *getattr(args, option)]
+    if args.reply:
+        bad = [r for r in args.reply if "=" not in r]
+        if bad:
+            print(f"optout numbers set: --reply takes NAME=TEXT, not {bad}", file=sys.stderr)
+            return 2
+        changes["replies"] = current["replies"] | dict(r.split("=", 1) for r in args.reply)
+    updated, problems = apply_changes(current, changes)
+    updated |= {"number": args.number, "updated_at": int(time.time() * 1000)}
+    defaults = default_settings(
+        args.number,
+        config.default_brand_name,
+        config.default_help_contact,
+        config.default_webhook_url or None,
+    )
+    problems = problems or settings_problems(effective_settings(updated, defaults))
+    if problems:
+        print(f"optout numbers set: refused, {args.number} would not comply:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    value = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config)).encode(updated)
+    asyncio.run(_produce(_broker_url(config), SETTINGS_TOPIC, args.number.encode(), value))
+    print(json.dumps(updated, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

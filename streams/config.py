@@ -80,6 +80,7 @@ class Config:
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
+    admin_token: str = field(default_factory=lambda: _env("OPTOUT_ADMIN_TOKEN"))
     log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))
 
     @property

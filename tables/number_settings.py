@@ -80,3 +80,34 @@ def settings_problems(settings: Record) -> list[str]:
         canadian=is_canadian(settings["number"]),
     )
     return problems
+
+
+SETTABLE: dict[str, tuple[type, ...]] = {
+    "enabled": (bool,),
+    "brand_name": (str,),
+    "help_contact": (str,),
+    "webhook_url": (str, type(None)),
+    **{name: (list,) for name in KEYWORD_FIELDS},
+    "replies": (dict,),
+}
+
+
+def apply_changes(current: Record, changes: dict) -> tuple[Record, list[str]]:
+    """`current` with `changes` applied, or the reasons the changes are not settings at all."""
+    problems = []
+    for key, value in changes.items():
+        types = SETTABLE.get(key)
+        if types is None:
+            problems.append(f"unknown setting {key!r}; settable: {', '.join(SETTABLE)}")
+        elif not isinstance(value, types) or not _items_are_text(value):
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            problems.append(f"{key} must be {kinds} (of strings)")
+    return ({**current, **changes}, []) if not problems else (current, problems)
+
+
+def _items_are_text(value: object) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return True

@@ -9,6 +9,7 @@ responses carry, not by ListOffsets: the embedded broker answers ListOffsets(lat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -85,3 +86,19 @@ class TopicReader:
             if not self.caught_up.is_set():
                 log.info("%s: caught up (%d keys)", self.topic, len(self.store))
             self.caught_up.set()
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, decode: Callable[[bytes], Any], timeout: float = 30.0
+) -> dict[bytes, Any]:
+    """Everything a compacted topic holds now, by key (for command-line tools)."""
+    store: dict[bytes, Any] = {}
+    reader = TopicReader(bootstrap, topic, store, decode)
+    following = asyncio.create_task(reader.run())
+    try:
+        await asyncio.wait_for(reader.caught_up.wait(), timeout)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+    return store

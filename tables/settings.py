@@ -8,14 +8,25 @@ embedded broker and has open multi-worker bugs; a plain topic reader does the jo
 
 from __future__ import annotations
 
+import hmac
+import time
 from typing import Any
 
+from faust.web import Request, Response, View
+
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import app, config, registry
+from optout.streams.app import app, config, raw_topic, registry
 from optout.streams.config import SETTINGS_TOPIC
-from optout.tables.number_settings import default_settings, effective_settings
+from optout.streams.validate import is_e164
+from optout.tables.number_settings import (
+    apply_changes,
+    default_settings,
+    effective_settings,
+    settings_problems,
+)
 from optout.tables.reader import TopicReader
 
+settings_topic = raw_topic(SETTINGS_TOPIC)
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)
 number_settings: dict[bytes, Record] = {}
 settings_reader = TopicReader(
@@ -28,12 +39,56 @@ async def follow_settings() -> Any:
     await settings_reader.run()
 
 
-def settings_for(number: str) -> Record:
-    """The number's settings, with the configured defaults for what it leaves empty."""
-    defaults = default_settings(
+def configured_defaults(number: str) -> Record:
+    return default_settings(
         number,
         brand_name=config.default_brand_name,
         help_contact=config.default_help_contact,
         webhook_url=config.default_webhook_url or None,
     )
-    return effective_settings(number_settings.get(number.encode()), defaults)
+
+
+def settings_for(number: str) -> Record:
+    """The number's settings, with the configured defaults for what it leaves empty."""
+    return effective_settings(number_settings.get(number.encode()), configured_defaults(number))
+
+
+@app.page("/v1/numbers/{number}")
+class NumberSettingsView(View):
+    """GET a number's settings; PUT changes to them (bearer token OPTOUT_ADMIN_TOKEN)."""
+
+    async def get(self, request: Request, number: str) -> Response:
+        if not is_e164(number):
+            return self.json({"error": f"{number!r} is not E.164 like +15551234567"}, status=400)
+        stored = number_settings.get(number.encode())
+        return self.json({"stored": stored is not None, "settings": settings_for(number)})
+
+    async def put(self, request: Request, number: str) -> Response:
+        refusal = _authorisation_problem(request)
+        if refusal:
+            return self.json({"error": refusal[1]}, status=refusal[0])
+        try:
+            changes = await request.json()
+        except ValueError:
+            return self.json({"error": "body must be a JSON object of settings"}, status=400)
+        if not isinstance(changes, dict):
+            return self.json({"error": "body must be a JSON object of settings"}, status=400)
+        current = number_settings.get(number.encode()) or default_settings(number)
+        updated, problems = apply_changes(current, changes)
+        updated = updated | {"number": number, "updated_at": int(time.time() * 1000)}
+        problems = problems or settings_problems(
+            effective_settings(updated, configured_defaults(number))
+        )
+        if problems:
+            return self.json({"error": "settings refused", "problems": problems}, status=422)
+        await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
+        return self.json({"stored": True, "settings": updated})
+
+
+def _authorisation_problem(request: Request) -> tuple[int, str] | None:
+    if not config.admin_token:
+        return 403, "settings changes over HTTP are off: set OPTOUT_ADMIN_TOKEN to allow them"
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(given.encode(), config.admin_token.encode()):
+        return 401, "missing or wrong bearer token"
+    return None

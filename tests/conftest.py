@@ -5,6 +5,7 @@ on 127.0.0.1 standing in for the carrier send API and two customers' webhooks.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from optout.streams.broker import EmbeddedBroker, free_port
 from optout.streams.standins import StandIn
 
 WORKER_READY_TIMEOUT = 150.0
+ADMIN_TOKEN = "test-admin-token"
 
 
 class Stack:
@@ -55,6 +57,7 @@ class Stack:
             "OPTOUT_DEFAULT_BRAND": "Acme",
             "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
             "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
+            "OPTOUT_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         self.worker_log = (self.tmp / "worker.log").open("wb")
         self.worker = subprocess.Popen(
@@ -142,14 +145,30 @@ class Stack:
             await consumer.stop()
 
     def lookup(self, number: str, sender: str) -> tuple[int, dict]:
-        import json
+        return self.http("GET", f"/v1/blocklist/{number}/{sender}")
 
-        url = f"{self.web_url}/v1/blocklist/{number}/{sender}"
+    def http(
+        self, method: str, path: str, body: object = None, headers: dict | None = None
+    ) -> tuple[int, dict]:
+        """A request to the worker's web server: (status, JSON answer)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.web_url + path, data=data, method=method, headers=headers or {}
+        )
         try:
-            with urllib.request.urlopen(url, timeout=10) as reply:
+            with urllib.request.urlopen(request, timeout=10) as reply:
                 return reply.status, json.loads(reply.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
+
+    def optout(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the `optout` command line against this stack."""
+        env = os.environ | {
+            "OPTOUT_BROKER_URL": self.broker.bootstrap,
+            "OPTOUT_WEB_URL": self.web_url,
+        }
+        command = [sys.executable, "-m", "optout.streams.cli", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:

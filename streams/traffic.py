@@ -1,0 +1,44 @@
+"""A realistic mix of inbound texts for benchmarks and demos: about 5% opt-out, 1% opt-in,
+1% help, the rest ordinary conversation (some with emoji, accents or keyword look-alike words)."""
+
+from __future__ import annotations
+
+import random
+
+OPT_OUT_TEXTS = (
+    "STOP", "stop", "Stop.", "STOP!", "unsubscribe", "Stop please", "STOP texting me",
+    "ＳＴＯＰ", "ЅТОР", "Arrêt", "cancel", "quit", "please remove me from your list", "🛑 STOP",
+)  # fmt: skip
+OPT_IN_TEXTS = ("START", "start", "Unstop", "RESUME", "yes")
+HELP_TEXTS = ("HELP", "help", "Help?", "INFO", "AIDE", "ayuda")
+ORDINARY_TEXTS = (
+    "Is the store open on Sunday?", "Thanks, see you at {h}", "ok", "Yes I will be there",
+    "Can you help me find my order number?", "What time do you start tomorrow?",
+    "I'll stop by the store later", "Running {m} min late, sorry!", "Great, thank you 😊",
+    "Where can I find more info about pricing?", "Can we move my appointment to Friday at {h}pm",
+    "👍", "Order #{n} arrived damaged, what now?", "When does the sale end?",
+    "Merci beaucoup, à demain", "¿Tienen envío gratis?", "Sounds good", "Who is this?",
+    "My code is {n}", "Can I change the delivery address to 12 Main St?",
+)  # fmt: skip
+
+
+def inbound_texts(count: int, seed: int = 7) -> list[str]:
+    """`count` texts drawn from the mix, reproducibly."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.05:
+            texts.append(rng.choice(OPT_OUT_TEXTS))
+        elif roll < 0.06:
+            texts.append(rng.choice(OPT_IN_TEXTS))
+        elif roll < 0.07:
+            texts.append(rng.choice(HELP_TEXTS))
+        else:
+            template = rng.choice(ORDINARY_TEXTS)
+            texts.append(
+                template.format(
+                    h=rng.randint(1, 12), m=rng.randint(2, 30), n=rng.randint(1000, 99999)
+                )
+            )
+    return texts
