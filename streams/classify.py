@@ -69,7 +69,7 @@ async def classify(stream):  # type: ignore[no-untyped-def]
         decision = decide(message, get_entry(business, end_user), settings, now_ms)
         if decision.entry_changed and decision.entry is not None:
             put_entry(decision.entry)
-        await _publish(message, decision, settings, now_ms)
+        await _publish(message, decision, now_ms)
         seen_messages[message_id.encode()] = str(now_ms).encode()
         log.info(
             "message %s from %s to %s: %s (%s)",
@@ -81,10 +81,10 @@ async def classify(stream):  # type: ignore[no-untyped-def]
         )
 
 
-async def _publish(message: Record, decision: Decision, settings: Record, now_ms: int) -> None:
+async def _publish(message: Record, decision: Decision, now_ms: int) -> None:
     """Send every record the decision calls for and wait until the broker has them all."""
     key = pair_key(message["to_number"], message["from_number"])
-    records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision, settings)))]
+    records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
     if decision.consent_action is not None:
@@ -110,7 +110,7 @@ def _reply(message: Record, decision: Decision, now_ms: int) -> Record:
     }
 
 
-def _webhook_event(message: Record, decision: Decision, settings: Record) -> Record:
+def _webhook_event(message: Record, decision: Decision) -> Record:
     classification = decision.classification
     return {
         "message": message,
@@ -119,7 +119,6 @@ def _webhook_event(message: Record, decision: Decision, settings: Record) -> Rec
         "rule": classification.rule,
         "review": classification.review,
         "sender_blocked": decision.sender_blocked,
-        "webhook_url": settings["webhook_url"],
         "classified_at": int(time.time() * 1000),
     }
 

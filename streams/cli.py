@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     numbers_set.add_argument("--brand", dest="brand_name")
     numbers_set.add_argument("--help-contact")
     numbers_set.add_argument("--webhook-url")
+    numbers_set.add_argument("--webhook-secret", help="key for the webhook signatures")
     for intent in ("opt-out", "opt-in", "help"):
         numbers_set.add_argument(
             f"--add-{intent}", action="append", default=[], metavar="KEYWORD",
@@ -163,6 +164,10 @@ def _up(args: argparse.Namespace) -> int:
     os.environ.setdefault("OPTOUT_DEFAULT_WEBHOOK_URL", f"{stand_ins[1].url}/webhooks/inbound")
     os.environ.setdefault("OPTOUT_DEFAULT_BRAND", "Demo Brand")
     os.environ.setdefault("OPTOUT_DEFAULT_HELP_CONTACT", "help@example.com")
+    os.environ.setdefault("OPTOUT_DEFAULT_WEBHOOK_SECRET", "demo-secret")
+    # The local demo's stand-ins listen on plain http on loopback: allowed here, explicitly.
+    os.environ.setdefault("OPTOUT_WEBHOOK_ALLOW_HTTP", "true")
+    os.environ.setdefault("OPTOUT_WEBHOOK_ALLOW_PRIVATE", "true")
     os.environ.pop("OPTOUT_BROKER_URL", None)  # `up` always runs on its own embedded broker
     return _run_worker(tuple(AGENT_MODULES), StandInsService(stand_ins), announce=True)
 
@@ -193,6 +198,7 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
             print(f"optout: {exc}", file=sys.stderr)
             return 1
         os.environ["OPTOUT_BROKER_URL"] = broker.bootstrap
+        os.environ["OPTOUT_EMBEDDED_BROKER"] = "true"
         # The embedded broker starts empty: table state from an earlier run must not be reused.
         os.environ["OPTOUT_DATA_DIR"] = tempfile.mkdtemp(prefix="optout-data-")
     config = Config()
@@ -216,6 +222,10 @@ def _run_faust_worker(config: Config, services: tuple[object, ...]) -> int:
 
     from optout.streams.app import app
 
+    if config.embedded_broker:
+        from optout.streams.broker_quirks import install_end_offset_workaround
+
+        install_end_offset_workaround(config.broker_url)
     for agent in config.agents:
         for module in AGENT_MODULES[agent]:
             importlib.import_module(module)
@@ -362,17 +372,21 @@ def _settings_store(config: Config) -> dict[bytes, dict]:
 
 
 def _numbers_get(args: argparse.Namespace) -> int:
+    from optout.tables.number_settings import shown
+
     stored = _settings_store(Config()).get(args.number.encode())
     if stored is None:
         print(f"{args.number} has no settings: it uses the defaults (see README)", file=sys.stderr)
         return 1
-    print(json.dumps(stored, indent=2))
+    print(json.dumps(shown(stored), indent=2))
     return 0
 
 
 def _numbers_list(args: argparse.Namespace) -> int:
+    from optout.tables.number_settings import shown
+
     for settings in _settings_store(Config()).values():
-        print(json.dumps(settings))
+        print(json.dumps(shown(settings)))
     return 0
 
 
@@ -384,13 +398,14 @@ def _numbers_set(args: argparse.Namespace) -> int:
         default_settings,
         effective_settings,
         settings_problems,
+        shown,
     )
 
     config = Config()
     current = _settings_store(config).get(args.number.encode()) or default_settings(args.number)
     changes: dict = {
         key: value
-        for key in ("enabled", "brand_name", "help_contact", "webhook_url")
+        for key in ("enabled", "brand_name", "help_contact", "webhook_url", "webhook_secret")
         if (value := getattr(args, key)) is not None
     }
     for option, field in (
@@ -423,7 +438,7 @@ def _numbers_set(args: argparse.Namespace) -> int:
         return 2
     value = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config)).encode(updated)
     asyncio.run(_produce(_broker_url(config), SETTINGS_TOPIC, args.number.encode(), value))
-    print(json.dumps(updated, indent=2))
+    print(json.dumps(shown(updated), indent=2))
     return 0
 
 

@@ -14,11 +14,29 @@ WEBHOOK_TOPIC = "customer-webhook"
 OPTOUT_EVENTS_TOPIC = "optout-events"
 DEAD_LETTER_TOPIC = "dead-letters"
 DELIVERY_RESULTS_TOPIC = "delivery-results"
+RETRY_TIERS = 3  # <topic>-retry-1 .. -3, each waiting about as long as its delay setting
 SETTINGS_TOPIC = "number-settings"  # compacted; the settings table's changelog
 BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list table's changelog
 SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
 
-COMPACTED_TOPICS = {SETTINGS_TOPIC, BLOCKLIST_CHANGELOG_TOPIC, SEEN_MESSAGES_CHANGELOG_TOPIC}
+SENT_REPLIES_CHANGELOG_TOPIC = "sent-replies-changelog"  # compacted; replies the carrier took
+
+
+def retry_topic(topic: str, tier: int) -> str:
+    return f"{topic}-retry-{tier}"
+
+
+RETRY_TOPICS = tuple(
+    retry_topic(t, tier)
+    for t in (REPLIES_TOPIC, WEBHOOK_TOPIC)
+    for tier in range(1, RETRY_TIERS + 1)
+)
+COMPACTED_TOPICS = {
+    SETTINGS_TOPIC,
+    BLOCKLIST_CHANGELOG_TOPIC,
+    SEEN_MESSAGES_CHANGELOG_TOPIC,
+    SENT_REPLIES_CHANGELOG_TOPIC,
+}
 ALL_TOPICS = (
     INBOUND_TOPIC,
     INBOUND_BY_PAIR_TOPIC,
@@ -30,6 +48,8 @@ ALL_TOPICS = (
     SETTINGS_TOPIC,
     BLOCKLIST_CHANGELOG_TOPIC,
     SEEN_MESSAGES_CHANGELOG_TOPIC,
+    SENT_REPLIES_CHANGELOG_TOPIC,
+    *RETRY_TOPICS,
 )
 
 # Agents a worker can run, by the name `optout worker --agents` takes.
@@ -42,6 +62,19 @@ AGENT_MODULES = {
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+def _flag(name: str) -> bool:
+    return _env(name).lower() in ("1", "true", "yes", "on")
+
+
+def _delays(name: str, default: str) -> tuple[float, ...]:
+    delays = tuple(float(d) for d in _env(name, default).split(","))
+    if len(delays) != RETRY_TIERS or any(d <= 0 for d in delays):
+        raise ValueError(
+            f"{name} must be {RETRY_TIERS} positive numbers of seconds, like {default}"
+        )
+    return delays
 
 
 @dataclass(frozen=True)
@@ -77,10 +110,36 @@ class Config:
     http_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_HTTP_TIMEOUT_SECONDS", "10"))
     )
+    retry_delays: tuple[float, ...] = field(
+        default_factory=lambda: _delays("OPTOUT_RETRY_DELAYS_SECONDS", "10,60,300")
+    )
+    max_attempts: int = field(
+        default_factory=lambda: int(_env("OPTOUT_DELIVERY_MAX_ATTEMPTS", "5"))
+    )
+    per_destination_concurrency: int = field(
+        default_factory=lambda: int(_env("OPTOUT_WEBHOOK_PER_DESTINATION_CONCURRENCY", "4"))
+    )
+    delivery_concurrency: int = field(
+        default_factory=lambda: int(_env("OPTOUT_DELIVERY_CONCURRENCY", "32"))
+    )
+    webhook_allow_http: bool = field(default_factory=lambda: _flag("OPTOUT_WEBHOOK_ALLOW_HTTP"))
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _flag("OPTOUT_WEBHOOK_ALLOW_PRIVATE")
+    )
+    webhook_allowed_hosts: frozenset[str] = field(
+        default_factory=lambda: frozenset(
+            h.strip() for h in _env("OPTOUT_WEBHOOK_ALLOWED_HOSTS").split(",") if h.strip()
+        )
+    )
+    default_webhook_secret: str = field(
+        default_factory=lambda: _env("OPTOUT_DEFAULT_WEBHOOK_SECRET")
+    )
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
     admin_token: str = field(default_factory=lambda: _env("OPTOUT_ADMIN_TOKEN"))
+    # Set by `optout up`/`worker` when they start the embedded broker (and by tests that do).
+    embedded_broker: bool = field(default_factory=lambda: _flag("OPTOUT_EMBEDDED_BROKER"))
     log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))
 
     @property

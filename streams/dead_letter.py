@@ -8,23 +8,31 @@ import time
 from faust.types import EventT
 
 from optout.streams.app import dead_letter_serde, dead_letter_topic
+from optout.streams.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
 
-async def send_to_dead_letters(event: EventT, reason: str) -> None:
-    """Publish the event's original key and value with the reason to the dead-letter topic."""
+async def send_to_dead_letters(
+    event: EventT, reason: str, value: bytes | None = None, source_topic: str | None = None
+) -> None:
+    """Publish the event's key and value (or the given inner value) with the reason.
+
+    Deliveries that give up pass the original reply or webhook record as `value` and its
+    topic as `source_topic`, so a replay can put it back where it came from.
+    """
     message = event.message
     record = {
-        "source_topic": message.topic,
+        "source_topic": source_topic or message.topic,
         "source_partition": message.partition,
         "source_offset": message.offset,
         "key": message.key,
-        "value": message.value,
+        "value": message.value if value is None else value,
         "reason": reason,
         "failed_at": int(time.time() * 1000),
     }
     log.warning(
         "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
     )
+    DEAD_LETTERS.labels(record["source_topic"]).inc()
     await dead_letter_topic.send(key=message.key, value=dead_letter_serde.encode(record))

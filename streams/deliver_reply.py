@@ -1,45 +1,102 @@
-"""Reply delivery agent: send each auto-reply through the carrier send API over HTTP."""
+"""Reply delivery agents: send each auto-reply through the carrier send API over HTTP.
+
+A reply is sent at most once per inbound message id: the carrier request carries the reply id
+as Idempotency-Key, and the `sent-replies` table remembers what the carrier accepted, so a
+worker that restarts between the send and its offset commit does not send it again. Replies are
+sent one at a time in order; failures go through the retry tiers like webhooks.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from typing import Any
 
-from optout.schemas import DecodeError
-from optout.streams.app import app, config, replies_topic, reply_serde
+from faust.types import EventT
+
+from optout.schemas import DecodeError, Record
+from optout.streams.app import app, config, raw_topic, replies_topic, reply_serde, retry_serde
+from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.http_delivery import post_json, record_result
+from optout.streams.delivery import Delivery, attempt, retry_topics, settle, wait_until_due
+from optout.streams.retry_policy import Verdict
+from optout.tables.blocklist import ROCKSDICT
 
 log = logging.getLogger(__name__)
+
+sent_replies = app.Table(
+    "sent-replies",
+    partitions=config.partitions,
+    key_type=bytes,
+    value_type=bytes,
+    changelog_topic=raw_topic(SENT_REPLIES_CHANGELOG_TOPIC, compacting=True),
+    options=ROCKSDICT,
+)
 
 
 @app.agent(replies_topic)
 async def deliver_reply(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        try:
-            reply = reply_serde.decode(event.value)
-        except DecodeError as exc:
-            await send_to_dead_letters(event, str(exc))
-            continue
-        body = {
-            "from": reply["from_number"],
-            "to": reply["to_number"],
-            "channel": reply["channel"].lower(),
-            "message_type": "text",
-            "text": reply["text"],
-            "client_ref": reply["reply_id"],
-        }
-        result = await post_json(
-            config.carrier_api_url,
-            body,
-            kind="REPLY",
-            delivery_id=reply["reply_id"],
-            message_id=reply["in_reply_to"],
-        )
-        log.info(
-            "reply %s to %s: %s %s",
-            reply["reply_id"],
-            reply["to_number"],
-            result["outcome"],
-            result["http_status"] or result["error"],
-        )
-        await record_result(event.key, result)
+        await handle_reply(event, envelope=None)
+
+
+def _retry_agent(tier: int, topic: Any) -> None:
+    async def deliver_reply_retry(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            try:
+                envelope = retry_serde.decode(event.value)
+            except DecodeError as exc:
+                await send_to_dead_letters(event, str(exc))
+                continue
+            await wait_until_due(envelope)
+            await handle_reply(event, envelope)
+
+    app.agent(topic, name=f"deliver_reply_retry_{tier}")(deliver_reply_retry)
+
+
+for _tier, _topic in enumerate(retry_topics[REPLIES_TOPIC], start=1):
+    _retry_agent(_tier, _topic)
+
+
+async def handle_reply(event: EventT, envelope: Record | None) -> None:
+    payload = envelope["payload"] if envelope else event.value
+    try:
+        reply = reply_serde.decode(payload)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc))
+        return
+    reply_id = reply["reply_id"].encode()
+    if sent_replies.get(reply_id) is not None:
+        log.info("reply %s was already accepted by the carrier; not sent again", reply["reply_id"])
+        return
+    delivery = reply_delivery(reply, payload, envelope)
+    started = time.monotonic()
+    outcome = await attempt(delivery, app.http_client)
+    if outcome.verdict is Verdict.SENT:
+        sent_replies[reply_id] = str(int(time.time() * 1000)).encode()
+    await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+
+
+def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> Delivery:
+    body = {
+        "from": reply["from_number"],
+        "to": reply["to_number"],
+        "channel": reply["channel"].lower(),
+        "message_type": "text",
+        "text": reply["text"],
+        "client_ref": reply["reply_id"],
+    }
+    delivery = Delivery(
+        kind="REPLY",
+        topic=REPLIES_TOPIC,
+        delivery_id=reply["reply_id"],
+        message_id=reply["in_reply_to"],
+        url=config.carrier_api_url,
+        body=json.dumps(body).encode(),
+        payload=payload,
+    )
+    if envelope:
+        delivery.attempts_before = envelope["attempts"]
+        delivery.first_attempt_at = envelope["first_attempt_at"]
+    return delivery

@@ -1,43 +1,148 @@
-"""Webhook delivery agent: POST each inbound message, with its classification, to the customer."""
+"""Webhook delivery agents: POST each inbound message, with its classification, to the customer.
+
+The URL and signing secret are the number's current settings, so a customer who fixes their
+endpoint gets retries and replays there. Requests are signed (streams/webhook_signing.py) and
+carry the message id as Idempotency-Key. Deliveries run concurrently, a few per destination at
+most: a destination with all its slots busy has further records parked on the first retry tier,
+so a hanging customer never holds up the others. The same agent body serves the main topic and
+each retry tier.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
-from optout.streams.app import app, webhook_serde, webhook_topic
+from optout.streams.app import app, config, retry_serde, webhook_serde, webhook_topic
+from optout.streams.config import WEBHOOK_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.http_delivery import post_json, record_result
+from optout.streams.delivery import (
+    Delivery,
+    DestinationSlots,
+    deliver,
+    record_result,
+    retry_topics,
+    schedule_retry,
+    settle,
+    wait_until_due,
+)
+from optout.streams.destinations import DestinationRefused, check_url, resolver
+from optout.streams.retry_policy import AttemptOutcome, Verdict
+from optout.streams.webhook_signing import signed_headers
+from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)
+
+slots = DestinationSlots(config.delivery_concurrency, config.per_destination_concurrency)
+_session: aiohttp.ClientSession | None = None
+
+
+def webhook_session() -> aiohttp.ClientSession:
+    """One HTTP session whose resolver refuses non-public addresses unless allowed."""
+    global _session
+    if _session is None:
+        connector = aiohttp.TCPConnector(
+            resolver=resolver(config.webhook_allow_private, config.webhook_allowed_hosts),
+            limit=config.delivery_concurrency,
+        )
+        _session = aiohttp.ClientSession(connector=connector)
+    return _session
 
 
 @app.agent(webhook_topic)
 async def deliver_webhook(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        try:
-            webhook_event = webhook_serde.decode(event.value)
-        except DecodeError as exc:
-            await send_to_dead_letters(event, str(exc))
-            continue
-        message = webhook_event["message"]
-        result = await post_json(
-            webhook_event["webhook_url"],
-            webhook_body(webhook_event),
-            kind="WEBHOOK",
-            delivery_id=message["message_id"],
-            message_id=message["message_id"],
+    await settings_reader.caught_up.wait()
+    async for event in stream.noack().events():
+        await handle_webhook(event, envelope=None)
+
+
+def _retry_agent(tier: int, topic: Any) -> None:
+    async def deliver_webhook_retry(stream):  # type: ignore[no-untyped-def]
+        await settings_reader.caught_up.wait()
+        async for event in stream.noack().events():
+            try:
+                envelope = retry_serde.decode(event.value)
+            except DecodeError as exc:
+                await send_to_dead_letters(event, str(exc))
+                event.ack()
+                continue
+            await wait_until_due(envelope)
+            await handle_webhook(event, envelope)
+
+    app.agent(topic, name=f"deliver_webhook_retry_{tier}")(deliver_webhook_retry)
+
+
+for _tier, _topic in enumerate(retry_topics[WEBHOOK_TOPIC], start=1):
+    _retry_agent(_tier, _topic)
+
+
+async def handle_webhook(event: EventT, envelope: Record | None) -> None:
+    """Start one delivery attempt; the event is acknowledged when the attempt is settled."""
+    payload = envelope["payload"] if envelope else event.value
+    try:
+        webhook_event = webhook_serde.decode(payload)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc))
+        event.ack()
+        return
+    delivery = webhook_delivery(webhook_event, payload, envelope)
+    if not delivery.url:
+        await record_result(event, delivery, "SKIPPED", delivery.attempts_before + 1)
+        event.ack()
+        return
+    try:
+        check_url(
+            delivery.url,
+            config.webhook_allow_http,
+            config.webhook_allow_private,
+            config.webhook_allowed_hosts,
         )
-        log.info(
-            "webhook for %s to %s: %s %s",
-            message["message_id"],
-            webhook_event["webhook_url"],
-            result["outcome"],
-            result["http_status"] or result["error"],
+    except DestinationRefused as exc:
+        await settle(event, delivery, AttemptOutcome(Verdict.PERMANENT, error=str(exc)))
+        event.ack()
+        return
+    destination = urlsplit(delivery.url).netloc
+    if not slots.has_room(destination):
+        busy = f"{destination} has {config.per_destination_concurrency} deliveries in flight"
+        await schedule_retry(
+            event, delivery, delivery.attempts_before, config.retry_delays[0], busy
         )
-        await record_result(event.key, result)
+        event.ack()
+        return
+    await slots.run(destination, _deliver_and_ack(event, delivery))
+
+
+async def _deliver_and_ack(event: EventT, delivery: Delivery) -> None:
+    await deliver(event, delivery, webhook_session())
+    event.ack()
+
+
+def webhook_delivery(webhook_event: Record, payload: bytes, envelope: Record | None) -> Delivery:
+    message = webhook_event["message"]
+    settings = settings_for(message["to_number"])
+    body = json.dumps(webhook_body(webhook_event)).encode()
+    secret = settings["webhook_secret"]
+    delivery = Delivery(
+        kind="WEBHOOK",
+        topic=WEBHOOK_TOPIC,
+        delivery_id=message["message_id"],
+        message_id=message["message_id"],
+        url=settings["webhook_url"],
+        body=body,
+        payload=payload,
+        headers=(lambda: signed_headers(secret, body)) if secret else dict,
+    )
+    if envelope:
+        delivery.attempts_before = envelope["attempts"]
+        delivery.first_attempt_at = envelope["first_attempt_at"]
+    return delivery
 
 
 def webhook_body(webhook_event: Record) -> dict[str, Any]:

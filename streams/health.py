@@ -1,8 +1,10 @@
-"""Liveness for orchestrators and tests: `/healthz` answers 200 once the worker is ready."""
+"""Worker endpoints for operators: `/healthz` (200 once ready) and `/metrics` (Prometheus)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from optout.streams.app import app
 
@@ -21,3 +23,8 @@ async def healthz(web: Any, request: Any) -> Any:
     if worker_ready():
         return web.json({"status": "ready"})
     return web.json({"status": "starting"}, status=503)
+
+
+@app.page("/metrics")
+async def metrics(web: Any, request: Any) -> Any:
+    return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

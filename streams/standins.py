@@ -3,7 +3,10 @@ accepts replies and a customer webhook receiver. Both print what they receive an
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,17 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes
+    at: float  # time.time() when it arrived
+
+
+@dataclass
+class Scripted:
+    """An answer a stand-in gives instead of its usual one (tests of failing endpoints)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass
@@ -33,6 +47,7 @@ class StandIn:
     port: int
     status: int = 200
     received: list[Received] = field(default_factory=list)
+    script: dict[str, list[Scripted]] = field(default_factory=dict)  # by path, used in order
     _runner: web.AppRunner | None = None
 
     @property
@@ -52,12 +67,20 @@ class StandIn:
             await self._runner.cleanup()
 
     async def _receive(self, request: web.Request) -> web.Response:
+        raw = await request.read()
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             return web.json_response({"error": "body is not JSON"}, status=400)
-        self.received.append(Received(request.path, dict(request.headers), body))
+        self.received.append(Received(request.path, dict(request.headers), body, raw, time.time()))
         log.info("%s received %s", self.name, _summary(body))
+        answer = self.script.get(request.path, [])
+        if answer:
+            scripted = answer.pop(0)
+            await asyncio.sleep(scripted.delay)
+            return web.json_response(
+                {"scripted": True}, status=scripted.status, headers=scripted.headers
+            )
         return web.json_response({"received": True}, status=self.status)
 
 

@@ -22,7 +22,11 @@ KEYWORD_FIELDS = (
 
 
 def default_settings(
-    number: str, brand_name: str = "", help_contact: str = "", webhook_url: str | None = None
+    number: str,
+    brand_name: str = "",
+    help_contact: str = "",
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
 ) -> Record:
     """What a number without a settings record gets."""
     return {
@@ -31,6 +35,7 @@ def default_settings(
         "brand_name": brand_name,
         "help_contact": help_contact,
         "webhook_url": webhook_url,
+        "webhook_secret": webhook_secret,
         **{name: [] for name in KEYWORD_FIELDS},
         "replies": {},
         "updated_at": 0,
@@ -56,6 +61,11 @@ def _keyword_set(
     opt_out: tuple[str, ...], opt_in: tuple[str, ...], help: tuple[str, ...], removed: tuple
 ) -> KeywordSet:
     return KeywordSet.build(opt_out, opt_in, help, removed)
+
+
+def shown(settings: Record) -> Record:
+    """Settings as the API and CLI show them: the webhook secret never leaves the service."""
+    return settings | {"webhook_secret": "********" if settings.get("webhook_secret") else None}
 
 
 def settings_problems(settings: Record) -> list[str]:
@@ -87,6 +97,7 @@ SETTABLE: dict[str, tuple[type, ...]] = {
     "brand_name": (str,),
     "help_contact": (str,),
     "webhook_url": (str, type(None)),
+    "webhook_secret": (str, type(None)),
     **{name: (list,) for name in KEYWORD_FIELDS},
     "replies": (dict,),
 }

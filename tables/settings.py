@@ -23,6 +23,7 @@ from optout.tables.number_settings import (
     default_settings,
     effective_settings,
     settings_problems,
+    shown,
 )
 from optout.tables.reader import TopicReader
 
@@ -45,6 +46,7 @@ def configured_defaults(number: str) -> Record:
         brand_name=config.default_brand_name,
         help_contact=config.default_help_contact,
         webhook_url=config.default_webhook_url or None,
+        webhook_secret=config.default_webhook_secret or None,
     )
 
 
@@ -61,7 +63,7 @@ class NumberSettingsView(View):
         if not is_e164(number):
             return self.json({"error": f"{number!r} is not E.164 like +15551234567"}, status=400)
         stored = number_settings.get(number.encode())
-        return self.json({"stored": stored is not None, "settings": settings_for(number)})
+        return self.json({"stored": stored is not None, "settings": shown(settings_for(number))})
 
     async def put(self, request: Request, number: str) -> Response:
         refusal = _authorisation_problem(request)
@@ -82,7 +84,7 @@ class NumberSettingsView(View):
         if problems:
             return self.json({"error": "settings refused", "problems": problems}, status=422)
         await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
-        return self.json({"stored": True, "settings": updated})
+        return self.json({"stored": True, "settings": shown(updated)})
 
 
 def _authorisation_problem(request: Request) -> tuple[int, str] | None:

@@ -26,6 +26,8 @@ from optout.streams.standins import StandIn
 
 WORKER_READY_TIMEOUT = 150.0
 ADMIN_TOKEN = "test-admin-token"
+WEBHOOK_SECRET = "test-webhook-secret"
+HTTP_TIMEOUT = 2.0
 
 
 class Stack:
@@ -58,6 +60,16 @@ class Stack:
             "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
             "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
             "OPTOUT_ADMIN_TOKEN": ADMIN_TOKEN,
+            "OPTOUT_EMBEDDED_BROKER": "true",
+            "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
+            "OPTOUT_RETRY_DELAYS_SECONDS": "1,2,3",
+            "OPTOUT_DELIVERY_MAX_ATTEMPTS": "4",
+            # Plain http to the stand-ins only: every other private address stays refused.
+            "OPTOUT_WEBHOOK_ALLOW_HTTP": "true",
+            "OPTOUT_WEBHOOK_ALLOWED_HOSTS": ",".join(
+                f"127.0.0.1:{s.port}" for s in (self.carrier, self.webhook_a, self.webhook_b)
+            ),
         }
         self.worker_log = (self.tmp / "worker.log").open("wb")
         self.worker = subprocess.Popen(

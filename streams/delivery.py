@@ -1,0 +1,221 @@
+"""HTTP deliveries with retries through retry topics and dead letters when they give up.
+
+Shared by the reply and webhook delivery agents. One attempt is judged by retry_policy; then:
+- sent: a SENT result;
+- a transient failure with attempts left: the record goes to `<topic>-retry-<tier>` wrapped in
+  a DeliveryRetry envelope that says when it is due (a RETRYING result);
+- a permanent failure, or no attempts left: the original record goes to `dead-letters` with the
+  reason (a DEAD_LETTERED result).
+Retry agents (one per tier) wait until each envelope is due and attempt again. Every attempt
+is published to `delivery-results` and counted in /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from faust.types import EventT
+
+from optout.schemas import Record
+from optout.streams.app import (
+    config,
+    delivery_result_serde,
+    delivery_results_topic,
+    raw_topic,
+    retry_serde,
+)
+from optout.streams.config import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
+from optout.streams.dead_letter import send_to_dead_letters
+from optout.streams.destinations import DestinationRefused
+from optout.streams.metrics import DELIVERIES, DELIVERY_LATENCY
+from optout.streams.retry_policy import (
+    AttemptOutcome,
+    Verdict,
+    outcome_for_status,
+    retry_delay,
+    retry_tier,
+)
+
+log = logging.getLogger(__name__)
+jitter = random.Random()
+
+
+@dataclass
+class Delivery:
+    """One HTTP request to make, and what it belongs to."""
+
+    kind: str  # REPLY or WEBHOOK
+    topic: str  # the topic its record came from first: outbound-replies or customer-webhook
+    delivery_id: str  # the Idempotency-Key, the same on every attempt
+    message_id: str
+    url: str | None
+    body: bytes
+    payload: bytes  # the original record, for retries and dead letters
+    attempts_before: int = 0
+    first_attempt_at: int = field(default_factory=lambda: int(time.time() * 1000))
+    headers: Callable[[], dict[str, str]] = dict  # made per attempt: signatures are timed
+
+
+async def attempt(delivery: Delivery, session: aiohttp.ClientSession) -> AttemptOutcome:
+    """Make one request and judge the answer."""
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": delivery.delivery_id,
+        **delivery.headers(),
+    }
+    try:
+        async with session.post(
+            delivery.url or "",
+            data=delivery.body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=config.http_timeout),
+        ) as response:
+            return outcome_for_status(
+                response.status,
+                await response.text(),
+                response.headers.get("Retry-After"),
+                time.time(),
+            )
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, DestinationRefused):
+            return AttemptOutcome(Verdict.PERMANENT, error=str(exc.os_error))
+        return AttemptOutcome(Verdict.RETRY, error=f"cannot connect: {exc.os_error}")
+    except TimeoutError:
+        return AttemptOutcome(Verdict.RETRY, error=f"no answer within {config.http_timeout}s")
+    except aiohttp.ClientError as exc:
+        return AttemptOutcome(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
+
+
+async def deliver(
+    event: EventT, delivery: Delivery, session: aiohttp.ClientSession
+) -> AttemptOutcome:
+    """Attempt once and settle the outcome: result, retry or dead letter."""
+    started = time.monotonic()
+    outcome = await attempt(delivery, session)
+    DELIVERY_LATENCY.labels(delivery.kind).observe(time.monotonic() - started)
+    await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+    return outcome
+
+
+async def settle(
+    event: EventT, delivery: Delivery, outcome: AttemptOutcome, latency_ms: float = 0.0
+) -> None:
+    attempts = delivery.attempts_before + 1
+    if outcome.verdict is Verdict.SENT:
+        result = "SENT"
+    elif outcome.verdict is Verdict.RETRY and attempts < config.max_attempts:
+        result = "RETRYING"
+        delay = retry_delay(attempts, config.retry_delays, outcome.retry_after, jitter)
+        await schedule_retry(event, delivery, attempts, delay, outcome.error)
+    else:
+        result = "DEAD_LETTERED"
+        why = outcome.error if outcome.verdict is Verdict.PERMANENT else f"gave up: {outcome.error}"
+        reason = (
+            f"{delivery.kind.lower()} {delivery.delivery_id} to {delivery.url} "
+            f"after {attempts} attempt(s): {why}"
+        )
+        await send_to_dead_letters(event, reason, delivery.payload, delivery.topic)
+    log.info(
+        "%s %s attempt %d to %s: %s (%s)",
+        delivery.kind.lower(),
+        delivery.delivery_id,
+        attempts,
+        delivery.url,
+        result,
+        outcome.http_status or outcome.error,
+    )
+    await record_result(event, delivery, result, attempts, outcome, latency_ms)
+
+
+async def schedule_retry(
+    event: EventT, delivery: Delivery, attempts: int, delay: float, error: str | None
+) -> None:
+    """Put the delivery on the retry topic whose tier fits the delay."""
+    envelope = {
+        "kind": delivery.kind,
+        "attempts": attempts,
+        "not_before": int((time.time() + delay) * 1000),
+        "payload": delivery.payload,
+        "first_attempt_at": delivery.first_attempt_at,
+        "last_error": error,
+    }
+    tier = retry_tier(delay, config.retry_delays)
+    await retry_topics[delivery.topic][tier - 1].send(
+        key=event.message.key, value=retry_serde.encode(envelope)
+    )
+
+
+async def record_result(
+    event: EventT,
+    delivery: Delivery,
+    outcome_name: str,
+    attempt_number: int,
+    outcome: AttemptOutcome | None = None,
+    latency_ms: float = 0.0,
+) -> None:
+    DELIVERIES.labels(delivery.kind, outcome_name).inc()
+    result: Record = {
+        "delivery_id": delivery.delivery_id,
+        "kind": delivery.kind,
+        "message_id": delivery.message_id,
+        "destination": delivery.url or "",
+        "outcome": outcome_name,
+        "attempt": attempt_number,
+        "http_status": outcome.http_status if outcome else None,
+        "error": outcome.error if outcome else None,
+        "latency_ms": latency_ms,
+        "attempted_at": int(time.time() * 1000),
+    }
+    await delivery_results_topic.send(
+        key=event.message.key, value=delivery_result_serde.encode(result)
+    )
+
+
+async def wait_until_due(envelope: Record) -> None:
+    """Sleep until a retry envelope's not_before."""
+    delay = envelope["not_before"] / 1000 - time.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+class DestinationSlots:
+    """At most `per_destination` deliveries in flight to one host and `total` overall, so a
+    slow or dead customer endpoint holds a few slots, never the whole worker."""
+
+    def __init__(self, total: int, per_destination: int) -> None:
+        self.total = asyncio.Semaphore(total)
+        self.per_destination = per_destination
+        self.in_flight: Counter[str] = Counter()
+
+    def has_room(self, destination: str) -> bool:
+        return self.in_flight[destination] < self.per_destination
+
+    async def run(self, destination: str, work: Awaitable[object]) -> None:
+        """Start `work` in the background once a slot is free (waits only for the total)."""
+        await self.total.acquire()
+        self.in_flight[destination] += 1
+
+        async def finish() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("delivery to %s failed unexpectedly", destination)
+            finally:
+                self.in_flight[destination] -= 1
+                self.total.release()
+
+        asyncio.ensure_future(finish())
+
+
+retry_topics = {
+    base: [raw_topic(retry_topic(base, tier)) for tier in range(1, RETRY_TIERS + 1)]
+    for base in (REPLIES_TOPIC, WEBHOOK_TOPIC)
+}
