@@ -32,6 +32,7 @@ app = faust.App(
     web_port=config.web_port,
     canonical_url=config.canonical_url,
     broker_session_timeout=config.session_timeout,
+    broker_commit_interval=config.commit_interval,
     broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
     producer_acks=-1,
     autodiscover=False,

@@ -16,7 +16,13 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from optout.streams.config import AGENT_MODULES, INBOUND_TOPIC, Config
+from optout.streams.config import (
+    AGENT_MODULES,
+    DEAD_LETTER_TOPIC,
+    INBOUND_TOPIC,
+    WEBHOOK_TOPIC,
+    Config,
+)
 
 RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
 DEFAULT_EMBEDDED_PORT = 9092
@@ -150,6 +156,21 @@ def _parser() -> argparse.ArgumentParser:
         "--reply", action="append", default=[], metavar="NAME=TEXT", help="an own reply text"
     )
     numbers_set.set_defaults(run=_numbers_set)
+
+    webhooks = commands.add_parser("webhooks", help="webhook deliveries")
+    webhooks_commands = webhooks.add_subparsers(required=True, metavar="ACTION")
+    replay = webhooks_commands.add_parser(
+        "replay",
+        help="send dead-lettered webhook deliveries again",
+        description="Put webhook deliveries that were dead-lettered back on customer-webhook, "
+        "once the customer has fixed their endpoint. Each goes to the number's current "
+        "webhook URL with its original Idempotency-Key.",
+    )
+    replay.add_argument("--dlq", default=DEAD_LETTER_TOPIC, help="dead-letter topic to read")
+    replay.add_argument("--number", help="only deliveries for this business number")
+    replay.add_argument("--since", help="only dead-lettered at or after this ISO 8601 time")
+    replay.add_argument("--dry-run", action="store_true", help="list, do not send")
+    replay.set_defaults(run=_webhooks_replay)
     return parser
 
 
@@ -296,12 +317,19 @@ def _inject(args: argparse.Namespace) -> int:
 
 
 async def _produce(broker_url: str, topic: str, key: bytes, value: bytes) -> None:
+    await _produce_many(broker_url, topic, [(key, value)])
+
+
+async def _produce_many(
+    broker_url: str, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=broker_url, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value, key=key)
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
 
@@ -439,6 +467,38 @@ def _numbers_set(args: argparse.Namespace) -> int:
     value = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config)).encode(updated)
     asyncio.run(_produce(_broker_url(config), SETTINGS_TOPIC, args.number.encode(), value))
     print(json.dumps(shown(updated), indent=2))
+    return 0
+
+
+def _webhooks_replay(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from optout.schemas import AvroSerde, DecodeError
+    from optout.tables.reader import read_records
+
+    config = Config()
+    broker_url = _broker_url(config)
+    since_ms = int(datetime.fromisoformat(args.since).timestamp() * 1000) if args.since else 0
+    dead_letters = AvroSerde("dead_letter", args.dlq, _registry(config))
+    webhooks = AvroSerde("webhook_event", WEBHOOK_TOPIC, _registry(config))
+    print(f"reading {args.dlq} ...", file=sys.stderr)
+    chosen = []
+    for record in asyncio.run(read_records(broker_url, args.dlq)):
+        try:
+            dead = dead_letters.decode(record.value)
+            if dead["source_topic"] != WEBHOOK_TOPIC or dead["failed_at"] < since_ms:
+                continue
+            message = webhooks.decode(dead["value"])["message"]
+        except DecodeError:
+            continue
+        if args.number and message["to_number"] != args.number:
+            continue
+        chosen.append((dead["key"], dead["value"], message["message_id"]))
+    for done, (_, _, message_id) in enumerate(chosen, start=1):
+        print(f"[{done}/{len(chosen)}] {'would replay' if args.dry_run else 'replay'} {message_id}")
+    if not args.dry_run:
+        asyncio.run(_produce_many(broker_url, WEBHOOK_TOPIC, [(k, v) for k, v, _ in chosen]))
+    print(f"{'found' if args.dry_run else 'replayed'} {len(chosen)} webhook deliveries")
     return 0
 
 

@@ -134,6 +134,9 @@ class Config:
     default_webhook_secret: str = field(
         default_factory=lambda: _env("OPTOUT_DEFAULT_WEBHOOK_SECRET")
     )
+    commit_interval: float = field(
+        default_factory=lambda: float(_env("OPTOUT_COMMIT_INTERVAL_SECONDS", "2.8"))
+    )
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )

@@ -1,9 +1,9 @@
-"""Follow a compacted topic into a local key-value store, and know when it has caught up.
+"""Follow a topic into a local key-value store (or a callback), and know when it has caught up.
 
-Used for per-number settings inside the classify worker. It reads every partition with no
-consumer group, from the beginning, and judges "caught up" by the high watermark that Fetch
-responses carry, not by ListOffsets: the embedded broker answers ListOffsets(latest) wrongly
-(see README, "Known broker quirks"), while its Fetch high watermark is right.
+Used for per-number settings inside the workers, and by command-line tools. It reads every
+partition with no consumer group, from the beginning, and judges "caught up" by the high
+watermark that Fetch responses carry, not by ListOffsets: the embedded broker answers
+ListOffsets(latest) wrongly (see streams/broker_quirks.py), while its Fetch high watermark is right.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 log = logging.getLogger(__name__)
 
 
 class TopicReader:
-    """Applies every record of a topic to `store` (a None value deletes the key)."""
+    """Applies every record of a topic to `store` (a None value deletes the key), or hands each
+    record to `on_record` instead."""
 
     def __init__(
         self,
@@ -29,11 +30,13 @@ class TopicReader:
         store: MutableMapping[bytes, Any],
         decode: Callable[[bytes], Any] = bytes,
         poll_timeout_ms: int = 200,
+        on_record: Callable[[ConsumerRecord], None] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.store = store
         self.decode = decode
+        self.on_record = on_record or (lambda record: self._apply(record.key, record.value))
         self.poll_timeout_ms = poll_timeout_ms
         self.caught_up = asyncio.Event()
         self.lag: dict[int, int] = {}
@@ -52,7 +55,7 @@ class TopicReader:
                 batches = await consumer.getmany(timeout_ms=self.poll_timeout_ms)
                 for records in batches.values():
                     for record in records:
-                        self._apply(record.key, record.value)
+                        self.on_record(record)
                 await self._update_lag(consumer, partitions)
         finally:
             await consumer.stop()
@@ -93,7 +96,20 @@ async def read_to_end(
 ) -> dict[bytes, Any]:
     """Everything a compacted topic holds now, by key (for command-line tools)."""
     store: dict[bytes, Any] = {}
-    reader = TopicReader(bootstrap, topic, store, decode)
+    await _read_until_caught_up(TopicReader(bootstrap, topic, store, decode), timeout)
+    return store
+
+
+async def read_records(bootstrap: str, topic: str, timeout: float = 60.0) -> list[ConsumerRecord]:
+    """Every record a topic holds now, in order per partition (for command-line tools)."""
+    records: list[ConsumerRecord] = []
+    await _read_until_caught_up(
+        TopicReader(bootstrap, topic, {}, on_record=records.append), timeout
+    )
+    return records
+
+
+async def _read_until_caught_up(reader: TopicReader, timeout: float) -> None:
     following = asyncio.create_task(reader.run())
     try:
         await asyncio.wait_for(reader.caught_up.wait(), timeout)
@@ -101,4 +117,3 @@ async def read_to_end(
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await following
-    return store

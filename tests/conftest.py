@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.broker import EmbeddedBroker, free_port
 from optout.streams.standins import StandIn
+from optout.tables.number_settings import default_settings
 
 WORKER_READY_TIMEOUT = 150.0
 ADMIN_TOKEN = "test-admin-token"
@@ -33,12 +34,15 @@ HTTP_TIMEOUT = 2.0
 class Stack:
     """Handles to everything the end-to-end tests talk to."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, agents: str = "classify,reply,webhook", **env: str) -> None:
         self.tmp = tmp
+        self.agents = agents
+        self.extra_env = env
         self.broker = EmbeddedBroker(free_port())
         self.carrier = StandIn("carrier", free_port(), status=202)
         self.webhook_a = StandIn("webhook A", free_port())
         self.webhook_b = StandIn("webhook B", free_port())
+        self.closed_port = free_port()  # allowed as a webhook destination; nothing listens
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self.loop = asyncio.new_event_loop()
@@ -50,30 +54,38 @@ class Stack:
         for stand_in in (self.carrier, self.webhook_a, self.webhook_b):
             self.run(stand_in.start())
         self.broker.start()
-        env = os.environ | {
-            "OPTOUT_BROKER_URL": self.broker.bootstrap,
-            "OPTOUT_DATA_DIR": str(self.tmp / "worker-data"),
-            "OPTOUT_WEB_PORT": str(self.web_port),
-            "OPTOUT_CARRIER_API_URL": f"{self.carrier.url}/v1/messages",
-            "OPTOUT_DEFAULT_WEBHOOK_URL": f"{self.webhook_a.url}/hooks",
-            "OPTOUT_DEFAULT_BRAND": "Acme",
-            "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
-            "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
-            "OPTOUT_ADMIN_TOKEN": ADMIN_TOKEN,
-            "OPTOUT_EMBEDDED_BROKER": "true",
-            "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
-            "OPTOUT_RETRY_DELAYS_SECONDS": "1,2,3",
-            "OPTOUT_DELIVERY_MAX_ATTEMPTS": "4",
-            # Plain http to the stand-ins only: every other private address stays refused.
-            "OPTOUT_WEBHOOK_ALLOW_HTTP": "true",
-            "OPTOUT_WEBHOOK_ALLOWED_HOSTS": ",".join(
-                f"127.0.0.1:{s.port}" for s in (self.carrier, self.webhook_a, self.webhook_b)
-            ),
-        }
-        self.worker_log = (self.tmp / "worker.log").open("wb")
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        env = (
+            os.environ
+            | {
+                "OPTOUT_BROKER_URL": self.broker.bootstrap,
+                "OPTOUT_DATA_DIR": str(self.tmp / "worker-data"),
+                "OPTOUT_WEB_PORT": str(self.web_port),
+                "OPTOUT_CARRIER_API_URL": f"{self.carrier.url}/v1/messages",
+                "OPTOUT_DEFAULT_WEBHOOK_URL": f"{self.webhook_a.url}/hooks",
+                "OPTOUT_DEFAULT_BRAND": "Acme",
+                "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
+                "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
+                "OPTOUT_ADMIN_TOKEN": ADMIN_TOKEN,
+                "OPTOUT_EMBEDDED_BROKER": "true",
+                "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
+                "OPTOUT_RETRY_DELAYS_SECONDS": "1,2,3",
+                "OPTOUT_DELIVERY_MAX_ATTEMPTS": "4",
+                # Plain http to the stand-ins only: every other private address stays refused.
+                "OPTOUT_WEBHOOK_ALLOW_HTTP": "true",
+                "OPTOUT_WEBHOOK_ALLOWED_HOSTS": ",".join(
+                    f"127.0.0.1:{port}"
+                    for port in (self.webhook_a.port, self.webhook_b.port, self.closed_port)
+                ),
+            }
+            | self.extra_env
+        )
+        self.worker_log = (self.tmp / "worker.log").open("ab")
         self.worker = subprocess.Popen(
-            [sys.executable, "-m", "optout.streams.cli", "worker"],
+            [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", self.agents],
             env=env,
             stdout=self.worker_log,
             stderr=subprocess.STDOUT,
@@ -93,6 +105,12 @@ class Stack:
             time.sleep(1)
         raise AssertionError(f"worker not ready in {WORKER_READY_TIMEOUT}s\n{self.worker_tail()}")
 
+    def kill_worker(self) -> None:
+        """kill -9: no goodbye, no last commit."""
+        assert self.worker is not None
+        self.worker.kill()
+        self.worker.wait(timeout=30)
+
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.terminate()
@@ -105,9 +123,11 @@ class Stack:
             self.run(stand_in.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
 
+    def worker_log_text(self) -> str:
+        return (self.tmp / "worker.log").read_text(errors="replace")
+
     def worker_tail(self, lines: int = 60) -> str:
-        text = (self.tmp / "worker.log").read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(self.worker_log_text().splitlines()[-lines:])
 
     # -- helpers ---------------------------------------------------------------------------
     def run(self, coroutine: Any, timeout: float = 60) -> Any:
@@ -155,6 +175,26 @@ class Stack:
             return records
         finally:
             await consumer.stop()
+
+    def set_settings(self, number: str, **fields: Any) -> None:
+        """Store a number's settings and wait until the worker has them."""
+        settings = default_settings(number, "Acme", "help@acme.test") | fields
+        value = AvroSerde("number_settings", "number-settings").encode(settings)
+        self.produce("number-settings", value, key=number.encode())
+        expected = fields.get("webhook_url")
+        eventually(
+            lambda: (
+                self.http("GET", f"/v1/numbers/{number}")[1]["settings"]["webhook_url"] == expected
+            ),
+            what=f"the worker to follow the settings of {number}",
+        )
+
+    def results_for(self, message_id: str) -> list[dict]:
+        return [
+            r
+            for r in self.read_topic("delivery-results", "delivery_result")
+            if r["message_id"] == message_id
+        ]
 
     def lookup(self, number: str, sender: str) -> tuple[int, dict]:
         return self.http("GET", f"/v1/blocklist/{number}/{sender}")
