@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PURE_MODULES := -m optout.streams.policy -m optout.streams.decide -m optout.streams.templates \
-	-m optout.streams.validate -m optout.streams.config -p optout.schemas
+	-m optout.streams.validate -m optout.streams.config -m optout.streams.regions \
+	-m optout.streams.retry_policy -m optout.streams.webhook_signing -m optout.streams.destinations \
+	-m optout.tables.number_settings -p optout.schemas
 
 .PHONY: install run test lint typecheck unit e2e clean
 

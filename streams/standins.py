@@ -28,6 +28,7 @@ class Received:
     body: dict[str, Any]
     raw: bytes
     at: float  # time.time() when it arrived
+    status: int  # what the stand-in answered
 
 
 @dataclass
@@ -72,16 +73,16 @@ class StandIn:
             body = json.loads(raw)
         except ValueError:
             return web.json_response({"error": "body is not JSON"}, status=400)
-        self.received.append(Received(request.path, dict(request.headers), body, raw, time.time()))
+        answer = self.script.get(request.path) or [Scripted(self.status)]
+        scripted = answer.pop(0)
+        self.received.append(
+            Received(request.path, dict(request.headers), body, raw, time.time(), scripted.status)
+        )
         log.info("%s received %s", self.name, _summary(body))
-        answer = self.script.get(request.path, [])
-        if answer:
-            scripted = answer.pop(0)
-            await asyncio.sleep(scripted.delay)
-            return web.json_response(
-                {"scripted": True}, status=scripted.status, headers=scripted.headers
-            )
-        return web.json_response({"received": True}, status=self.status)
+        await asyncio.sleep(scripted.delay)
+        return web.json_response(
+            {"answered": scripted.status}, status=scripted.status, headers=scripted.headers
+        )
 
 
 def _summary(body: dict[str, Any]) -> str:
