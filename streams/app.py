@@ -14,6 +14,7 @@ from optout.streams import config as topics
 from optout.streams.config import Config
 
 config = Config()
+ROCKSDICT = {"driver": "rocksdict"}  # table store options: RocksDB through rocksdict
 
 
 def _broker_urls(value: str) -> list[str]:

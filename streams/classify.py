@@ -2,7 +2,8 @@
 
 Per message, in this order, so that a crash at any point loses nothing:
 1. a redelivered message id is skipped;
-2. the block-list entry is written first, so the block is in force before any reply goes out;
+2. the block-list entry (and its audit history) is written first, so the block is in force
+   before any reply goes out;
 3. reply, opt-out event and webhook event are published and acknowledged;
 4. only then the message id is remembered as done.
 A crash before 4 reprocesses the message; decide() recognises its own earlier entry and
@@ -17,6 +18,7 @@ import time
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
+    ROCKSDICT,
     app,
     config,
     inbound_by_pair_topic,
@@ -31,8 +33,9 @@ from optout.streams.app import (
 )
 from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.decide import Decision, decide
-from optout.tables.blocklist import ROCKSDICT, get_entry, pair_key, put_entry
+from optout.streams.decide import Decision, consent_event, decide
+from optout.tables.blocklist import get_entry, pair_key, put_entry
+from optout.tables.history import record_change
 from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,8 @@ async def classify(stream):  # type: ignore[no-untyped-def]
         decision = decide(message, get_entry(business, end_user), settings, now_ms)
         if decision.entry_changed and decision.entry is not None:
             put_entry(decision.entry)
+        if decision.consent_action is not None and decision.entry is not None:
+            record_change(consent_event(decision.entry, message["received_at"]))
         await _publish(message, decision, now_ms)
         seen_messages[message_id.encode()] = str(now_ms).encode()
         log.info(
@@ -87,8 +92,8 @@ async def _publish(message: Record, decision: Decision, now_ms: int) -> None:
     records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
-    if decision.consent_action is not None:
-        event = _optout_event(message, decision, now_ms)
+    if decision.consent_action is not None and decision.entry is not None:
+        event = consent_event(decision.entry, message["received_at"])
         records.append((optout_events_topic, optout_event_serde.encode(event)))
     pending = [await topic.send(key=key, value=value) for topic, value in records]
     await asyncio.gather(*pending)
@@ -120,19 +125,4 @@ def _webhook_event(message: Record, decision: Decision) -> Record:
         "review": classification.review,
         "sender_blocked": decision.sender_blocked,
         "classified_at": int(time.time() * 1000),
-    }
-
-
-def _optout_event(message: Record, decision: Decision, now_ms: int) -> Record:
-    entry = decision.entry or {}
-    return {
-        "event_id": f"{message['message_id']}:{decision.consent_action}",
-        "action": decision.consent_action,
-        "business_number": message["to_number"],
-        "end_user_number": message["from_number"],
-        "keyword": decision.classification.keyword,
-        "message_id": message["message_id"],
-        "source": "keyword",
-        "received_at": message["received_at"],
-        "occurred_at": entry.get("since", now_ms),
     }

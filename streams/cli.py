@@ -96,6 +96,36 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("number", help="business number, E.164")
     check.add_argument("sender", help="end user's number, E.164")
     check.set_defaults(run=_blocklist_check)
+    for change, helptext in (
+        ("add", "block a pair by hand (an opt-out received by phone or email)"),
+        ("remove", "unblock a pair by hand"),
+    ):
+        command = blocklist_commands.add_parser(
+            change,
+            help=helptext,
+            description=f"{helptext.capitalize()}. Goes through Kafka like any other change; "
+            "needs an admin token in OPTOUT_TOKEN.",
+        )
+        command.add_argument("number", help="business number, E.164")
+        command.add_argument("sender", help="end user's number, E.164")
+        command.add_argument("--reason", required=True, help="why, for the audit history")
+        command.set_defaults(run=_blocklist_change, change=change)
+    history = blocklist_commands.add_parser(
+        "history", help="every change of a pair; with --at, was it blocked then and why"
+    )
+    history.add_argument("number")
+    history.add_argument("sender")
+    history.add_argument("--at", help="a time: ISO 8601 (UTC if no zone) or epoch ms")
+    history.set_defaults(run=_blocklist_history)
+    export = blocklist_commands.add_parser(
+        "export",
+        help="write blocked pairs as CSV (one number's or all)",
+        description="Read the block list's changelog and write CSV, with progress on stderr.",
+    )
+    export.add_argument("--number", help="only this business number")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument("--all", action="store_true", help="unblocked pairs too")
+    export.set_defaults(run=_blocklist_export)
 
     classify = commands.add_parser(
         "classify",
@@ -334,24 +364,97 @@ async def _produce_many(
         await producer.stop()
 
 
-def _blocklist_check(args: argparse.Namespace) -> int:
+def _web_call(
+    what: str, method: str, path: str, body: dict | None = None, query: dict | None = None
+) -> int:
+    """Call the running service's HTTP API, print the JSON answer; 0 on success, 1 if not."""
     web_url = os.environ.get("OPTOUT_WEB_URL") or _running_up().get("web_url")
     web_url = web_url or f"http://127.0.0.1:{os.environ.get('OPTOUT_WEB_PORT', '6066')}"
-    path = "/v1/blocklist/{}/{}".format(
-        *(urllib.parse.quote(n) for n in (args.number, args.sender))
+    url = (
+        web_url + urllib.parse.quote(path) + ("?" + urllib.parse.urlencode(query) if query else "")
     )
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("OPTOUT_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['OPTOUT_TOKEN']}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(web_url + path, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             print(json.dumps(json.loads(response.read()), indent=2))
             return 0
     except urllib.error.HTTPError as exc:
-        print(f"optout blocklist check: {exc.code}: {exc.read().decode()}", file=sys.stderr)
+        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
     except OSError as exc:
         print(
-            f"optout blocklist check: cannot reach {web_url} ({exc}); is `optout up` running?",
+            f"optout {what}: cannot reach {web_url} ({exc}); is `optout up` running?",
             file=sys.stderr,
         )
     return 1
+
+
+def _blocklist_check(args: argparse.Namespace) -> int:
+    return _web_call("blocklist check", "GET", f"/v1/blocklist/{args.number}/{args.sender}")
+
+
+def _blocklist_change(args: argparse.Namespace) -> int:
+    method = "POST" if args.change == "add" else "DELETE"
+    path = f"/v1/blocklist/{args.number}/{args.sender}"
+    return _web_call(f"blocklist {args.change}", method, path, {"reason": args.reason})
+
+
+def _blocklist_history(args: argparse.Namespace) -> int:
+    path = f"/v1/blocklist/{args.number}/{args.sender}/history"
+    return _web_call("blocklist history", "GET", path, query={"at": args.at} if args.at else None)
+
+
+def _blocklist_export(args: argparse.Namespace) -> int:
+    import csv
+
+    from optout.schemas import AvroSerde
+    from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+    from optout.tables.reader import TopicReader, read_until_caught_up
+
+    config = Config()
+    serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, _registry(config))
+    entries: dict[bytes, dict] = {}
+    reader = TopicReader(_broker_url(config), BLOCKLIST_CHANGELOG_TOPIC, entries, serde.decode)
+    asyncio.run(read_until_caught_up(reader, timeout=600, progress=_progress("reading block list")))
+    rows = sorted(
+        (e for e in entries.values() if e["blocked"] or args.all),
+        key=lambda e: (e["business_number"], e["end_user_number"]),
+    )
+    rows = [e for e in rows if not args.number or e["business_number"] == args.number]
+    output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        fields = ["business_number", "end_user_number", "blocked", "since", "source", "keyword",
+                  "message_id", "reason", "actor"]  # fmt: skip
+        writer = csv.DictWriter(output, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for entry in rows:
+            writer.writerow(entry | {"since": _iso(entry["since"])})
+    finally:
+        if args.output:
+            output.close()
+    print(f"exported {len(rows)} pairs", file=sys.stderr)
+    return 0
+
+
+def _iso(epoch_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    """A progress line on standard error: records applied of those known to exist."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+              end="" if done < total else "\n", file=sys.stderr, flush=True)  # fmt: skip
+
+    return show
 
 
 def _classify(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list t
 SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
 
 SENT_REPLIES_CHANGELOG_TOPIC = "sent-replies-changelog"  # compacted; replies the carrier took
+BLOCKLIST_COMMANDS_TOPIC = "blocklist-commands"  # hand-made changes, keyed like the block list
+HISTORY_CHANGELOG_TOPIC = "blocklist-history-changelog"  # compacted; every change per pair
 
 
 def retry_topic(topic: str, tier: int) -> str:
@@ -36,6 +38,7 @@ COMPACTED_TOPICS = {
     BLOCKLIST_CHANGELOG_TOPIC,
     SEEN_MESSAGES_CHANGELOG_TOPIC,
     SENT_REPLIES_CHANGELOG_TOPIC,
+    HISTORY_CHANGELOG_TOPIC,
 }
 ALL_TOPICS = (
     INBOUND_TOPIC,
@@ -49,12 +52,14 @@ ALL_TOPICS = (
     BLOCKLIST_CHANGELOG_TOPIC,
     SEEN_MESSAGES_CHANGELOG_TOPIC,
     SENT_REPLIES_CHANGELOG_TOPIC,
+    BLOCKLIST_COMMANDS_TOPIC,
+    HISTORY_CHANGELOG_TOPIC,
     *RETRY_TOPICS,
 )
 
 # Agents a worker can run, by the name `optout worker --agents` takes.
 AGENT_MODULES = {
-    "classify": ("optout.streams.intake", "optout.streams.classify"),
+    "classify": ("optout.streams.intake", "optout.streams.classify", "optout.streams.manage"),
     "reply": ("optout.streams.deliver_reply",),
     "webhook": ("optout.streams.deliver_webhook",),
 }
@@ -66,6 +71,15 @@ def _env(name: str, default: str = "") -> str:
 
 def _flag(name: str) -> bool:
     return _env(name).lower() in ("1", "true", "yes", "on")
+
+
+def _tokens(name: str) -> dict[str, str]:
+    """Token -> name, from "alice=tok1,tok2"."""
+    tokens = {}
+    for item in filter(None, (i.strip() for i in _env(name).split(","))):
+        who, _, token = item.rpartition("=")
+        tokens[token] = who or "admin"
+    return tokens
 
 
 def _delays(name: str, default: str) -> tuple[float, ...]:
@@ -140,7 +154,10 @@ class Config:
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
-    admin_token: str = field(default_factory=lambda: _env("OPTOUT_ADMIN_TOKEN"))
+    # Bearer tokens, "name=token" or "token" (named "admin"), comma-separated.
+    admin_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_ADMIN_TOKENS"))
+    lookup_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_LOOKUP_TOKENS"))
+    lookups_need_token: bool = field(default_factory=lambda: _flag("OPTOUT_LOOKUPS_REQUIRE_TOKEN"))
     # Set by `optout up`/`worker` when they start the embedded broker (and by tests that do).
     embedded_broker: bool = field(default_factory=lambda: _flag("OPTOUT_EMBEDDED_BROKER"))
     log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))

@@ -91,4 +91,43 @@ def _entry(message: Record, classification: Classification, blocked: bool, now_m
         "message_id": message["message_id"],
         "source": "keyword",
         "confirmed_at": now_ms if blocked else 0,
+        "reason": None,
+        "actor": None,
+    }
+
+
+def decide_manual(command: Record, entry: Record | None, now_ms: int) -> Record | None:
+    """The pair's new entry after a hand-made change, or None when it changes nothing."""
+    blocking = command["action"] == "OPT_OUT"
+    if bool(entry and entry["blocked"]) == blocking:
+        return None
+    return {
+        "business_number": command["business_number"],
+        "end_user_number": command["end_user_number"],
+        "blocked": blocking,
+        "since": now_ms,
+        "keyword": None,
+        "message_id": command["command_id"],
+        "source": "manual",
+        "confirmed_at": 0,
+        "reason": command["reason"],
+        "actor": command["actor"],
+    }
+
+
+def consent_event(entry: Record, received_at: int) -> Record:
+    """The opt-out event (for analysts and the audit history) of a block-list change."""
+    action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
+    return {
+        "event_id": f"{entry['message_id']}:{action}",
+        "action": action,
+        "business_number": entry["business_number"],
+        "end_user_number": entry["end_user_number"],
+        "keyword": entry["keyword"],
+        "message_id": entry["message_id"],
+        "source": entry["source"],
+        "received_at": received_at,
+        "occurred_at": entry["since"],
+        "reason": entry["reason"],
+        "actor": entry["actor"],
     }

@@ -16,12 +16,19 @@ from typing import Any
 from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
-from optout.streams.app import app, config, raw_topic, replies_topic, reply_serde, retry_serde
+from optout.streams.app import (
+    ROCKSDICT,
+    app,
+    config,
+    raw_topic,
+    replies_topic,
+    reply_serde,
+    retry_serde,
+)
 from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.delivery import Delivery, attempt, retry_topics, settle, wait_until_due
 from optout.streams.retry_policy import Verdict
-from optout.tables.blocklist import ROCKSDICT
 
 log = logging.getLogger(__name__)
 

@@ -1,24 +1,36 @@
-"""The block list: per business number, the end users who opted out; and its lookup view.
+"""The block list: per business number, the end users who opted out; and its HTTP API.
 
 A RocksDB (rocksdict) table keyed by 'business|end_user', backed by the compacted
-`blocklist-changelog` topic whose values are Avro BlocklistEntry records.
+`blocklist-changelog` topic whose values are Avro BlocklistEntry records. Lookups are answered by
+the worker that owns the pair's partition (others forward them). Hand-made changes are commands
+on `blocklist-commands`, applied by the manage agent like any other change.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 from faust.exceptions import SameNode
+from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import app, config, raw_topic, registry
-from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+from optout.streams.app import ROCKSDICT, app, config, raw_topic, registry
+from optout.streams.auth import Refused, admin_caller, check_lookup_allowed
+from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.validate import is_e164
+from optout.tables.blocklist_reader import BlocklistReader
 
-ROCKSDICT = {"driver": "rocksdict"}
+MAX_BATCH = 1000
+MAX_PAGE = 1000
 
 blocklist_entry_serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, registry)
+command_serde = AvroSerde("blocklist_command", BLOCKLIST_COMMANDS_TOPIC, registry)
+blocklist_commands_topic = raw_topic(BLOCKLIST_COMMANDS_TOPIC)
 
 blocklist = app.Table(
     "blocklist",
@@ -28,6 +40,14 @@ blocklist = app.Table(
     changelog_topic=raw_topic(BLOCKLIST_CHANGELOG_TOPIC, compacting=True),
     options=ROCKSDICT,
 )
+
+# A full copy of the list (all partitions), for listing and exports; lookups use the table.
+full_copy = BlocklistReader(config.broker_url, config.data_dir / "blocklist-copy", registry)
+
+
+@app.task
+async def follow_full_copy() -> None:
+    await full_copy.run()
 
 
 def pair_key(business_number: str, end_user_number: str) -> bytes:
@@ -47,35 +67,178 @@ def put_entry(entry: Record) -> None:
 
 def lookup_answer(business_number: str, end_user_number: str, entry: Record | None) -> dict:
     """The JSON a send service gets: may `business_number` text `end_user_number`?"""
-    blocked = bool(entry and entry["blocked"])
     since = entry["since"] if entry else None
     return {
         "number": business_number,
         "sender": end_user_number,
-        "blocked": blocked,
-        "since": _iso(since),
+        "blocked": bool(entry and entry["blocked"]),
+        "since": iso(since),
         "since_ms": since,
-        "keyword": entry["keyword"] if entry else None,
-        "message_id": entry["message_id"] if entry else None,
-        "source": entry["source"] if entry else None,
+        **{k: entry[k] if entry else None for k in ("keyword", "message_id", "source", "reason")},
     }
 
 
-def _iso(epoch_ms: int | None) -> str | None:
+def iso(epoch_ms: int | None) -> str | None:
     if epoch_ms is None:
         return None
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
+def pair_problem(*numbers: str) -> str | None:
+    bad = [n for n in numbers if not is_e164(n)]
+    return f"not an E.164 number like +15551234567: {', '.join(bad)}" if bad else None
+
+
 @app.page("/v1/blocklist/{number}/{sender}")
-async def blocklist_lookup(web: Any, request: Any, number: str, sender: str) -> Any:
-    """GET: is `sender` blocked for `number`? Answered by the worker that owns the pair."""
-    bad = [n for n in (number, sender) if not is_e164(n)]
-    if bad:
-        return web.json(
-            {"error": f"not an E.164 number like +15551234567: {', '.join(bad)}"}, status=400
+class PairView(View):
+    """GET: may `number` text `sender`? POST: block by hand; DELETE: unblock by hand.
+
+    POST and DELETE take {"reason": "..."} and an admin bearer token; they are accepted (202)
+    as commands and applied in order with the pair's other changes.
+    """
+
+    async def get(self, request: Request, number: str, sender: str) -> Response:
+        problem = pair_problem(number, sender)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            check_lookup_allowed(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        try:
+            return await app.router.route_req(
+                blocklist.name, pair_key(number, sender), self.web, request
+            )
+        except SameNode:
+            return self.json(lookup_answer(number, sender, get_entry(number, sender)))
+
+    async def post(self, request: Request, number: str, sender: str) -> Response:
+        return await self._command(request, "OPT_OUT", number, sender)
+
+    async def delete(self, request: Request, number: str, sender: str) -> Response:
+        return await self._command(request, "OPT_IN", number, sender)
+
+    async def _command(self, request: Request, action: str, number: str, sender: str) -> Response:
+        try:
+            actor = admin_caller(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        problem = pair_problem(number, sender)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            return self.json({"error": 'body must be {"reason": "why, for the audit"}'}, status=400)
+        command = {
+            "command_id": f"manual-{uuid.uuid4()}",
+            "action": action,
+            "business_number": number,
+            "end_user_number": sender,
+            "reason": reason.strip(),
+            "actor": actor,
+            "requested_at": int(time.time() * 1000),
+        }
+        await blocklist_commands_topic.send(
+            key=pair_key(number, sender), value=command_serde.encode(command)
         )
-    try:
-        return await app.router.route_req(blocklist.name, pair_key(number, sender), web, request)
-    except SameNode:
-        return web.json(lookup_answer(number, sender, get_entry(number, sender)))
+        return self.json({"accepted": command["command_id"], "action": action}, status=202)
+
+
+@app.page("/v1/blocklist/check")
+class BatchCheckView(View):
+    """POST {"pairs": [{"number": ..., "sender": ...}, ...]} (at most 1,000): every answer, in
+    order. Pairs owned by other workers are asked of them in one request each."""
+
+    async def post(self, request: Request) -> Response:
+        try:
+            check_lookup_allowed(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        try:
+            pairs = _pairs((await request.json())["pairs"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return self.json({"error": str(exc) or 'body must be {"pairs": [...]}'}, status=400)
+        if request.query.get("local") == "1":  # asked by another worker: these are ours
+            return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
+        by_owner: dict[str, list[int]] = defaultdict(list)
+        try:
+            for index, (number, sender) in enumerate(pairs):
+                by_owner[
+                    str(app.router.key_store(blocklist.name, pair_key(number, sender)))
+                ].append(index)
+        except KeyError:
+            return self.json({"error": "partitions are being assigned; try again"}, status=503)
+        results: list[dict | None] = [None] * len(pairs)
+        answers = await asyncio.gather(
+            *(
+                self._ask(owner, [pairs[i] for i in indexes], request)
+                for owner, indexes in by_owner.items()
+            )
+        )
+        for indexes, answered in zip(by_owner.values(), answers, strict=True):
+            for index, result in zip(indexes, answered, strict=True):
+                results[index] = result
+        return self.json({"results": results})
+
+    async def _ask(self, owner: str, pairs: list[tuple[str, str]], request: Request) -> list[dict]:
+        if owner.rstrip("/") == config.canonical_url.rstrip("/"):
+            return [_answer_here(n, s) for n, s in pairs]
+        body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
+        headers = {"Authorization": request.headers.get("Authorization", "")}
+        async with app.http_client.post(
+            f"{owner.rstrip('/')}/v1/blocklist/check?local=1", json=body, headers=headers
+        ) as response:
+            response.raise_for_status()
+            return (await response.json())["results"]
+
+
+def _answer_here(number: str, sender: str) -> dict:
+    return lookup_answer(number, sender, get_entry(number, sender))
+
+
+def _pairs(items: Any) -> list[tuple[str, str]]:
+    if not isinstance(items, list) or not items:
+        raise ValueError('body must be {"pairs": [{"number": "+1...", "sender": "+1..."}, ...]}')
+    if len(items) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} pairs per request, not {len(items)}")
+    pairs = [
+        (str(i.get("number", "")), str(i.get("sender", ""))) for i in items if isinstance(i, dict)
+    ]
+    if len(pairs) != len(items):
+        raise ValueError("every pair must be an object with number and sender")
+    bad = [f"pairs[{n}]: {p}" for n, pair in enumerate(pairs) if (p := pair_problem(*pair))]
+    if bad:
+        raise ValueError("; ".join(bad[:10]))
+    return pairs
+
+
+@app.page("/v1/blocklist/{number}")
+class NumberListView(View):
+    """GET the blocked senders of a number, a page at a time (?limit=100&after=<sender>).
+    Answered from this worker's full copy, which follows the changelog (see `lag`)."""
+
+    async def get(self, request: Request, number: str) -> Response:
+        try:
+            admin_caller(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        problem = pair_problem(number)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
+        except ValueError:
+            return self.json({"error": "limit must be a whole number"}, status=400)
+        senders = full_copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
+        return self.json(
+            {
+                "number": number,
+                "senders": senders,
+                "next": senders[-1]["sender"] if len(senders) == limit else None,
+                "lag": sum(full_copy.lag().values()),
+            }
+        )

@@ -40,6 +40,7 @@ class TopicReader:
         self.poll_timeout_ms = poll_timeout_ms
         self.caught_up = asyncio.Event()
         self.lag: dict[int, int] = {}
+        self.highwaters: dict[int, int] = {}
 
     async def run(self) -> None:
         """Read forever (until cancelled)."""
@@ -84,10 +85,11 @@ class TopicReader:
         for tp in partitions:
             highwater = consumer.highwater(tp)
             if highwater is not None:
+                self.highwaters[tp.partition] = highwater
                 self.lag[tp.partition] = max(0, highwater - await consumer.position(tp))
         if len(self.lag) == len(partitions) and not any(self.lag.values()):
             if not self.caught_up.is_set():
-                log.info("%s: caught up (%d keys)", self.topic, len(self.store))
+                log.info("%s: caught up (%d records)", self.topic, sum(self.highwaters.values()))
             self.caught_up.set()
 
 
@@ -96,23 +98,35 @@ async def read_to_end(
 ) -> dict[bytes, Any]:
     """Everything a compacted topic holds now, by key (for command-line tools)."""
     store: dict[bytes, Any] = {}
-    await _read_until_caught_up(TopicReader(bootstrap, topic, store, decode), timeout)
+    await read_until_caught_up(TopicReader(bootstrap, topic, store, decode), timeout)
     return store
 
 
 async def read_records(bootstrap: str, topic: str, timeout: float = 60.0) -> list[ConsumerRecord]:
     """Every record a topic holds now, in order per partition (for command-line tools)."""
     records: list[ConsumerRecord] = []
-    await _read_until_caught_up(
-        TopicReader(bootstrap, topic, {}, on_record=records.append), timeout
-    )
+    await read_until_caught_up(TopicReader(bootstrap, topic, {}, on_record=records.append), timeout)
     return records
 
 
-async def _read_until_caught_up(reader: TopicReader, timeout: float) -> None:
+async def read_until_caught_up(
+    reader: TopicReader, timeout: float, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Run a reader until it has caught up, reporting (applied, known) records as it goes."""
     following = asyncio.create_task(reader.run())
+    deadline = asyncio.get_running_loop().time() + timeout
     try:
-        await asyncio.wait_for(reader.caught_up.wait(), timeout)
+        while not reader.caught_up.is_set():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{reader.topic}: not caught up after {timeout:.0f}s")
+            if progress and reader.highwaters:
+                total = sum(reader.highwaters.values())
+                progress(total - sum(reader.lag.values()), total)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.caught_up.wait(), 0.5)
+        if progress:
+            total = sum(reader.highwaters.values())
+            progress(total, total)
     finally:
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):

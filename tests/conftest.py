@@ -68,7 +68,7 @@ class Stack:
                 "OPTOUT_DEFAULT_BRAND": "Acme",
                 "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
                 "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
-                "OPTOUT_ADMIN_TOKEN": ADMIN_TOKEN,
+                "OPTOUT_ADMIN_TOKENS": f"tester={ADMIN_TOKEN}",
                 "OPTOUT_EMBEDDED_BROKER": "true",
                 "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),

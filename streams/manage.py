@@ -1,0 +1,58 @@
+"""Manage agent: apply hand-made block-list changes (opt-outs received by phone or email).
+
+Commands arrive on `blocklist-commands`, keyed and partitioned like the block list, so this
+worker owns the same pairs as the classify agent. Each change is written to the table and the
+audit history and published as an opt-out event with source `manual`, reason and actor.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from optout.schemas import DecodeError
+from optout.streams.app import app, optout_event_serde, optout_events_topic
+from optout.streams.dead_letter import send_to_dead_letters
+from optout.streams.decide import consent_event, decide_manual
+from optout.tables.blocklist import (
+    blocklist_commands_topic,
+    command_serde,
+    get_entry,
+    pair_key,
+    put_entry,
+)
+from optout.tables.history import record_change
+
+log = logging.getLogger(__name__)
+
+
+@app.agent(blocklist_commands_topic)
+async def manage(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        try:
+            command = command_serde.decode(event.value)
+        except DecodeError as exc:
+            await send_to_dead_letters(event, str(exc))
+            continue
+        business, end_user = command["business_number"], command["end_user_number"]
+        entry = decide_manual(command, get_entry(business, end_user), int(time.time() * 1000))
+        if entry is None:
+            log.info(
+                "command %s changes nothing for %s|%s", command["command_id"], business, end_user
+            )
+            continue
+        put_entry(entry)
+        change = consent_event(entry, command["requested_at"])
+        record_change(change)
+        sent = await optout_events_topic.send(
+            key=pair_key(business, end_user), value=optout_event_serde.encode(change)
+        )
+        await sent
+        log.info(
+            "%s by %s for %s|%s: %s",
+            change["action"],
+            command["actor"],
+            business,
+            end_user,
+            command["reason"],
+        )

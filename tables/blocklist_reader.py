@@ -1,0 +1,118 @@
+"""For send services written in Python: a local copy of the block list, answered in-process.
+
+    reader = BlocklistReader("kafka:9092", "/var/lib/my-sender/blocklist")
+    reader.start_in_thread()                 # or: await reader.run() in your own event loop
+    reader.wait_until_caught_up(timeout=60)
+    if reader.is_blocked("+15559990000", "+15550001111"): ...
+    reader.lag()                              # records not yet applied, per partition
+
+It follows the compacted `blocklist-changelog` topic from the beginning into RocksDB (rocksdict)
+and answers from disk-backed memory-mapped pages, so memory stays flat as the list grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from rocksdict import Options, Rdict
+
+from optout.schemas import AvroSerde, Record
+from optout.schemas.registry import SchemaRegistry
+from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+from optout.tables.reader import TopicReader
+
+BLOCKED, NOT_BLOCKED = b"\x01", b"\x00"
+
+
+class BlocklistReader:
+    """`is_blocked(number, sender)` from a local copy that follows the block list's changelog."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        path: str | Path,
+        schema_registry: str | SchemaRegistry | None = None,
+    ) -> None:
+        if isinstance(schema_registry, str):
+            schema_registry = SchemaRegistry(schema_registry)
+        self._serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, schema_registry)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = Rdict(str(path), options=Options(raw_mode=True))
+        self._reader = TopicReader(bootstrap, BLOCKLIST_CHANGELOG_TOPIC, self, self._compact)
+        self._caught_up = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- answers ---------------------------------------------------------------------------
+    def is_blocked(self, number: str, sender: str) -> bool:
+        value = self._db.get(f"{number}|{sender}".encode())
+        return value is not None and value[:1] == BLOCKED
+
+    def entry(self, number: str, sender: str) -> Record | None:
+        """The whole block-list entry of a pair (when and why), or None."""
+        value = self._db.get(f"{number}|{sender}".encode())
+        return None if value is None else self._serde.decode(value[1:])
+
+    def blocked_senders(
+        self, number: str, after: str | None = None, limit: int = 100
+    ) -> list[dict]:
+        """A page of a number's blocked senders, in sender order, after `after`."""
+        prefix = f"{number}|".encode()
+        start = prefix + (after.encode() + b"\x00" if after else b"")
+        page: list[dict] = []
+        for key, value in self._db.items(from_key=start):
+            if not key.startswith(prefix) or len(page) >= limit:
+                break
+            if value[:1] == BLOCKED:
+                entry = self._serde.decode(value[1:])
+                page.append({"sender": key[len(prefix) :].decode(), "since": entry["since"],
+                             "source": entry["source"], "keyword": entry["keyword"],
+                             "reason": entry["reason"]})  # fmt: skip
+        return page
+
+    def lag(self) -> dict[int, int]:
+        """Per partition, how many changelog records are not applied yet (empty: not started)."""
+        return dict(self._reader.lag)
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    # -- following -------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Follow the changelog until cancelled (in the caller's event loop)."""
+        watcher = asyncio.ensure_future(self._watch_caught_up())
+        try:
+            await self._reader.run()
+        finally:
+            watcher.cancel()
+
+    def start_in_thread(self) -> None:
+        """Follow the changelog in a daemon thread, for programs without an event loop."""
+        self._thread = threading.Thread(target=asyncio.run, args=(self.run(),), daemon=True)
+        self._thread.start()
+
+    def wait_until_caught_up(self, timeout: float | None = None) -> bool:
+        return self._caught_up.wait(timeout)
+
+    def close(self) -> None:
+        self._db.close()
+
+    async def _watch_caught_up(self) -> None:
+        await self._reader.caught_up.wait()
+        self._caught_up.set()
+
+    # -- the store interface TopicReader writes to -----------------------------------------
+    def _compact(self, value: bytes) -> bytes:
+        """One flag byte in front of the Avro record: is_blocked reads a byte, decodes nothing."""
+        return (BLOCKED if self._serde.decode(value)["blocked"] else NOT_BLOCKED) + value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._db[key] = value
+
+    def pop(self, key: bytes, default: object = None) -> object:
+        value = self._db.get(key)
+        if value is not None:
+            del self._db[key]
+        return default if value is None else value

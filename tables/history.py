@@ -1,0 +1,97 @@
+"""The audit history: every change of every pair's block-list entry, and point-in-time answers.
+
+A RocksDB table keyed by 'business|end_user' (partitioned like the block list), values Avro
+BlocklistHistory: the pair's opt-out events, oldest first, each saying who or what changed it
+(keyword and message id, or manual with reason and actor).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+
+from optout.schemas import AvroSerde, Record
+from optout.streams.app import ROCKSDICT, app, config, raw_topic, registry
+from optout.streams.auth import Refused, check_lookup_allowed
+from optout.streams.config import HISTORY_CHANGELOG_TOPIC
+from optout.tables.blocklist import blocklist, iso, pair_key, pair_problem
+
+history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)
+
+history = app.Table(
+    "blocklist-history",
+    partitions=config.partitions,
+    key_type=bytes,
+    value_type=bytes,
+    changelog_topic=raw_topic(HISTORY_CHANGELOG_TOPIC, compacting=True),
+    options=ROCKSDICT,
+)
+
+
+def history_of(business_number: str, end_user_number: str) -> list[Record]:
+    value = history.get(pair_key(business_number, end_user_number))
+    return [] if value is None else history_serde.decode(value)["events"]
+
+
+def record_change(event: Record) -> None:
+    """Append a consent event to its pair's history (once: a replayed event is not added twice)."""
+    events = history_of(event["business_number"], event["end_user_number"])
+    if events and events[-1]["event_id"] == event["event_id"]:
+        return
+    key = pair_key(event["business_number"], event["end_user_number"])
+    history[key] = history_serde.encode({"events": [*events, event]})
+
+
+def state_at(events: list[Record], at_ms: int) -> dict[str, Any]:
+    """Was the pair blocked at `at_ms`, since when, and because of which change?"""
+    before = [e for e in events if e["occurred_at"] <= at_ms]
+    if not before:
+        return {"blocked": False, "since": None, "because": None}
+    last = before[-1]
+    return {
+        "blocked": last["action"] == "OPT_OUT",
+        "since": iso(last["occurred_at"]),
+        "because": last,
+    }
+
+
+def parse_time(value: str) -> int:
+    """Epoch ms from epoch ms or an ISO 8601 time (UTC when it names no zone)."""
+    if value.isdigit():
+        return int(value)
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@app.page("/v1/blocklist/{number}/{sender}/history")
+class HistoryView(View):
+    """GET every change of a pair; with ?at=TIME, also whether it was blocked then, and why."""
+
+    async def get(self, request: Request, number: str, sender: str) -> Response:
+        problem = pair_problem(number, sender)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            check_lookup_allowed(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        try:
+            return await app.router.route_req(
+                blocklist.name, pair_key(number, sender), self.web, request
+            )
+        except SameNode:
+            pass
+        events = history_of(number, sender)
+        answer: dict[str, Any] = {"number": number, "sender": sender, "events": events}
+        at = request.query.get("at")
+        if at:
+            try:
+                answer["at"] = state_at(events, parse_time(at)) | {"time": at}
+            except ValueError:
+                return self.json({"error": f"at={at!r} is not epoch ms or ISO 8601"}, status=400)
+        return self.json(answer)
