@@ -57,12 +57,17 @@ class Stack:
         self.start_worker()
 
     def start_worker(self) -> None:
+        self.worker = self.spawn_worker(self.web_port, "worker")
+        self.wait_ready()
+
+    def spawn_worker(self, web_port: int, name: str) -> subprocess.Popen[bytes]:
+        """Start a worker process of this stack, logging to <name>.log."""
         env = (
             os.environ
             | {
                 "OPTOUT_BROKER_URL": self.broker.bootstrap,
-                "OPTOUT_DATA_DIR": str(self.tmp / "worker-data"),
-                "OPTOUT_WEB_PORT": str(self.web_port),
+                "OPTOUT_DATA_DIR": str(self.tmp / f"{name}-data"),
+                "OPTOUT_WEB_PORT": str(web_port),
                 "OPTOUT_CARRIER_API_URL": f"{self.carrier.url}/v1/messages",
                 "OPTOUT_DEFAULT_WEBHOOK_URL": f"{self.webhook_a.url}/hooks",
                 "OPTOUT_DEFAULT_BRAND": "Acme",
@@ -83,21 +88,22 @@ class Stack:
             }
             | self.extra_env
         )
-        self.worker_log = (self.tmp / "worker.log").open("ab")
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", self.agents],
-            env=env,
-            stdout=self.worker_log,
-            stderr=subprocess.STDOUT,
-        )
-        self.wait_ready()
+        with (self.tmp / f"{name}.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", self.agents],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, worker: subprocess.Popen[bytes] | None = None, web_port: int = 0) -> None:
+        worker = worker or self.worker
+        url = f"http://127.0.0.1:{web_port or self.web_port}/healthz"
         deadline = time.monotonic() + WORKER_READY_TIMEOUT
         while time.monotonic() < deadline:
-            assert self.worker is not None and self.worker.poll() is None, self.worker_tail()
+            assert worker is not None and worker.poll() is None, self.worker_tail()
             try:
-                with urllib.request.urlopen(f"{self.web_url}/healthz", timeout=2) as reply:
+                with urllib.request.urlopen(url, timeout=2) as reply:
                     if reply.status == 200:
                         return
             except (urllib.error.URLError, OSError):
@@ -200,12 +206,17 @@ class Stack:
         return self.http("GET", f"/v1/blocklist/{number}/{sender}")
 
     def http(
-        self, method: str, path: str, body: object = None, headers: dict | None = None
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict | None = None,
+        base: str | None = None,
     ) -> tuple[int, dict]:
-        """A request to the worker's web server: (status, JSON answer)."""
+        """A request to a worker's web server (this stack's first by default): (status, JSON)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            self.web_url + path, data=data, method=method, headers=headers or {}
+            (base or self.web_url) + path, data=data, method=method, headers=headers or {}
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as reply:

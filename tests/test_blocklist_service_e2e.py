@@ -1,0 +1,192 @@
+"""The block list as a service: manual changes, history, batch lookups, reader, listing, export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from optout.tables.blocklist_reader import BlocklistReader
+from tests.conftest import ADMIN_TOKEN, Stack, eventually
+from tests.test_pipeline_e2e import blocked, settle_and_assert_once
+
+pytestmark = pytest.mark.e2e
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def reader(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlocklistReader]:
+    """A send service's reader, following the stack's block list from this test process."""
+    local = BlocklistReader(stack.broker.bootstrap, tmp_path_factory.mktemp("reader") / "db")
+    following = asyncio.run_coroutine_threadsafe(local.run(), stack.loop)
+    yield local
+    following.cancel()
+    time.sleep(0.5)
+    local.close()
+
+
+def cli(
+    stack: Stack, *args: str, token: str | None = ADMIN_TOKEN
+) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "OPTOUT_BROKER_URL": stack.broker.bootstrap,
+        "OPTOUT_WEB_URL": stack.web_url,
+    }
+    env.pop("OPTOUT_TOKEN", None)
+    if token:
+        env["OPTOUT_TOKEN"] = token
+    command = [sys.executable, "-m", "optout.streams.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def events_for(stack: Stack, user: str) -> list[dict]:
+    return [
+        e for e in stack.read_topic("optout-events", "optout_event") if e["end_user_number"] == user
+    ]
+
+
+def test_a_manual_add_shows_in_lookup_reader_history_and_events(
+    stack: Stack, reader: BlocklistReader
+) -> None:
+    number, user = "+15550700001", "+15550800001"
+    added = cli(stack, "blocklist", "add", number, user, "--reason", "asked by phone, ticket 42")
+    assert added.returncode == 0, added.stderr
+
+    eventually(lambda: blocked(stack, number, user), what="the manual block")
+    _, answer = stack.lookup(number, user)
+    assert answer["source"] == "manual" and answer["reason"] == "asked by phone, ticket 42"
+    eventually(lambda: reader.is_blocked(number, user), what="the reader to see it")
+    entry = reader.entry(number, user)
+    assert entry is not None and entry["actor"] == "tester"
+    (event,) = events_for(stack, user)
+    assert (event["action"], event["source"], event["actor"]) == ("OPT_OUT", "manual", "tester")
+    _, history = stack.http("GET", f"/v1/blocklist/{number}/{user}/history")
+    assert [e["reason"] for e in history["events"]] == ["asked by phone, ticket 42"]
+
+    removed = cli(stack, "blocklist", "remove", number, user, "--reason", "re-consented in store")
+    assert removed.returncode == 0, removed.stderr
+    eventually(lambda: not blocked(stack, number, user), what="the manual unblock")
+    eventually(lambda: not reader.is_blocked(number, user), what="the reader to see it")
+    assert [e["action"] for e in events_for(stack, user)] == ["OPT_OUT", "OPT_IN"]
+
+
+def test_history_answers_a_point_in_time_question_across_stop_start_stop(stack: Stack) -> None:
+    number, user = "+15550700002", "+15550800002"
+    moments = []
+    for n, text in enumerate(("STOP", "START", "STOP")):
+        stack.inbound(f"h-{n}", user, number, text)
+        settle_and_assert_once(stack, f"h-{n}")
+        moments.append(int(time.time() * 1000))
+    path = f"/v1/blocklist/{number}/{user}/history"
+
+    _, before = stack.http("GET", f"{path}?at=1000")
+    assert before["at"]["blocked"] is False and before["at"]["because"] is None
+    expected = [(True, "h-0", "STOP"), (False, "h-1", "START"), (True, "h-2", "STOP")]
+    for moment, (is_blocked, message_id, keyword) in zip(moments, expected, strict=True):
+        _, answer = stack.http("GET", f"{path}?at={moment}")
+        because = answer["at"]["because"]
+        assert answer["at"]["blocked"] is is_blocked
+        assert (because["message_id"], because["keyword"]) == (message_id, keyword)
+    history = cli(stack, "blocklist", "history", number, user, "--at", str(moments[1]))
+    assert history.returncode == 0 and '"blocked": false' in history.stdout
+
+
+def test_without_a_valid_token_every_management_call_is_refused(stack: Stack) -> None:
+    number, user = "+15550700003", "+15550800003"
+    for token in (None, "not-the-token"):
+        headers = {"Content-Type": "application/json"} | (
+            {"Authorization": f"Bearer {token}"} if token else {}
+        )
+        calls = [
+            ("POST", f"/v1/blocklist/{number}/{user}", {"reason": "x"}),
+            ("DELETE", f"/v1/blocklist/{number}/{user}", {"reason": "x"}),
+            ("GET", f"/v1/blocklist/{number}", None),
+            ("PUT", f"/v1/numbers/{number}", {"brand_name": "Evil"}),
+        ]
+        for method, path, body in calls:
+            status, answer = stack.http(method, path, body, headers)
+            assert status == 401, (method, path, answer)
+        assert (
+            cli(stack, "blocklist", "add", number, user, "--reason", "x", token=token).returncode
+            == 1
+        )
+    time.sleep(2)
+    assert not blocked(stack, number, user)
+    assert events_for(stack, user) == []
+    assert stack.http("GET", f"/v1/numbers/{number}")[1]["stored"] is False
+
+
+def test_batch_lookup_answers_every_pair_in_order(stack: Stack) -> None:
+    number = "+15550700004"
+    users = [f"+1555090{n:04d}" for n in range(40)]
+    for user in users[:5]:
+        stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "batch test"}, AUTH)
+    eventually(lambda: all(blocked(stack, number, u) for u in users[:5]), what="five blocks")
+
+    pairs = [{"number": number, "sender": u} for u in reversed(users)]
+    status, answer = stack.http("POST", "/v1/blocklist/check", {"pairs": pairs})
+    assert status == 200
+    assert [r["sender"] for r in answer["results"]] == list(reversed(users))
+    assert [r["blocked"] for r in answer["results"]] == [False] * 35 + [True] * 5
+
+    too_many = {"pairs": [{"number": number, "sender": users[0]}] * 1001}
+    assert stack.http("POST", "/v1/blocklist/check", too_many)[0] == 400
+    status, answer = stack.http("POST", "/v1/blocklist/check", {"pairs": [{"number": "1"}]})
+    assert status == 400 and "pairs[0]" in answer["error"]
+
+
+def test_listing_pages_through_a_numbers_blocked_senders(stack: Stack) -> None:
+    number = "+15550700005"
+    users = [f"+1555100{n:04d}" for n in range(5)]
+    for user in users:
+        stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "list test"}, AUTH)
+
+    def page(after: str | None = None) -> dict:
+        query = f"?limit=3&after={urllib.parse.quote(after)}" if after else "?limit=3"
+        return stack.http("GET", f"/v1/blocklist/{number}{query}", None, AUTH)[1]
+
+    eventually(lambda: len(page()["senders"]) == 3 and page()["next"], what="the first page")
+    first = page()
+    second = page(first["next"])
+    listed = [s["sender"] for s in first["senders"] + second["senders"]]
+    assert listed == users and second["next"] is None
+
+
+def test_export_writes_csv_with_progress(stack: Stack, tmp_path: Path) -> None:
+    number = "+15550700006"
+    stack.http("POST", f"/v1/blocklist/{number}/+15551100001", {"reason": "export test"}, AUTH)
+    eventually(lambda: blocked(stack, number, "+15551100001"), what="the block")
+    output = tmp_path / "blocklist.csv"
+    result = cli(stack, "blocklist", "export", "--number", number, "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "reading block list [" in result.stderr and "exported 1 pairs" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(output.read_text())))
+    assert [(r["end_user_number"], r["source"], r["reason"]) for r in rows] == [
+        ("+15551100001", "manual", "export test")
+    ]
+
+
+def test_the_reader_catches_up_and_agrees_with_the_table(
+    stack: Stack, reader: BlocklistReader
+) -> None:
+    eventually(lambda: reader.caught_up and sum(reader.lag().values()) == 0, what="caught up")
+    pairs = [
+        ("+15550100001", "+15550200001"),  # STOP in the pipeline tests
+        ("+15550100002", "+15550200002"),  # STOP then START
+        ("+15550700004", "+15550900000"),  # manual
+        ("+15550700004", "+15550900039"),  # never blocked
+    ]
+    for number, user in pairs:
+        eventually(
+            lambda n=number, u=user: reader.is_blocked(n, u) == blocked(stack, n, u),
+            what=f"reader and table to agree on {number}|{user}",
+        )
