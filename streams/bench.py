@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+from optout.schemas import AvroSerde
+from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.config import BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.policy import classify_text
 from optout.streams.traffic import inbound_texts
+from optout.tables.blocklist_reader import BlocklistReader
 
 CLASSIFY_TARGET_PER_SECOND = 200_000
 
@@ -38,3 +53,199 @@ def bench_classify(messages: int, rounds: int = 3) -> dict[str, object]:
         "meets_target": rate >= CLASSIFY_TARGET_PER_SECOND,
         "intents": dict(intents),
     }
+
+
+def bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, object]:
+    """Block-list lookups on a real worker: HTTP single and batch, and the in-process reader."""
+    return asyncio.run(_bench_blocklist(pairs, seconds, rate))
+
+
+async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        web_port = free_port()
+        worker = None
+        try:
+            await ensure_topics(broker.bootstrap, 4, 1)
+            worker = _spawn_classify_worker(broker.bootstrap, web_port, Path(tmp))
+            web_url = f"http://127.0.0.1:{web_port}"
+            async with aiohttp.ClientSession() as session:
+                await _wait_ready(session, web_url, worker)
+                keys = await _fill(broker.bootstrap, pairs)
+                reader = BlocklistReader(broker.bootstrap, Path(tmp) / "reader")
+                following = asyncio.ensure_future(reader.run())
+                await _wait_for(lambda: reader.caught_up and sum(reader.lag().values()) == 0)
+                await _wait_for(lambda: all(reader.is_blocked(*k) for k in keys[-10:]))
+                figures = {
+                    "pairs": pairs,
+                    "http_healthz_baseline": await _closed_loop(
+                        session, web_url, "/healthz", seconds
+                    ),
+                    "http_single": await _closed_loop(
+                        session, web_url, _lookup_paths(keys), seconds
+                    ),
+                    "http_fixed_rate": await _open_loop(
+                        session, web_url, _lookup_paths(keys), rate, seconds
+                    ),
+                    "http_healthz_fixed_rate": await _open_loop(
+                        session, web_url, ["/healthz"], rate, seconds
+                    ),
+                    "http_batch_pairs_per_second": await _batch_rate(
+                        session, web_url, keys, seconds
+                    ),
+                    **_reader_rates(reader, keys),
+                }
+                following.cancel()
+                reader.close()
+                return figures
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)
+            broker.stop()
+
+
+def _spawn_classify_worker(bootstrap: str, web_port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "OPTOUT_BROKER_URL": bootstrap,
+        "OPTOUT_EMBEDDED_BROKER": "true",
+        "OPTOUT_DATA_DIR": str(tmp / "worker"),
+        "OPTOUT_WEB_PORT": str(web_port),
+        "OPTOUT_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", "classify"]
+    with (tmp / "worker.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+async def _wait_ready(
+    session: aiohttp.ClientSession, web_url: str, worker: subprocess.Popen
+) -> None:
+    print("waiting for the worker to be ready ...", file=sys.stderr)
+    for _ in range(300):
+        if worker.poll() is not None:
+            raise RuntimeError("the benchmark worker exited; see its log")
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(f"{web_url}/healthz") as response:
+                if response.status == 200:
+                    return
+        await asyncio.sleep(0.5)
+    raise TimeoutError("the benchmark worker did not get ready")
+
+
+async def _wait_for(condition: Callable[[], bool], timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the block list did not fill in time")
+        await asyncio.sleep(0.2)
+
+
+async def _fill(bootstrap: str, pairs: int) -> list[tuple[str, str]]:
+    """Block `pairs` pairs through the manage agent, as hand-made opt-outs."""
+    print(f"blocking {pairs:,} pairs ...", file=sys.stderr)
+    serde = AvroSerde("blocklist_command", BLOCKLIST_COMMANDS_TOPIC)
+    keys = [(f"+1555{n % 97:07d}", f"+1666{n:07d}") for n in range(pairs)]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for n, (number, sender) in enumerate(keys):
+            command = {"command_id": f"bench-{n}", "action": "OPT_OUT", "business_number": number,
+                       "end_user_number": sender, "reason": "benchmark", "actor": "bench",
+                       "requested_at": int(time.time() * 1000)}  # fmt: skip
+            await producer.send(
+                BLOCKLIST_COMMANDS_TOPIC, serde.encode(command), key=f"{number}|{sender}".encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return keys
+
+
+def _lookup_paths(keys: list[tuple[str, str]]) -> list[str]:
+    rng = random.Random(3)
+    return [f"/v1/blocklist/{n}/{s}".replace("+", "%2B") for n, s in rng.choices(keys, k=5000)]
+
+
+async def _closed_loop(
+    session: aiohttp.ClientSession,
+    web_url: str,
+    paths: str | list[str],
+    seconds: float,
+    clients: int = 8,
+) -> dict[str, float]:
+    """As many requests as `clients` concurrent callers manage: requests/s and latency."""
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def caller(offset: int) -> None:
+        n = offset
+        while time.monotonic() < deadline:
+            path = paths if isinstance(paths, str) else paths[n % len(paths)]
+            started = time.perf_counter()
+            async with session.get(web_url + path) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - started)
+            n += clients
+
+    await asyncio.gather(*(caller(i) for i in range(clients)))
+    return {"requests_per_second": round(len(latencies) / seconds), **_percentiles(latencies)}
+
+
+async def _open_loop(
+    session: aiohttp.ClientSession, web_url: str, paths: list[str], rate: int, seconds: float
+) -> dict[str, float]:
+    """Requests at a fixed offered rate, each timed from when it was due (so a late start
+    counts against the server, as a real caller would feel it)."""
+    latencies: list[float] = []
+
+    async def one(path: str, due: float) -> None:
+        async with session.get(web_url + path) as response:
+            await response.read()
+        latencies.append(time.perf_counter() - due)
+
+    started, in_flight = time.perf_counter(), []
+    for n in range(int(rate * seconds)):
+        due = started + n / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        in_flight.append(asyncio.ensure_future(one(paths[n % len(paths)], due)))
+    await asyncio.gather(*in_flight)
+    return {"offered_per_second": rate, **_percentiles(latencies)}
+
+
+async def _batch_rate(
+    session: aiohttp.ClientSession, web_url: str, keys: list[tuple[str, str]], seconds: float
+) -> int:
+    body = {
+        "pairs": [{"number": n, "sender": s} for n, s in random.Random(5).choices(keys, k=1000)]
+    }
+    answered, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        async with session.post(f"{web_url}/v1/blocklist/check", json=body) as response:
+            answered += len((await response.json())["results"])
+    return round(answered / seconds)
+
+
+def _reader_rates(reader: BlocklistReader, keys: list[tuple[str, str]]) -> dict[str, int]:
+    """In-process lookups per second, against a dict of the same pairs as the baseline."""
+    sample = random.Random(9).choices(keys, k=200_000)
+    as_dict = {f"{n}|{s}": True for n, s in keys}
+    started = time.perf_counter()
+    for number, sender in sample:
+        as_dict.get(f"{number}|{sender}")
+    dict_rate = len(sample) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for number, sender in sample:
+        reader.is_blocked(number, sender)
+    reader_rate = len(sample) / (time.perf_counter() - started)
+    return {
+        "reader_lookups_per_second": round(reader_rate),
+        "dict_baseline_per_second": round(dict_rate),
+    }
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies) or [0.0]
+    at = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)  # noqa: E731
+    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": round(ordered[-1] * 1000, 2)}

@@ -145,6 +145,18 @@ def _parser() -> argparse.ArgumentParser:
     bench_classify.add_argument("--messages", type=int, default=200_000)
     bench_classify.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench_classify.set_defaults(run=_bench_classify)
+    bench_blocklist = bench_commands.add_parser(
+        "blocklist",
+        help="block-list lookups: HTTP single (rate and p99 at a fixed load), batch, reader",
+        description="Starts an embedded broker and a classify worker, blocks --pairs pairs, "
+        "then measures. Baselines in the same run: /healthz on the same server for HTTP, a "
+        "Python dict for the reader.",
+    )
+    bench_blocklist.add_argument("--pairs", type=int, default=10_000)
+    bench_blocklist.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    bench_blocklist.add_argument("--rate", type=int, default=1000, help="fixed load, requests/s")
+    bench_blocklist.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_blocklist.set_defaults(run=_bench_blocklist)
 
     numbers = commands.add_parser(
         "numbers",
@@ -490,6 +502,36 @@ def _bench_classify(args: argparse.Namespace) -> int:
     ]
     for name, value in rows:
         print(f"{name:<32} {value}")
+    return 0
+
+
+def _bench_blocklist(args: argparse.Namespace) -> int:
+    from optout.streams.bench import bench_blocklist
+
+    figures = bench_blocklist(args.pairs, args.seconds, args.rate)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    single, fixed = figures["http_single"], figures["http_fixed_rate"]
+    baseline = figures["http_healthz_baseline"]
+    reader, as_dict = figures["reader_lookups_per_second"], figures["dict_baseline_per_second"]
+    rows = [
+        ("pairs blocked", f"{figures['pairs']:,}"),
+        ("HTTP /healthz (baseline)", f"{baseline['requests_per_second']:,}/s"),
+        ("HTTP single lookups", f"{single['requests_per_second']:,}/s, "
+         f"{single['requests_per_second'] / baseline['requests_per_second']:.2f} of baseline"),
+        (f"HTTP at {fixed['offered_per_second']:,}/s: p50/p99/max",
+         f"{fixed['p50_ms']}/{fixed['p99_ms']}/{fixed['max_ms']} ms "
+         f"(target p99 < 5 ms: {'met' if fixed['p99_ms'] < 5 else 'MISSED'})"),
+        (f"/healthz at {fixed['offered_per_second']:,}/s: p50/p99/max (baseline)",
+         "{p50_ms}/{p99_ms}/{max_ms} ms".format(**figures["http_healthz_fixed_rate"])),
+        ("HTTP batch lookups", f"{figures['http_batch_pairs_per_second']:,} pairs/s"),
+        ("reader lookups",
+         f"{reader:,}/s (target 500,000: {'met' if reader >= 500_000 else 'MISSED'})"),
+        ("dict lookups (baseline)", f"{as_dict:,}/s, reader at {reader / as_dict:.2f}"),
+    ]  # fmt: skip
+    for name, value in rows:
+        print(f"{name:<44} {value}")
     return 0
 
 
