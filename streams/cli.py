@@ -286,9 +286,13 @@ def _run_faust_worker(config: Config, services: tuple[object, ...]) -> int:
     from optout.streams.app import app
 
     if config.embedded_broker:
-        from optout.streams.broker_quirks import install_end_offset_workaround
+        from optout.streams.broker_quirks import (
+            install_end_offset_workaround,
+            install_fetch_wait_workaround,
+        )
 
         install_end_offset_workaround(config.broker_url)
+        install_fetch_wait_workaround()
     for agent in config.agents:
         for module in AGENT_MODULES[agent]:
             importlib.import_module(module)

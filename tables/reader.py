@@ -45,7 +45,10 @@ class TopicReader:
     async def run(self) -> None:
         """Read forever (until cancelled)."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_wait_ms=self.poll_timeout_ms,  # some brokers hold a fetch this long
         )
         await consumer.start()
         try:

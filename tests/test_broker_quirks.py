@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.streams.broker import EmbeddedBroker, free_port
-from optout.streams.broker_quirks import true_end_offsets
+from optout.streams.broker_quirks import EMBEDDED_FETCH_MAX_WAIT_MS, true_end_offsets
 
 pytestmark = pytest.mark.e2e
 RECORDS = 5000
@@ -51,3 +51,41 @@ def test_end_offsets_are_wrong_and_the_workaround_finds_the_true_end(
     reported, corrected = asyncio.run(_fill_and_ask(broker.bootstrap))
     assert reported < RECORDS, "the broker answered right: the workaround may no longer be needed"
     assert corrected == RECORDS
+
+
+async def _fetch_latency_ms(bootstrap: str, max_wait_ms: int) -> float:
+    """How long a waiting consumer takes to see a record produced while it waits."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    topic = f"wake-{max_wait_ms}"
+    await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    await admin.close()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=max_wait_ms
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    try:
+        await consumer.getmany(timeout_ms=200)  # the consumer is now waiting in fetches
+        latencies = []
+        for _ in range(5):
+            await asyncio.sleep(0.05)
+            started = asyncio.get_running_loop().time()
+            await producer.send_and_wait(topic, b"x")
+            while not await consumer.getmany(timeout_ms=3000):
+                pass
+            latencies.append((asyncio.get_running_loop().time() - started) * 1000)
+        return sorted(latencies)[2]
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def test_fetches_are_not_woken_by_new_records_so_embedded_mode_waits_less(
+    broker: EmbeddedBroker,
+) -> None:
+    faust_default = asyncio.run(_fetch_latency_ms(broker.bootstrap, 1500))
+    embedded = asyncio.run(_fetch_latency_ms(broker.bootstrap, EMBEDDED_FETCH_MAX_WAIT_MS))
+    assert faust_default > 300, "the broker now wakes fetches: the workaround may be unneeded"
+    assert embedded < 100
