@@ -92,11 +92,12 @@ def free_port() -> int:
 
 
 async def ensure_topics(
-    bootstrap: str, partitions: int, replication_factor: int, wait_seconds: float = 60.0
+    bootstrap: str, partitions: int, replication_factor: int, wait_seconds: float = 0.0
 ) -> None:
     """Create every topic the service uses that does not exist yet (compacted where it must be).
 
-    Retries with backoff while the broker is unreachable, saying so, up to `wait_seconds`.
+    Retries with backoff while the broker is unreachable, saying so each time, for
+    `wait_seconds` (0: until it answers).
     """
     admin = await _connect_admin(bootstrap, wait_seconds)
     try:
@@ -119,7 +120,7 @@ async def ensure_topics(
 
 
 async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + wait_seconds if wait_seconds else float("inf")
     delay = 0.5
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

@@ -266,7 +266,14 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
         os.environ["OPTOUT_DATA_DIR"] = tempfile.mkdtemp(prefix="optout-data-")
     config = Config()
     try:
-        asyncio.run(ensure_topics(config.broker_url, config.partitions, config.replication_factor))
+        asyncio.run(
+            ensure_topics(
+                config.broker_url,
+                config.partitions,
+                config.replication_factor,
+                config.broker_wait_seconds,
+            )
+        )
         if announce:
             _write_run_file(config)
         return _run_faust_worker(config, services)

@@ -148,6 +148,9 @@ class Config:
     default_webhook_secret: str = field(
         default_factory=lambda: _env("OPTOUT_DEFAULT_WEBHOOK_SECRET")
     )
+    broker_wait_seconds: float = field(
+        default_factory=lambda: float(_env("OPTOUT_BROKER_WAIT_SECONDS", "0"))
+    )
     commit_interval: float = field(
         default_factory=lambda: float(_env("OPTOUT_COMMIT_INTERVAL_SECONDS", "2.8"))
     )

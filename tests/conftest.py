@@ -49,12 +49,14 @@ class Stack:
         self.worker: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, with_broker: bool = True) -> None:
+        """The stand-ins; then, unless told otherwise, the broker and the worker."""
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         for stand_in in (self.carrier, self.webhook_a, self.webhook_b):
             self.run(stand_in.start())
-        self.broker.start()
-        self.start_worker()
+        if with_broker:
+            self.broker.start()
+            self.start_worker()
 
     def start_worker(self) -> None:
         self.worker = self.spawn_worker(self.web_port, "worker")
