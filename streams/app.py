@@ -52,6 +52,19 @@ def raw_topic(name: str, **options: object) -> faust.TopicT:
     )
 
 
+def bytes_table(name: str, changelog: str) -> faust.Table:
+    """A RocksDB (rocksdict) table of raw byte keys and values, backed by the compacted
+    `changelog` topic; raw keys keep table, topic and lookup route in agreement."""
+    return app.Table(
+        name,
+        partitions=config.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        changelog_topic=raw_topic(changelog, compacting=True),
+        options=ROCKSDICT,
+    )
+
+
 inbound_topic = raw_topic(topics.INBOUND_TOPIC)
 inbound_by_pair_topic = raw_topic(topics.INBOUND_BY_PAIR_TOPIC)
 replies_topic = raw_topic(topics.REPLIES_TOPIC)

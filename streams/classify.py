@@ -18,14 +18,12 @@ import time
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
-    ROCKSDICT,
     app,
-    config,
+    bytes_table,
     inbound_by_pair_topic,
     inbound_serde,
     optout_event_serde,
     optout_events_topic,
-    raw_topic,
     replies_topic,
     reply_serde,
     webhook_serde,
@@ -41,14 +39,7 @@ from optout.tables.settings import settings_for, settings_reader
 log = logging.getLogger(__name__)
 
 # Message ids already processed, so a carrier's redelivery sends no second reply.
-seen_messages = app.Table(
-    "seen-messages",
-    partitions=config.partitions,
-    key_type=bytes,
-    value_type=bytes,
-    changelog_topic=raw_topic(SEEN_MESSAGES_CHANGELOG_TOPIC, compacting=True),
-    options=ROCKSDICT,
-)
+seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 
 
 @app.agent(inbound_by_pair_topic)

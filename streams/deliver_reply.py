@@ -11,59 +11,31 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
-    ROCKSDICT,
     app,
+    bytes_table,
     config,
-    raw_topic,
     replies_topic,
     reply_serde,
-    retry_serde,
 )
 from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.delivery import Delivery, attempt, retry_topics, settle, wait_until_due
+from optout.streams.delivery import Delivery, add_retry_agents, attempt, settle
 from optout.streams.retry_policy import Verdict
 
 log = logging.getLogger(__name__)
 
-sent_replies = app.Table(
-    "sent-replies",
-    partitions=config.partitions,
-    key_type=bytes,
-    value_type=bytes,
-    changelog_topic=raw_topic(SENT_REPLIES_CHANGELOG_TOPIC, compacting=True),
-    options=ROCKSDICT,
-)
+sent_replies = bytes_table("sent-replies", SENT_REPLIES_CHANGELOG_TOPIC)
 
 
 @app.agent(replies_topic)
 async def deliver_reply(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         await handle_reply(event, envelope=None)
-
-
-def _retry_agent(tier: int, topic: Any) -> None:
-    async def deliver_reply_retry(stream):  # type: ignore[no-untyped-def]
-        async for event in stream.events():
-            try:
-                envelope = retry_serde.decode(event.value)
-            except DecodeError as exc:
-                await send_to_dead_letters(event, str(exc))
-                continue
-            await wait_until_due(envelope)
-            await handle_reply(event, envelope)
-
-    app.agent(topic, name=f"deliver_reply_retry_{tier}")(deliver_reply_retry)
-
-
-for _tier, _topic in enumerate(retry_topics[REPLIES_TOPIC], start=1):
-    _retry_agent(_tier, _topic)
 
 
 async def handle_reply(event: EventT, envelope: Record | None) -> None:
@@ -107,3 +79,6 @@ def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> De
         delivery.attempts_before = envelope["attempts"]
         delivery.first_attempt_at = envelope["first_attempt_at"]
     return delivery
+
+
+add_retry_agents(REPLIES_TOPIC, handle_reply, acks_itself=False)

@@ -4,8 +4,8 @@ The URL and signing secret are the number's current settings, so a customer who 
 endpoint gets retries and replays there. Requests are signed (streams/webhook_signing.py) and
 carry the message id as Idempotency-Key. Deliveries run concurrently, a few per destination at
 most: a destination with all its slots busy has further records parked on the first retry tier,
-so a hanging customer never holds up the others. The same agent body serves the main topic and
-each retry tier.
+so a hanging customer never holds up the others. Retry tiers are handled the same way
+(streams/delivery.py adds their agents).
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ import aiohttp
 from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
-from optout.streams.app import app, config, retry_serde, webhook_serde, webhook_topic
+from optout.streams.app import app, config, webhook_serde, webhook_topic
 from optout.streams.config import WEBHOOK_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.delivery import (
     Delivery,
     DestinationSlots,
+    add_retry_agents,
     deliver,
     record_result,
-    retry_topics,
     schedule_retry,
     settle,
-    wait_until_due,
 )
 from optout.streams.destinations import DestinationRefused, check_url, resolver
 from optout.streams.retry_policy import AttemptOutcome, Verdict
@@ -61,26 +60,6 @@ async def deliver_webhook(stream):  # type: ignore[no-untyped-def]
     await settings_reader.caught_up.wait()
     async for event in stream.noack().events():
         await handle_webhook(event, envelope=None)
-
-
-def _retry_agent(tier: int, topic: Any) -> None:
-    async def deliver_webhook_retry(stream):  # type: ignore[no-untyped-def]
-        await settings_reader.caught_up.wait()
-        async for event in stream.noack().events():
-            try:
-                envelope = retry_serde.decode(event.value)
-            except DecodeError as exc:
-                await send_to_dead_letters(event, str(exc))
-                event.ack()
-                continue
-            await wait_until_due(envelope)
-            await handle_webhook(event, envelope)
-
-    app.agent(topic, name=f"deliver_webhook_retry_{tier}")(deliver_webhook_retry)
-
-
-for _tier, _topic in enumerate(retry_topics[WEBHOOK_TOPIC], start=1):
-    _retry_agent(_tier, _topic)
 
 
 async def handle_webhook(event: EventT, envelope: Record | None) -> None:
@@ -117,6 +96,11 @@ async def handle_webhook(event: EventT, envelope: Record | None) -> None:
         event.ack()
         return
     await slots.run(destination, _deliver_and_ack(event, delivery))
+
+
+add_retry_agents(
+    WEBHOOK_TOPIC, handle_webhook, acks_itself=True, before=settings_reader.caught_up.wait
+)
 
 
 async def _deliver_and_ack(event: EventT, delivery: Delivery) -> None:

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import aiohttp
 from faust.types import EventT
 
-from optout.schemas import Record
+from optout.schemas import DecodeError, Record
 from optout.streams.app import (
+    app,
     config,
     delivery_result_serde,
     delivery_results_topic,
@@ -184,6 +185,37 @@ async def wait_until_due(envelope: Record) -> None:
     delay = envelope["not_before"] / 1000 - time.time()
     if delay > 0:
         await asyncio.sleep(delay)
+
+
+Handler = Callable[[EventT, Record | None], Awaitable[None]]
+
+
+def add_retry_agents(
+    base_topic: str,
+    handle: Handler,
+    acks_itself: bool,
+    before: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """One agent per retry tier of `base_topic`: wait until each envelope is due, then handle it
+    as the main agent would. `acks_itself`: the handler acknowledges events when its (concurrent)
+    delivery is settled; otherwise each event is acknowledged once handled."""
+    for tier, topic in enumerate(retry_topics[base_topic], start=1):
+
+        async def retry_agent(stream):  # type: ignore[no-untyped-def]
+            if before is not None:
+                await before()
+            async for event in stream.noack().events() if acks_itself else stream.events():
+                try:
+                    envelope = retry_serde.decode(event.value)
+                except DecodeError as exc:
+                    await send_to_dead_letters(event, str(exc))
+                    if acks_itself:
+                        event.ack()
+                    continue
+                await wait_until_due(envelope)
+                await handle(event, envelope)
+
+        app.agent(topic, name=f"{retry_topic(base_topic, tier)}-agent")(retry_agent)
 
 
 class DestinationSlots:

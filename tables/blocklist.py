@@ -19,7 +19,7 @@ from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import ROCKSDICT, app, config, raw_topic, registry
+from optout.streams.app import app, bytes_table, config, raw_topic, registry
 from optout.streams.auth import Refused, admin_caller, check_lookup_allowed
 from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.validate import is_e164
@@ -32,14 +32,7 @@ blocklist_entry_serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, 
 command_serde = AvroSerde("blocklist_command", BLOCKLIST_COMMANDS_TOPIC, registry)
 blocklist_commands_topic = raw_topic(BLOCKLIST_COMMANDS_TOPIC)
 
-blocklist = app.Table(
-    "blocklist",
-    partitions=config.partitions,
-    key_type=bytes,  # raw bytes: the key bytes of the table, the topic and the route agree
-    value_type=bytes,
-    changelog_topic=raw_topic(BLOCKLIST_CHANGELOG_TOPIC, compacting=True),
-    options=ROCKSDICT,
-)
+blocklist = bytes_table("blocklist", BLOCKLIST_CHANGELOG_TOPIC)
 
 # A full copy of the list (all partitions), for listing and exports; lookups use the table.
 full_copy = BlocklistReader(config.broker_url, config.data_dir / "blocklist-copy", registry)
@@ -89,6 +82,24 @@ def pair_problem(*numbers: str) -> str | None:
     return f"not an E.164 number like +15551234567: {', '.join(bad)}" if bad else None
 
 
+async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
+    """For a read of one pair: a 400 or 401 answer, the owning worker's answer when another
+    worker owns the pair, or None when this worker should answer."""
+    problem = pair_problem(number, sender)
+    if problem:
+        return view.json({"error": problem}, status=400)
+    try:
+        check_lookup_allowed(request)
+    except Refused as refused:
+        return view.json({"error": str(refused)}, status=refused.status)
+    try:
+        return await app.router.route_req(
+            blocklist.name, pair_key(number, sender), view.web, request
+        )
+    except SameNode:
+        return None
+
+
 @app.page("/v1/blocklist/{number}/{sender}")
 class PairView(View):
     """GET: may `number` text `sender`? POST: block by hand; DELETE: unblock by hand.
@@ -98,19 +109,10 @@ class PairView(View):
     """
 
     async def get(self, request: Request, number: str, sender: str) -> Response:
-        problem = pair_problem(number, sender)
-        if problem:
-            return self.json({"error": problem}, status=400)
-        try:
-            check_lookup_allowed(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            return await app.router.route_req(
-                blocklist.name, pair_key(number, sender), self.web, request
-            )
-        except SameNode:
-            return self.json(lookup_answer(number, sender, get_entry(number, sender)))
+        refused_or_routed = await refuse_or_route(self, request, number, sender)
+        if refused_or_routed is not None:
+            return refused_or_routed
+        return self.json(lookup_answer(number, sender, get_entry(number, sender)))
 
     async def post(self, request: Request, number: str, sender: str) -> Response:
         return await self._command(request, "OPT_OUT", number, sender)

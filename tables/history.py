@@ -10,25 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import ROCKSDICT, app, config, raw_topic, registry
-from optout.streams.auth import Refused, check_lookup_allowed
+from optout.streams.app import app, bytes_table, registry
 from optout.streams.config import HISTORY_CHANGELOG_TOPIC
-from optout.tables.blocklist import blocklist, iso, pair_key, pair_problem
+from optout.tables.blocklist import iso, pair_key, refuse_or_route
 
 history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)
 
-history = app.Table(
-    "blocklist-history",
-    partitions=config.partitions,
-    key_type=bytes,
-    value_type=bytes,
-    changelog_topic=raw_topic(HISTORY_CHANGELOG_TOPIC, compacting=True),
-    options=ROCKSDICT,
-)
+history = bytes_table("blocklist-history", HISTORY_CHANGELOG_TOPIC)
 
 
 def history_of(business_number: str, end_user_number: str) -> list[Record]:
@@ -73,19 +64,9 @@ class HistoryView(View):
     """GET every change of a pair; with ?at=TIME, also whether it was blocked then, and why."""
 
     async def get(self, request: Request, number: str, sender: str) -> Response:
-        problem = pair_problem(number, sender)
-        if problem:
-            return self.json({"error": problem}, status=400)
-        try:
-            check_lookup_allowed(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            return await app.router.route_req(
-                blocklist.name, pair_key(number, sender), self.web, request
-            )
-        except SameNode:
-            pass
+        refused_or_routed = await refuse_or_route(self, request, number, sender)
+        if refused_or_routed is not None:
+            return refused_or_routed
         events = history_of(number, sender)
         answer: dict[str, Any] = {"number": number, "sender": sender, "events": events}
         at = request.query.get("at")
