@@ -157,6 +157,18 @@ def _parser() -> argparse.ArgumentParser:
     bench_blocklist.add_argument("--rate", type=int, default=1000, help="fixed load, requests/s")
     bench_blocklist.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench_blocklist.set_defaults(run=_bench_blocklist)
+    bench_pipeline = bench_commands.add_parser(
+        "pipeline",
+        help="the classify path against raw aiokafka on the same broker, latency, memory",
+        description="Starts an embedded broker; measures raw aiokafka consume-and-produce-twice "
+        "(baseline), the classify worker draining --messages realistic messages, end-to-end "
+        "latency at --rate messages/s, and the worker's peak memory.",
+    )
+    bench_pipeline.add_argument("--messages", type=int, default=20_000)
+    bench_pipeline.add_argument("--rate", type=int, default=1000, help="offered load, msgs/s")
+    bench_pipeline.add_argument("--latency-seconds", type=float, default=10.0)
+    bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_pipeline.set_defaults(run=_bench_pipeline)
 
     numbers = commands.add_parser(
         "numbers",
@@ -543,6 +555,28 @@ def _bench_blocklist(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     for name, value in rows:
         print(f"{name:<44} {value}")
+    return 0
+
+
+def _bench_pipeline(args: argparse.Namespace) -> int:
+    from optout.streams.bench_pipeline import bench_pipeline
+
+    figures = bench_pipeline(args.messages, args.rate, args.latency_seconds)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    latency = figures["latency_at_rate"]
+    rows = [
+        ("messages", f"{figures['messages']:,}"),
+        ("raw aiokafka, consume + produce x2", f"{figures['baseline_events_per_second']:,}/s"),
+        ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
+        ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
+        (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
+         f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
+        ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
+    ]  # fmt: skip
+    for name, value in rows:
+        print(f"{name:<40} {value}")
     return 0
 
 

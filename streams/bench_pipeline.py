@@ -1,0 +1,205 @@
+"""`optout bench pipeline`: the classify path against raw aiokafka, in one run on one broker.
+
+1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces two records for
+   each (no state): the practical limit of this broker and machine.
+2. Throughput: the same number of realistic inbound messages wait on `inbound-messages`; a
+   classify worker (intake, classify: decode, dedupe, classify, table update, three outputs)
+   drains them; events/s from its first output to its last.
+3. Latency at a fixed offered load: inbound messages at `--rate`/s, each timed from its
+   received_at to the broker timestamp of its webhook record.
+4. Peak resident memory of the worker (VmHWM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from optout.schemas import AvroSerde
+from optout.streams.bench import _percentiles, _spawn_classify_worker, _wait_ready
+from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.config import INBOUND_TOPIC, WEBHOOK_TOPIC
+from optout.streams.traffic import inbound_texts
+
+PARTITIONS = 4
+
+
+def bench_pipeline(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+    return asyncio.run(_bench_pipeline(messages, rate, latency_seconds))
+
+
+async def _bench_pipeline(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        worker = None
+        try:
+            await ensure_topics(broker.bootstrap, PARTITIONS, 1)
+            baseline = await _raw_baseline(broker.bootstrap, messages)
+            _say(f"baseline: {baseline:,.0f} events/s; loading {messages:,} inbound messages ...")
+            await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
+            web_port = free_port()
+            worker = _spawn_classify_worker(broker.bootstrap, web_port, Path(tmp))
+            async with aiohttp.ClientSession() as session:
+                await _wait_ready(session, f"http://127.0.0.1:{web_port}", worker)
+            _say("draining the backlog ...")
+            stamps = await _webhook_timestamps(broker.bootstrap, messages, timeout=1800)
+            throughput = messages / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+            _say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
+            latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
+            return {
+                "messages": messages,
+                "baseline_events_per_second": round(baseline),
+                "pipeline_events_per_second": round(throughput),
+                "ratio_to_baseline": round(throughput / baseline, 3),
+                "latency_at_rate": {"offered_per_second": rate, **_percentiles(latencies)},
+                "worker_peak_rss_mb": _peak_rss_mb(worker.pid),
+            }
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)
+            broker.stop()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _raw_baseline(bootstrap: str, messages: int) -> float:
+    """Consume `messages` 300-byte records and produce two for each: events per second."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    names = ("bench-raw-in", "bench-raw-out-1", "bench-raw-out-2")
+    await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    for n in range(messages):
+        await producer.send(names[0], b"x" * 300, key=str(n % 1000).encode())
+    await producer.flush()
+    consumer = AIOKafkaConsumer(
+        names[0], bootstrap_servers=bootstrap, group_id="bench-raw", auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        done, started = 0, None
+        while done < messages:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            started = started or time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    await producer.send(names[1], record.value, key=record.key)
+                    await producer.send(names[2], record.value, key=record.key)
+                done += len(records)
+        await producer.flush()
+        return messages / (time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def _inbound_records(count: int, prefix: str) -> list[tuple[bytes, dict]]:
+    """Realistic inbound messages: many numbers and senders, about 5% MMS."""
+    rng = random.Random(len(prefix) + count)
+    records = []
+    for n, text in enumerate(inbound_texts(count, seed=count)):
+        business, sender = f"+1555{rng.randrange(200):07d}", f"+1666{rng.randrange(50_000):07d}"
+        mms = rng.random() < 0.05
+        message = {
+            "message_id": f"{prefix}-{n}",
+            "channel": "MMS" if mms else "SMS",
+            "from_number": sender,
+            "to_number": business,
+            "text": text,
+            "media_urls": [f"https://media.example/{n}.jpg"] if mms else [],
+            "received_at": 0,
+            "carrier": "bench",
+        }
+        records.append((sender.encode(), message))
+    return records
+
+
+async def _produce_inbound(bootstrap: str, records: list[tuple[bytes, dict]]) -> None:
+    serde = AvroSerde("inbound_message", INBOUND_TOPIC)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for key, message in records:
+            message["received_at"] = int(time.time() * 1000)
+            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _webhook_timestamps(bootstrap: str, count: int, timeout: float) -> list[int]:
+    """Broker timestamps of the first `count` webhook records, waiting until they exist."""
+    consumer = AIOKafkaConsumer(
+        WEBHOOK_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    stamps: list[int] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(stamps) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(stamps):,} of {count:,} webhook records")
+            batches = await consumer.getmany(timeout_ms=1000)
+            stamps += [r.timestamp for records in batches.values() for r in records]
+            print(f"\r  {len(stamps):,}/{count:,} processed", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        return stamps[:count]
+    finally:
+        await consumer.stop()
+
+
+async def _latency_at(bootstrap: str, rate: int, seconds: float, skip: int) -> list[float]:
+    """Offer inbound messages at `rate`/s; seconds from received_at to the webhook record."""
+    serde = AvroSerde("inbound_message", INBOUND_TOPIC)
+    webhook = AvroSerde("webhook_event", WEBHOOK_TOPIC)
+    records = _inbound_records(int(rate * seconds), "latency")
+    consumer = AIOKafkaConsumer(
+        WEBHOOK_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for n, (key, message) in enumerate(records):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            message["received_at"] = int(time.time() * 1000)
+            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
+        await producer.flush()
+        latencies: list[float] = []
+        seen = 0
+        while len(latencies) < len(records) and seen < skip + len(records) * 2:
+            batches = await consumer.getmany(timeout_ms=2000)
+            if not batches:
+                break
+            for batch in batches.values():
+                for record in batch:
+                    seen += 1
+                    inbound = webhook.decode(record.value)["message"]
+                    if inbound["message_id"].startswith("latency-"):
+                        latencies.append((record.timestamp - inbound["received_at"]) / 1000)
+        return latencies
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
