@@ -32,6 +32,7 @@ from optout.streams.app import (
 from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import Decision, consent_event, decide
+from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.tables.blocklist import get_entry, pair_key, put_entry
 from optout.tables.history import record_change
 from optout.tables.settings import settings_for, settings_reader
@@ -58,6 +59,7 @@ async def classify(stream):  # type: ignore[no-untyped-def]
             continue
 
         business, end_user = message["to_number"], message["from_number"]
+        started = time.perf_counter()
         now_ms = int(time.time() * 1000)
         settings = settings_for(business)
         decision = decide(message, get_entry(business, end_user), settings, now_ms)
@@ -67,6 +69,9 @@ async def classify(stream):  # type: ignore[no-untyped-def]
             record_change(consent_event(decision.entry, message["received_at"]))
         await _publish(message, decision, now_ms)
         seen_messages[message_id.encode()] = str(now_ms).encode()
+        classification = decision.classification
+        MESSAGES.labels(classification.intent.value, classification.rule).inc()
+        PROCESSING.observe(time.perf_counter() - started)
         log.info(
             "message %s from %s to %s: %s (%s)",
             message_id,

@@ -261,8 +261,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = False) -> int:
     from optout.streams.broker import BrokerUnavailable, EmbeddedBroker, ensure_topics
+    from optout.streams.logs import configure_logging
 
     os.environ["OPTOUT_AGENTS"] = ",".join(agents)
+    logging_config = configure_logging(Config().log_level, Config().log_format)
     broker = None
     if not os.environ.get("OPTOUT_BROKER_URL"):
         port = int(os.environ.get("OPTOUT_EMBEDDED_BROKER_PORT", DEFAULT_EMBEDDED_PORT))
@@ -288,7 +290,7 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
         )
         if announce:
             _write_run_file(config)
-        return _run_faust_worker(config, services)
+        return _run_faust_worker(config, services, logging_config)
     except BrokerUnavailable as exc:
         print(f"optout: {exc}", file=sys.stderr)
         return 1
@@ -299,7 +301,9 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
             broker.stop()
 
 
-def _run_faust_worker(config: Config, services: tuple[object, ...]) -> int:
+def _run_faust_worker(
+    config: Config, services: tuple[object, ...], logging_config: dict | None
+) -> int:
     import faust
 
     from optout.streams.app import app
@@ -316,7 +320,12 @@ def _run_faust_worker(config: Config, services: tuple[object, ...]) -> int:
         for module in AGENT_MODULES[agent]:
             importlib.import_module(module)
     importlib.import_module("optout.streams.health")
-    worker = faust.Worker(app, *services, loglevel=config.log_level)  # type: ignore[arg-type]
+    worker = faust.Worker(
+        app,
+        *services,  # type: ignore[arg-type]
+        loglevel=config.log_level,
+        logging_config=logging_config,
+    )
     try:
         worker.execute_from_commandline()
     except SystemExit as exit:

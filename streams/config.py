@@ -164,6 +164,7 @@ class Config:
     # Set by `optout up`/`worker` when they start the embedded broker (and by tests that do).
     embedded_broker: bool = field(default_factory=lambda: _flag("OPTOUT_EMBEDDED_BROKER"))
     log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))
+    log_format: str = field(default_factory=lambda: _env("OPTOUT_LOG_FORMAT", "text"))
 
     @property
     def group_id(self) -> str:

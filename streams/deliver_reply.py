@@ -25,6 +25,7 @@ from optout.streams.app import (
 from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.delivery import Delivery, add_retry_agents, attempt, settle
+from optout.streams.metrics import COMPLIANCE_CLOCK
 from optout.streams.retry_policy import Verdict
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ async def handle_reply(event: EventT, envelope: Record | None) -> None:
     outcome = await attempt(delivery, app.http_client)
     if outcome.verdict is Verdict.SENT:
         sent_replies[reply_id] = str(int(time.time() * 1000)).encode()
+        clock = time.time() - reply["received_at"] / 1000
+        COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
     await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
 
 

@@ -1,4 +1,4 @@
-"""Worker endpoints for operators: `/healthz` (200 once ready) and `/metrics` (Prometheus)."""
+"""Worker endpoints for operators: `/healthz` and `/readyz` (200 once ready), `/metrics`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def worker_ready() -> bool:
 
 @app.page("/healthz")
 async def healthz(web: Any, request: Any) -> Any:
+    """Ready to process and answer: 200; still starting or rebalancing: 503."""
     if worker_ready():
         return web.json({"status": "ready"})
     return web.json({"status": "starting"}, status=503)
@@ -28,3 +29,6 @@ async def healthz(web: Any, request: Any) -> Any:
 @app.page("/metrics")
 async def metrics(web: Any, request: Any) -> Any:
     return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+app.page("/readyz")(healthz)

@@ -13,3 +13,16 @@ DELIVERIES = Counter(
 DELIVERY_LATENCY = Histogram(
     "optout_delivery_attempt_seconds", "Duration of one HTTP delivery attempt", ["kind"]
 )
+MESSAGES = Counter(
+    "optout_messages_total", "Inbound messages classified, by intent and rule", ["intent", "rule"]
+)
+PROCESSING = Histogram(
+    "optout_processing_seconds", "Classify agent time per message, decide and publish"
+)
+COMPLIANCE_CLOCK = Histogram(
+    "optout_reply_after_inbound_seconds",
+    "From the carrier receiving an inbound keyword to the carrier accepting its reply "
+    "(opt-out confirmations must stay far below 300 s)",
+    ["intent"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)

@@ -1,7 +1,9 @@
-"""A worker started while the broker is down says so, keeps retrying, and proceeds once it is up."""
+"""A worker started while the broker is down says so (in JSON log lines here), keeps retrying,
+and proceeds once the broker is up."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def late_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("late-broker"), agents="reply")
+    stack = Stack(tmp_path_factory.mktemp("late-broker"), agents="reply", OPTOUT_LOG_FORMAT="json")
     try:
         stack.start(with_broker=False)
         yield stack
@@ -29,8 +31,11 @@ def test_a_worker_waits_for_a_broker_that_comes_up_later(late_broker: Stack) -> 
         lambda: stack.worker_log_text().count("unreachable") >= 3,
         what="the worker to report the broker unreachable and retry",
     )
-    assert "retrying in" in stack.worker_log_text()
     assert stack.worker.poll() is None, "the worker gave up"
+    (retry, *_) = [
+        json.loads(line) for line in stack.worker_log_text().splitlines() if "unreachable" in line
+    ]
+    assert retry["level"] == "WARNING" and "retrying in" in retry["message"]
 
     time.sleep(1)
     stack.broker.start()

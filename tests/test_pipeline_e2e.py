@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections import defaultdict
 
 import pytest
@@ -209,3 +210,16 @@ def test_each_message_is_delivered_under_one_idempotency_key(stack: Stack) -> No
         keys_by_message[request.body["message_uuid"]].add(request.headers["Idempotency-Key"])
     assert "distinct-1" in keys_by_message
     assert all(keys == {message} for message, keys in keys_by_message.items()), keys_by_message
+
+
+def test_metrics_count_messages_and_time_the_compliance_clock(stack: Stack) -> None:
+    stack.inbound("metrics-1", "+15550200012", "+15550100012", "STOP")
+    settle_and_assert_once(stack, "metrics-1")
+    eventually(lambda: replies_to(stack, "+15550200012"), what="the confirmation")
+    with urllib.request.urlopen(f"{stack.web_url}/metrics", timeout=10) as reply:
+        metrics = reply.read().decode()
+    assert 'optout_messages_total{intent="OPT_OUT",rule="exact_keyword"}' in metrics
+    assert 'optout_reply_after_inbound_seconds_count{intent="OPT_OUT"}' in metrics
+    assert "optout_delivery_attempts_total" in metrics
+    with urllib.request.urlopen(f"{stack.web_url}/readyz", timeout=10) as reply:
+        assert reply.status == 200
