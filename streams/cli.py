@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from optout.streams.config import (
@@ -514,15 +515,27 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(figures: dict, as_json: bool, rows: Callable[[dict], list[tuple[str, str]]]) -> int:
+    """Print benchmark figures as JSON, or as a plain two-column table."""
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    table = rows(figures)
+    width = max(len(name) for name, _ in table) + 2
+    for name, value in table:
+        print(f"{name:<{width}}{value}")
+    return 0
+
+
 def _bench_classify(args: argparse.Namespace) -> int:
     from optout.streams.bench import bench_classify
 
     print(f"classifying {args.messages:,} messages of a realistic mix ...", file=sys.stderr)
-    figures = bench_classify(args.messages)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
-    rows = [
+    return _report(bench_classify(args.messages), args.json, _classify_rows)
+
+
+def _classify_rows(figures: dict) -> list[tuple[str, str]]:
+    return [
         ("classifier", f"{figures['classifications_per_second']:,}/s"),
         ("baseline (str.upper().split())", f"{figures['baseline_upper_split_per_second']:,}/s"),
         ("ratio to baseline", str(figures["ratio_to_baseline"])),
@@ -530,24 +543,22 @@ def _bench_classify(args: argparse.Namespace) -> int:
             "target",
             f"{figures['target_per_second']:,}/s: {'met' if figures['meets_target'] else 'MISSED'}",
         ),
-        ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),  # type: ignore[attr-defined]
+        ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),
     ]
-    for name, value in rows:
-        print(f"{name:<32} {value}")
-    return 0
 
 
 def _bench_blocklist(args: argparse.Namespace) -> int:
     from optout.streams.bench import bench_blocklist
 
     figures = bench_blocklist(args.pairs, args.seconds, args.rate)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
+    return _report(figures, args.json, _blocklist_rows)
+
+
+def _blocklist_rows(figures: dict) -> list[tuple[str, str]]:
     single, fixed = figures["http_single"], figures["http_fixed_rate"]
     baseline = figures["http_healthz_baseline"]
     reader, as_dict = figures["reader_lookups_per_second"], figures["dict_baseline_per_second"]
-    rows = [
+    return [
         ("pairs blocked", f"{figures['pairs']:,}"),
         ("HTTP /healthz (baseline)", f"{baseline['requests_per_second']:,}/s"),
         ("HTTP single lookups", f"{single['requests_per_second']:,}/s, "
@@ -562,20 +573,18 @@ def _bench_blocklist(args: argparse.Namespace) -> int:
          f"{reader:,}/s (target 500,000: {'met' if reader >= 500_000 else 'MISSED'})"),
         ("dict lookups (baseline)", f"{as_dict:,}/s, reader at {reader / as_dict:.2f}"),
     ]  # fmt: skip
-    for name, value in rows:
-        print(f"{name:<44} {value}")
-    return 0
 
 
 def _bench_pipeline(args: argparse.Namespace) -> int:
     from optout.streams.bench_pipeline import bench_pipeline
 
     figures = bench_pipeline(args.messages, args.rate, args.latency_seconds)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
+    return _report(figures, args.json, _pipeline_rows)
+
+
+def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
     latency = figures["latency_at_rate"]
-    rows = [
+    return [
         ("messages", f"{figures['messages']:,}"),
         ("raw aiokafka, consume + produce x2", f"{figures['baseline_events_per_second']:,}/s"),
         ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
@@ -584,9 +593,6 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
         ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
     ]  # fmt: skip
-    for name, value in rows:
-        print(f"{name:<40} {value}")
-    return 0
 
 
 def _settings_store(config: Config) -> dict[bytes, dict]:

@@ -69,7 +69,7 @@ def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> De
         "text": reply["text"],
         "client_ref": reply["reply_id"],
     }
-    delivery = Delivery(
+    return Delivery(
         kind="REPLY",
         topic=REPLIES_TOPIC,
         delivery_id=reply["reply_id"],
@@ -77,11 +77,7 @@ def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> De
         url=config.carrier_api_url,
         body=json.dumps(body).encode(),
         payload=payload,
-    )
-    if envelope:
-        delivery.attempts_before = envelope["attempts"]
-        delivery.first_attempt_at = envelope["first_attempt_at"]
-    return delivery
+    ).resuming(envelope)
 
 
 add_retry_agents(REPLIES_TOPIC, handle_reply, acks_itself=False)

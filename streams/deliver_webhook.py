@@ -113,7 +113,7 @@ def webhook_delivery(webhook_event: Record, payload: bytes, envelope: Record | N
     settings = settings_for(message["to_number"])
     body = json.dumps(webhook_body(webhook_event)).encode()
     secret = settings["webhook_secret"]
-    delivery = Delivery(
+    return Delivery(
         kind="WEBHOOK",
         topic=WEBHOOK_TOPIC,
         delivery_id=message["message_id"],
@@ -122,11 +122,7 @@ def webhook_delivery(webhook_event: Record, payload: bytes, envelope: Record | N
         body=body,
         payload=payload,
         headers=(lambda: signed_headers(secret, body)) if secret else dict,
-    )
-    if envelope:
-        delivery.attempts_before = envelope["attempts"]
-        delivery.first_attempt_at = envelope["first_attempt_at"]
-    return delivery
+    ).resuming(envelope)
 
 
 def webhook_body(webhook_event: Record) -> dict[str, Any]:

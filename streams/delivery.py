@@ -63,6 +63,13 @@ class Delivery:
     first_attempt_at: int = field(default_factory=lambda: int(time.time() * 1000))
     headers: Callable[[], dict[str, str]] = dict  # made per attempt: signatures are timed
 
+    def resuming(self, envelope: Record | None) -> Delivery:
+        """This delivery, counting the attempts a retry envelope says were made already."""
+        if envelope is not None:
+            self.attempts_before = envelope["attempts"]
+            self.first_attempt_at = envelope["first_attempt_at"]
+        return self
+
 
 async def attempt(delivery: Delivery, session: aiohttp.ClientSession) -> AttemptOutcome:
     """Make one request and judge the answer."""
