@@ -65,9 +65,11 @@ async def classify(stream):  # type: ignore[no-untyped-def]
         decision = decide(message, get_entry(business, end_user), settings, now_ms)
         if decision.entry_changed and decision.entry is not None:
             put_entry(decision.entry)
+        change = None
         if decision.consent_action is not None and decision.entry is not None:
-            record_change(consent_event(decision.entry, message["received_at"]))
-        await _publish(message, decision, now_ms)
+            change = consent_event(decision.entry, message["received_at"])
+            record_change(change)
+        await _publish(message, decision, change, now_ms)
         seen_messages[message_id.encode()] = str(now_ms).encode()
         classification = decision.classification
         MESSAGES.labels(classification.intent.value, classification.rule).inc()
@@ -77,20 +79,19 @@ async def classify(stream):  # type: ignore[no-untyped-def]
             message_id,
             end_user,
             business,
-            decision.classification.intent,
-            decision.classification.rule,
+            classification.intent,
+            classification.rule,
         )
 
 
-async def _publish(message: Record, decision: Decision, now_ms: int) -> None:
+async def _publish(message: Record, decision: Decision, change: Record | None, now_ms: int) -> None:
     """Send every record the decision calls for and wait until the broker has them all."""
     key = pair_key(message["to_number"], message["from_number"])
     records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
-    if decision.consent_action is not None and decision.entry is not None:
-        event = consent_event(decision.entry, message["received_at"])
-        records.append((optout_events_topic, optout_event_serde.encode(event)))
+    if change is not None:
+        records.append((optout_events_topic, optout_event_serde.encode(change)))
     pending = [await topic.send(key=key, value=value) for topic, value in records]
     await asyncio.gather(*pending)
 
