@@ -233,6 +233,7 @@ class DestinationSlots:
         self.total = asyncio.Semaphore(total)
         self.per_destination = per_destination
         self.in_flight: Counter[str] = Counter()
+        self._running: set[asyncio.Future[None]] = set()  # the loop keeps only weak references
 
     def has_room(self, destination: str) -> bool:
         return self.in_flight[destination] < self.per_destination
@@ -251,7 +252,9 @@ class DestinationSlots:
                 self.in_flight[destination] -= 1
                 self.total.release()
 
-        asyncio.ensure_future(finish())
+        task = asyncio.ensure_future(finish())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
 
 retry_topics = {
