@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from optout.streams.app import config
+from optout.streams.config import config
 
 
 class Refused(Exception):

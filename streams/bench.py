@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import random
 import subprocess
@@ -12,6 +13,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
 from optout.streams.config import BLOCKLIST_COMMANDS_TOPIC
+from optout.streams.load_generator import fixed_rate_gets, serve_constant_answer
 from optout.streams.policy import classify_text
 from optout.streams.traffic import inbound_texts
 from optout.tables.blocklist_reader import BlocklistReader
@@ -64,15 +67,18 @@ async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, o
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
         broker = EmbeddedBroker(free_port())
         broker.start()
-        web_port = free_port()
-        worker = None
+        web_port, replica_port = free_port(), free_port()
+        worker = replica = None
         try:
             await ensure_topics(broker.bootstrap, 4, 1)
-            worker = _spawn_classify_worker(broker.bootstrap, web_port, Path(tmp))
+            worker = _spawn(broker.bootstrap, Path(tmp), "worker", web_port)
             web_url = f"http://127.0.0.1:{web_port}"
+            replica_url = f"http://127.0.0.1:{replica_port}"
             async with aiohttp.ClientSession() as session:
                 await _wait_ready(session, web_url, worker)
                 keys = await _fill(broker.bootstrap, pairs)
+                replica = _spawn(broker.bootstrap, Path(tmp), "lookups", replica_port)
+                await _wait_ready(session, replica_url, replica)
                 reader = BlocklistReader(broker.bootstrap, Path(tmp) / "reader")
                 following = asyncio.ensure_future(reader.run())
                 await _wait_for(lambda: reader.caught_up and sum(reader.lag().values()) == 0)
@@ -86,13 +92,20 @@ async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, o
                         session, web_url, _lookup_paths(keys), seconds
                     ),
                     "http_fixed_rate": await _open_loop(
-                        session, web_url, _lookup_paths(keys), rate, seconds
+                        web_port, _lookup_paths(keys), rate, seconds
                     ),
                     "http_healthz_fixed_rate": await _open_loop(
-                        session, web_url, ["/healthz"], rate, seconds
+                        web_port, ["/healthz"], rate, seconds
                     ),
                     "http_batch_pairs_per_second": await _batch_rate(
                         session, web_url, keys, seconds
+                    ),
+                    "floor_fixed_rate": await _floor(_lookup_paths(keys), rate, seconds),
+                    "replica_single": await _closed_loop(
+                        session, replica_url, _lookup_paths(keys), seconds
+                    ),
+                    "replica_fixed_rate": await _open_loop(
+                        replica_port, _lookup_paths(keys), rate, seconds
                     ),
                     **_reader_rates(reader, keys),
                 }
@@ -100,38 +113,46 @@ async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, o
                 reader.close()
                 return figures
         finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=30)
+            for process in (replica, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=30)
             broker.stop()
 
 
-def _spawn_classify_worker(bootstrap: str, web_port: int, tmp: Path) -> subprocess.Popen[bytes]:
+def _spawn(bootstrap: str, tmp: Path, role: str, port: int) -> subprocess.Popen[bytes]:
+    """A classify worker (role "worker") or a lookup replica (role "lookups") on `port`."""
     env = os.environ | {
         "OPTOUT_BROKER_URL": bootstrap,
         "OPTOUT_EMBEDDED_BROKER": "true",
-        "OPTOUT_DATA_DIR": str(tmp / "worker"),
-        "OPTOUT_WEB_PORT": str(web_port),
+        "OPTOUT_DATA_DIR": str(tmp / role),
+        "OPTOUT_WEB_PORT": str(port),
+        "OPTOUT_LOOKUP_PORT": str(port),
         "OPTOUT_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", "classify"]
-    with (tmp / "worker.log").open("wb") as log:
+    command = [sys.executable, "-m", "optout.streams.cli", role]
+    if role == "worker":
+        command += ["--agents", "classify"]
+    with (tmp / f"{role}.log").open("wb") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 async def _wait_ready(
-    session: aiohttp.ClientSession, web_url: str, worker: subprocess.Popen
+    session: aiohttp.ClientSession,
+    web_url: str,
+    process: subprocess.Popen | multiprocessing.process.BaseProcess,
 ) -> None:
-    print("waiting for the worker to be ready ...", file=sys.stderr)
+    print(f"waiting for {web_url} to be ready ...", file=sys.stderr)
     for _ in range(300):
-        if worker.poll() is not None:
-            raise RuntimeError("the benchmark worker exited; see its log")
+        exited = process.poll() if isinstance(process, subprocess.Popen) else process.exitcode
+        if exited is not None:
+            raise RuntimeError(f"the process behind {web_url} exited")
         with contextlib.suppress(aiohttp.ClientError):
             async with session.get(f"{web_url}/healthz") as response:
                 if response.status == 200:
                     return
         await asyncio.sleep(0.5)
-    raise TimeoutError("the benchmark worker did not get ready")
+    raise TimeoutError(f"{web_url} did not get ready")
 
 
 async def _wait_for(condition: Callable[[], bool], timeout: float = 300.0) -> None:
@@ -193,25 +214,29 @@ async def _closed_loop(
     return {"requests_per_second": round(len(latencies) / seconds), **_percentiles(latencies)}
 
 
-async def _open_loop(
-    session: aiohttp.ClientSession, web_url: str, paths: list[str], rate: int, seconds: float
-) -> dict[str, float]:
-    """Requests at a fixed offered rate, each timed from when it was due (so a late start
-    counts against the server, as a real caller would feel it)."""
-    latencies: list[float] = []
-
-    async def one(path: str, due: float) -> None:
-        async with session.get(web_url + path) as response:
-            await response.read()
-        latencies.append(time.perf_counter() - due)
-
-    started, in_flight = time.perf_counter(), []
-    for n in range(int(rate * seconds)):
-        due = started + n / rate
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        in_flight.append(asyncio.ensure_future(one(paths[n % len(paths)], due)))
-    await asyncio.gather(*in_flight)
+async def _open_loop(web_port: int, paths: list[str], rate: int, seconds: float) -> dict:
+    """Requests at a fixed offered rate from a load generator in its own process."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        latencies = await asyncio.get_running_loop().run_in_executor(
+            pool, fixed_rate_gets, "127.0.0.1", web_port, paths, rate, seconds
+        )
     return {"offered_per_second": rate, **_percentiles(latencies)}
+
+
+async def _floor(paths: list[str], rate: int, seconds: float) -> dict:
+    """The same load against a server that only answers a constant (see serve_constant_answer)."""
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve_constant_answer, args=(port,), daemon=True
+    )
+    server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_ready(session, f"http://127.0.0.1:{port}", server)
+        return await _open_loop(port, paths, rate, seconds)
+    finally:
+        server.terminate()
+        server.join(10)
 
 
 async def _batch_rate(

@@ -12,7 +12,6 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 from faust.exceptions import SameNode
@@ -22,10 +21,9 @@ from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, config, raw_topic, registry
 from optout.streams.auth import Refused, admin_caller, check_lookup_allowed
 from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
-from optout.streams.validate import is_e164
 from optout.tables.blocklist_reader import BlocklistReader
+from optout.tables.lookups import lookup_answer, pair_problem, parse_pairs
 
-MAX_BATCH = 1000
 MAX_PAGE = 1000
 
 blocklist_entry_serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, registry)
@@ -56,30 +54,6 @@ def get_entry(business_number: str, end_user_number: str) -> Record | None:
 def put_entry(entry: Record) -> None:
     key = pair_key(entry["business_number"], entry["end_user_number"])
     blocklist[key] = blocklist_entry_serde.encode(entry)
-
-
-def lookup_answer(business_number: str, end_user_number: str, entry: Record | None) -> dict:
-    """The JSON a send service gets: may `business_number` text `end_user_number`?"""
-    since = entry["since"] if entry else None
-    return {
-        "number": business_number,
-        "sender": end_user_number,
-        "blocked": bool(entry and entry["blocked"]),
-        "since": iso(since),
-        "since_ms": since,
-        **{k: entry[k] if entry else None for k in ("keyword", "message_id", "source", "reason")},
-    }
-
-
-def iso(epoch_ms: int | None) -> str | None:
-    if epoch_ms is None:
-        return None
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
-
-
-def pair_problem(*numbers: str) -> str | None:
-    bad = [n for n in numbers if not is_e164(n)]
-    return f"not an E.164 number like +15551234567: {', '.join(bad)}" if bad else None
 
 
 async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
@@ -161,7 +135,7 @@ class BatchCheckView(View):
         except Refused as refused:
             return self.json({"error": str(refused)}, status=refused.status)
         try:
-            pairs = _pairs((await request.json())["pairs"])
+            pairs = parse_pairs((await request.json())["pairs"])
         except (ValueError, KeyError, TypeError) as exc:
             return self.json({"error": str(exc) or 'body must be {"pairs": [...]}'}, status=400)
         if request.query.get("local") == "1":  # asked by another worker: these are ours
@@ -200,22 +174,6 @@ class BatchCheckView(View):
 
 def _answer_here(number: str, sender: str) -> dict:
     return lookup_answer(number, sender, get_entry(number, sender))
-
-
-def _pairs(items: Any) -> list[tuple[str, str]]:
-    if not isinstance(items, list) or not items:
-        raise ValueError('body must be {"pairs": [{"number": "+1...", "sender": "+1..."}, ...]}')
-    if len(items) > MAX_BATCH:
-        raise ValueError(f"at most {MAX_BATCH} pairs per request, not {len(items)}")
-    pairs = [
-        (str(i.get("number", "")), str(i.get("sender", ""))) for i in items if isinstance(i, dict)
-    ]
-    if len(pairs) != len(items):
-        raise ValueError("every pair must be an object with number and sender")
-    bad = [f"pairs[{n}]: {p}" for n, pair in enumerate(pairs) if (p := pair_problem(*pair))]
-    if bad:
-        raise ValueError("; ".join(bad[:10]))
-    return pairs
 
 
 @app.page("/v1/blocklist/{number}")

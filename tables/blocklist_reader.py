@@ -34,13 +34,16 @@ class BlocklistReader:
         bootstrap: str,
         path: str | Path,
         schema_registry: str | SchemaRegistry | None = None,
+        fetch_wait_ms: int = 200,
     ) -> None:
         if isinstance(schema_registry, str):
             schema_registry = SchemaRegistry(schema_registry)
         self._serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, schema_registry)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = Rdict(str(path), options=Options(raw_mode=True))
-        self._reader = TopicReader(bootstrap, BLOCKLIST_CHANGELOG_TOPIC, self, self._compact)
+        self._reader = TopicReader(
+            bootstrap, BLOCKLIST_CHANGELOG_TOPIC, self, self._compact, fetch_wait_ms
+        )
         self._caught_up = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from optout.streams.broker import free_port
 from optout.tables.blocklist_reader import BlocklistReader
 from tests.conftest import ADMIN_TOKEN, Stack, eventually
 from tests.test_pipeline_e2e import blocked, settle_and_assert_once
@@ -190,3 +191,44 @@ def test_the_reader_catches_up_and_agrees_with_the_table(
             lambda n=number, u=user: reader.is_blocked(n, u) == blocked(stack, n, u),
             what=f"reader and table to agree on {number}|{user}",
         )
+
+
+def test_a_lookup_replica_answers_as_the_workers_do(stack: Stack, tmp_path: Path) -> None:
+    number, users = "+15550700007", [f"+1555120{n:04d}" for n in range(6)]
+    for user in users[:3]:
+        stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "replica test"}, AUTH)
+    eventually(lambda: all(blocked(stack, number, u) for u in users[:3]), what="three blocks")
+    port = free_port()
+    env = os.environ | {
+        "OPTOUT_BROKER_URL": stack.broker.bootstrap,
+        "OPTOUT_DATA_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "optout.streams.cli", "lookups", "--port", str(port)]
+    replica = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        eventually(lambda: _answers(stack, base, "/healthz") == 200, what="the replica to catch up")
+        for user in users:
+            eventually(
+                lambda u=user: (
+                    stack.lookup(number, u)[1]
+                    == stack.http("GET", f"/v1/blocklist/{number}/{u}", base=base)[1]
+                ),
+                what=f"the replica to agree on {user}",
+            )
+        pairs = {"pairs": [{"number": number, "sender": u} for u in users]}
+        status, answer = stack.http("POST", "/v1/blocklist/check", pairs, base=base)
+        assert status == 200
+        assert [r["blocked"] for r in answer["results"]] == [True] * 3 + [False] * 3
+        status, answer = stack.http("GET", f"/v1/blocklist/{number}/555", base=base)
+        assert status == 400 and "E.164" in answer["error"]
+    finally:
+        replica.terminate()
+        assert replica.wait(timeout=30) == 0, replica.stderr.read() if replica.stderr else ""
+
+
+def _answers(stack: Stack, base: str, path: str) -> int:
+    try:
+        return stack.http("GET", path, base=base)[0]
+    except OSError:
+        return 0

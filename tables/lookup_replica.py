@@ -1,0 +1,95 @@
+"""A read-only block-list lookup server: `optout lookups`.
+
+It follows the block list's changelog into its own RocksDB copy (a BlocklistReader) and answers
+the same lookups as the workers, `GET /v1/blocklist/{number}/{sender}` and
+`POST /v1/blocklist/check`, without any stream processing in the same process. Send services
+that need a steady low latency ask replicas; run as many as the load needs. A replica trails the
+changelog by its fetch wait (OPTOUT_LOOKUP_FETCH_WAIT_MS); `/healthz` is 200 once it has caught up
+and reports its lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from optout.streams.auth import Refused, check_lookup_allowed
+from optout.tables.blocklist_reader import BlocklistReader
+from optout.tables.lookups import lookup_answer, pair_problem, parse_pairs
+
+log = logging.getLogger(__name__)
+READER = web.AppKey("reader", BlocklistReader)
+
+
+def lookup_app(reader: BlocklistReader) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[READER] = reader
+    app.router.add_get("/v1/blocklist/{number}/{sender}", lookup_one)
+    app.router.add_post("/v1/blocklist/check", lookup_batch)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def lookup_one(request: web.Request) -> web.Response:
+    number, sender = request.match_info["number"], request.match_info["sender"]
+    if problem := pair_problem(number, sender):
+        return web.json_response({"error": problem}, status=400)
+    try:
+        check_lookup_allowed(request)
+    except Refused as refused:
+        return web.json_response({"error": str(refused)}, status=refused.status)
+    reader = request.app[READER]
+    return web.json_response(lookup_answer(number, sender, reader.entry(number, sender)))
+
+
+async def lookup_batch(request: web.Request) -> web.Response:
+    try:
+        check_lookup_allowed(request)
+    except Refused as refused:
+        return web.json_response({"error": str(refused)}, status=refused.status)
+    try:
+        pairs = parse_pairs((await request.json())["pairs"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": str(exc) or 'body must be {"pairs": [...]}'}, status=400)
+    reader = request.app[READER]
+    return web.json_response(
+        {"results": [lookup_answer(n, s, reader.entry(n, s)) for n, s in pairs]}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    reader = request.app[READER]
+    lag = sum(reader.lag().values())
+    if reader.caught_up:
+        return web.json_response({"status": "ready", "lag": lag})
+    return web.json_response({"status": "catching up", "lag": lag}, status=503)
+
+
+async def serve(
+    bootstrap: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    fetch_wait_ms: int,
+    schema_registry: str | None = None,
+) -> None:
+    """Follow the changelog and answer lookups until SIGINT or SIGTERM."""
+    reader = BlocklistReader(bootstrap, data_dir, schema_registry, fetch_wait_ms)
+    runner = web.AppRunner(lookup_app(reader), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("block-list lookups on http://%s:%s (copy in %s)", host, port, data_dir)
+    following = asyncio.ensure_future(reader.run())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, following.cancel)
+    try:
+        await following
+    except asyncio.CancelledError:
+        log.info("stopping block-list lookups")
+    finally:
+        await runner.cleanup()
+        reader.close()
