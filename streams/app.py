@@ -14,7 +14,15 @@ from optout.streams import config as topics
 from optout.streams.config import Config
 
 config = Config()
-ROCKSDICT = {"driver": "rocksdict"}  # table store options: RocksDB through rocksdict
+# Table store options: RocksDB through rocksdict, with memory bounded whatever the table size
+# (Faust's defaults are a 2 GiB block cache and 3 x 64 MiB write buffers per partition).
+ROCKSDICT = {
+    "driver": "rocksdict",
+    "block_cache_size": 8 * 1024**2,
+    "write_buffer_size": 4 * 1024**2,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 16 * 1024**2,
+}
 
 
 def _broker_urls(value: str) -> list[str]:
@@ -36,6 +44,7 @@ app = faust.App(
     broker_commit_interval=config.commit_interval,
     broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
     producer_acks=-1,
+    producer_linger=config.producer_linger,
     autodiscover=False,
 )
 

@@ -120,20 +120,28 @@ async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, o
             broker.stop()
 
 
-def _spawn(bootstrap: str, tmp: Path, role: str, port: int) -> subprocess.Popen[bytes]:
-    """A classify worker (role "worker") or a lookup replica (role "lookups") on `port`."""
+def _spawn(
+    bootstrap: str,
+    tmp: Path,
+    role: str,
+    port: int,
+    log_level: str = "warning",
+    log_name: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """A classify worker (role "worker") or a lookup replica (role "lookups") on `port`,
+    logging to `tmp`/`log_name`.log."""
     env = os.environ | {
         "OPTOUT_BROKER_URL": bootstrap,
         "OPTOUT_EMBEDDED_BROKER": "true",
         "OPTOUT_DATA_DIR": str(tmp / role),
         "OPTOUT_WEB_PORT": str(port),
         "OPTOUT_LOOKUP_PORT": str(port),
-        "OPTOUT_LOG_LEVEL": "warning",
+        "OPTOUT_LOG_LEVEL": log_level,
     }
     command = [sys.executable, "-m", "optout.streams.cli", role]
     if role == "worker":
         command += ["--agents", "classify"]
-    with (tmp / f"{role}.log").open("wb") as log:
+    with (tmp / f"{log_name or role}.log").open("wb") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -141,9 +149,10 @@ async def _wait_ready(
     session: aiohttp.ClientSession,
     web_url: str,
     process: subprocess.Popen | multiprocessing.process.BaseProcess,
+    timeout: float = 150.0,
 ) -> None:
     print(f"waiting for {web_url} to be ready ...", file=sys.stderr)
-    for _ in range(300):
+    for _ in range(int(timeout / 0.5)):
         exited = process.poll() if isinstance(process, subprocess.Popen) else process.exitcode
         if exited is not None:
             raise RuntimeError(f"the process behind {web_url} exited")

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.schemas import AvroSerde
-from optout.streams.bench import _percentiles, _spawn_classify_worker, _wait_ready
+from optout.streams.bench import _percentiles, _spawn, _wait_ready
 from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
 from optout.streams.config import INBOUND_TOPIC, WEBHOOK_TOPIC
 from optout.streams.traffic import inbound_texts
@@ -47,7 +47,7 @@ async def _bench_pipeline(messages: int, rate: int, latency_seconds: float) -> d
             _say(f"baseline: {baseline:,.0f} events/s; loading {messages:,} inbound messages ...")
             await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
             web_port = free_port()
-            worker = _spawn_classify_worker(broker.bootstrap, web_port, Path(tmp))
+            worker = _spawn(broker.bootstrap, Path(tmp), "worker", web_port)
             async with aiohttp.ClientSession() as session:
                 await _wait_ready(session, f"http://127.0.0.1:{web_port}", worker)
             _say("draining the backlog ...")

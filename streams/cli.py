@@ -190,6 +190,20 @@ def _parser() -> argparse.ArgumentParser:
     bench_pipeline.add_argument("--latency-seconds", type=float, default=10.0)
     bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench_pipeline.set_defaults(run=_bench_pipeline)
+    bench_recovery = bench_commands.add_parser(
+        "recovery",
+        help="restoring the block list after a worker lost its disk; memory as the list grows",
+        description="For each size: fill the block-list changelog, start a classify worker, "
+        "stop it, delete its local state, start it again. Prints entries restored per second, "
+        "time to ready and peak RSS, and the RSS ratio of the largest size to the smallest.",
+    )
+    bench_recovery.add_argument(
+        "--entries",
+        default="10000,1000000",
+        help="comma-separated block-list sizes, smallest first (default 10000,1000000)",
+    )
+    bench_recovery.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_recovery.set_defaults(run=_bench_recovery)
 
     numbers = commands.add_parser(
         "numbers",
@@ -347,6 +361,9 @@ def _run_faust_worker(
         loglevel=config.log_level,
         logging_config=logging_config,
     )
+    # Faust's start-up spinner, at log levels from WARNING up, turns the root logger to DEBUG so
+    # that every library debug message reaches it: a large cost per message for no output.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as exit:
@@ -640,6 +657,31 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
         ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
     ]  # fmt: skip
+
+
+def _bench_recovery(args: argparse.Namespace) -> int:
+    from optout.streams.bench_recovery import bench_recovery
+
+    sizes = sorted(int(size) for size in args.entries.split(","))
+    return _report(bench_recovery(sizes), args.json, _recovery_rows)
+
+
+def _recovery_rows(figures: dict) -> list[tuple[str, str]]:
+    rows = []
+    for run in figures["runs"]:
+        rate = run["entries"] / max(run["restore_seconds"], 1e-3)
+        rows += [
+            (f"{run['entries']:,} entries: restored", f"{rate:,.0f} entries/s "
+             f"in {run['restore_seconds']} s (target 100,000/s)"),
+            (f"{run['entries']:,} entries: baseline, reader copy",
+             f"{run['entries'] / max(run['reader_seconds'], 1e-3):,.0f} entries/s"),
+            (f"{run['entries']:,} entries: ready after", f"{run['ready_after_seconds']} s"),
+            (f"{run['entries']:,} entries: worker peak RSS", f"{run['worker_peak_rss_mb']} MB"),
+        ]  # fmt: skip
+    rows.append(
+        ("RSS, largest / smallest", f"{figures['rss_ratio_largest_to_smallest']} (target <= 1.5)")
+    )
+    return rows
 
 
 def _settings_store(config: Config) -> dict[bytes, dict]:

@@ -157,6 +157,15 @@ class Config:
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
+    # The classify agent takes up to batch_size messages, or what arrived within batch_wait.
+    batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))
+    batch_wait: float = field(
+        default_factory=lambda: float(_env("OPTOUT_BATCH_WAIT_MS", "5")) / 1000
+    )
+    # How long the producer waits to fill a request: fewer, larger requests at a small latency.
+    producer_linger: float = field(
+        default_factory=lambda: float(_env("OPTOUT_PRODUCER_LINGER_MS", "2")) / 1000
+    )
     # Bearer tokens, "name=token" or "token" (named "admin"), comma-separated.
     admin_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_ADMIN_TOKENS"))
     lookup_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_LOOKUP_TOKENS"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from faust.exceptions import ConsumerNotStarted
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 from optout.streams.app import app
 
@@ -32,3 +34,35 @@ async def metrics(web: Any, request: Any) -> Any:
 
 
 app.page("/readyz")(healthz)
+
+
+class ConsumerLag:
+    """`optout_consumer_lag{topic,partition}`: records on each partition this worker reads that
+    it has not processed yet (the partition's end as last fetched, less the next offset to do)."""
+
+    def describe(self) -> Any:
+        yield self._family()
+
+    def collect(self) -> Any:
+        lag = self._family()
+        consumer = app.consumer
+        try:
+            assigned = sorted(consumer.assignment())
+        except ConsumerNotStarted:
+            assigned = []
+        for tp in assigned:
+            end = consumer.highwater(tp)
+            done = consumer._committed_offset.get(tp) or consumer._read_offset.get(tp)
+            if end is not None and done is not None:
+                lag.add_metric([tp.topic, str(tp.partition)], max(0, end - done - 1))
+        yield lag
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "optout_consumer_lag",
+            "Records not processed yet on each partition assigned to this worker",
+            labels=["topic", "partition"],
+        )
+
+
+REGISTRY.register(ConsumerLag())  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DEAD_LETTERS = Counter(
     "optout_dead_letters_total", "Records sent to the dead-letter topic", ["source_topic"]
@@ -25,4 +25,7 @@ COMPLIANCE_CLOCK = Histogram(
     "(opt-out confirmations must stay far below 300 s)",
     ["intent"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+BLOCKED_PAIRS = Gauge(
+    "optout_blocklist_blocked_pairs", "Pairs blocked in the block list (this worker's full copy)"
 )

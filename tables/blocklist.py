@@ -21,6 +21,7 @@ from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, config, raw_topic, registry
 from optout.streams.auth import Refused, admin_caller, check_lookup_allowed
 from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
+from optout.streams.metrics import BLOCKED_PAIRS
 from optout.tables.blocklist_reader import BlocklistReader
 from optout.tables.lookups import lookup_answer, pair_problem, parse_pairs
 
@@ -34,6 +35,9 @@ blocklist = bytes_table("blocklist", BLOCKLIST_CHANGELOG_TOPIC)
 
 # A full copy of the list (all partitions), for listing and exports; lookups use the table.
 full_copy = BlocklistReader(config.broker_url, config.data_dir / "blocklist-copy", registry)
+
+
+BLOCKED_PAIRS.set_function(lambda: full_copy.blocked_count)
 
 
 @app.task

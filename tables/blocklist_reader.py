@@ -16,7 +16,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from rocksdict import Options, Rdict
+from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
@@ -24,6 +24,17 @@ from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.reader import TopicReader
 
 BLOCKED, NOT_BLOCKED = b"\x01", b"\x00"
+
+
+def _bounded_memory_options() -> Options:
+    """Small write buffers and block cache: memory stays flat however long the list grows."""
+    options = Options(raw_mode=True)
+    options.set_write_buffer_size(4 * 1024**2)
+    options.set_max_write_buffer_number(2)
+    table = BlockBasedOptions()
+    table.set_block_cache(Cache(8 * 1024**2))
+    options.set_block_based_table_factory(table)
+    return options
 
 
 class BlocklistReader:
@@ -40,7 +51,8 @@ class BlocklistReader:
             schema_registry = SchemaRegistry(schema_registry)
         self._serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, schema_registry)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), options=Options(raw_mode=True))
+        self._db = Rdict(str(path), options=_bounded_memory_options())
+        self._blocked = sum(1 for value in self._db.values() if value[:1] == BLOCKED)
         self._reader = TopicReader(
             bootstrap, BLOCKLIST_CHANGELOG_TOPIC, self, self._compact, fetch_wait_ms
         )
@@ -73,6 +85,11 @@ class BlocklistReader:
                              "source": entry["source"], "keyword": entry["keyword"],
                              "reason": entry["reason"]})  # fmt: skip
         return page
+
+    @property
+    def blocked_count(self) -> int:
+        """How many pairs are blocked in this copy."""
+        return self._blocked
 
     def lag(self) -> dict[int, int]:
         """Per partition, how many changelog records are not applied yet (empty: not started)."""
@@ -112,10 +129,16 @@ class BlocklistReader:
         return (BLOCKED if self._serde.decode(value)["blocked"] else NOT_BLOCKED) + value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._count_change(self._db.get(key), value)
         self._db[key] = value
 
     def pop(self, key: bytes, default: object = None) -> object:
         value = self._db.get(key)
         if value is not None:
+            self._count_change(value, None)
             del self._db[key]
         return default if value is None else value
+
+    def _count_change(self, old: bytes | None, new: bytes | None) -> None:
+        was_blocked = old is not None and old[:1] == BLOCKED
+        self._blocked += (new is not None and new[:1] == BLOCKED) - was_blocked

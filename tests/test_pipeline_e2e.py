@@ -221,5 +221,16 @@ def test_metrics_count_messages_and_time_the_compliance_clock(stack: Stack) -> N
     assert 'optout_messages_total{intent="OPT_OUT",rule="exact_keyword"}' in metrics
     assert 'optout_reply_after_inbound_seconds_count{intent="OPT_OUT"}' in metrics
     assert "optout_delivery_attempts_total" in metrics
+    assert 'optout_consumer_lag{partition="0",topic="inbound-by-pair"}' in metrics
+
+    def blocked_pairs_gauge() -> float:
+        with urllib.request.urlopen(f"{stack.web_url}/metrics", timeout=10) as reply:
+            lines = reply.read().decode().splitlines()
+        (line,) = [x for x in lines if x.startswith("optout_blocklist_blocked_pairs ")]
+        return float(line.split()[1])
+
+    before = blocked_pairs_gauge()
+    stack.inbound("metrics-2", "+15550200013", "+15550100012", "STOP")
+    eventually(lambda: blocked_pairs_gauge() == before + 1, what="the block-list size to grow")
     with urllib.request.urlopen(f"{stack.web_url}/readyz", timeout=10) as reply:
         assert reply.status == 200

@@ -1,0 +1,139 @@
+"""`optout bench recovery`: how fast a worker rebuilds its block list after losing its disk.
+
+For each size: the block list's changelog is filled with that many entries (written straight to
+`blocklist-changelog`, as the classify agent would have), a classify worker starts and builds its
+local RocksDB from it, is stopped, its data directory is deleted, and it starts again. Printed:
+entries restored per second (Faust's "Restoring state" to "Done reading" log lines), time from
+start to ready (`/healthz` 200, including the consumer-group join), and the worker's peak RSS,
+whose ratio between the largest and the smallest size shows whether memory stays flat as the
+block list grows. Baseline from the same run: a BlocklistReader (plain aiokafka into rocksdict)
+copying the same changelog from empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+from optout.schemas import AvroSerde
+from optout.streams.bench import _spawn, _wait_ready
+from optout.streams.bench_pipeline import _peak_rss_mb
+from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+from optout.tables.blocklist_reader import BlocklistReader
+
+RESTORE_STARTED = "Restoring state from changelog topics"
+RESTORE_DONE = "Done reading from changelog topics"
+
+
+def bench_recovery(sizes: list[int]) -> dict[str, object]:
+    runs = [asyncio.run(_recovery(entries)) for entries in sizes]
+    smallest, largest = runs[0], runs[-1]
+    return {
+        "runs": runs,
+        "rss_ratio_largest_to_smallest": round(
+            largest["worker_peak_rss_mb"] / smallest["worker_peak_rss_mb"], 2
+        ),
+    }
+
+
+async def _recovery(entries: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        try:
+            await ensure_topics(broker.bootstrap, 4, 1)
+            await _fill_changelog(broker.bootstrap, entries)
+            reader_seconds = await _reader_catch_up(broker.bootstrap, Path(tmp) / "reader")
+            _say("first start: building local state ...")
+            await _run_until_ready(broker.bootstrap, Path(tmp), "first")
+            shutil.rmtree(Path(tmp) / "worker")
+            _say("local state deleted; restarting ...")
+            restarted = await _run_until_ready(broker.bootstrap, Path(tmp))
+            return {"entries": entries, **restarted, "reader_seconds": round(reader_seconds, 2)}
+        finally:
+            broker.stop()
+
+
+async def _run_until_ready(bootstrap: str, tmp: Path, name: str = "worker") -> dict[str, float]:
+    port = free_port()
+    started = time.monotonic()
+    worker = _spawn(bootstrap, tmp, "worker", port, log_level="info", log_name=name)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_ready(session, f"http://127.0.0.1:{port}", worker, timeout=1800)
+        ready_after = time.monotonic() - started
+        rss = _peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    restore_seconds = _restore_seconds((tmp / f"{name}.log").read_text(errors="replace"))
+    return {
+        "restore_seconds": round(restore_seconds, 2),
+        "ready_after_seconds": round(ready_after, 1),
+        "worker_peak_rss_mb": rss,
+    }
+
+
+async def _reader_catch_up(bootstrap: str, path: Path) -> float:
+    """The baseline: seconds for a BlocklistReader to copy the same changelog from empty."""
+    _say("baseline: a BlocklistReader copying the changelog ...")
+    reader = BlocklistReader(bootstrap, path)
+    started = time.monotonic()
+    following = asyncio.ensure_future(reader.run())
+    try:
+        while not reader.caught_up:
+            if following.done():
+                following.result()
+            await asyncio.sleep(0.05)
+        return time.monotonic() - started
+    finally:
+        following.cancel()
+        reader.close()
+
+
+def _restore_seconds(log: str) -> float:
+    """From the first "Restoring state" to the last "Done reading" in a worker's log."""
+    started = [_stamp(line) for line in log.splitlines() if RESTORE_STARTED in line]
+    done = [_stamp(line) for line in log.splitlines() if RESTORE_DONE in line]
+    if not started or not done:
+        raise RuntimeError("the worker's log has no recovery; was its log level info?")
+    return (max(done) - min(started)).total_seconds()
+
+
+def _stamp(line: str) -> datetime:
+    return datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+
+
+async def _fill_changelog(bootstrap: str, entries: int) -> None:
+    serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=262144)
+    await producer.start()
+    now = int(time.time() * 1000)
+    try:
+        for n in range(entries):
+            number, sender = f"+1555{n % 997:07d}", f"+1666{n:07d}"
+            entry = {"business_number": number, "end_user_number": sender, "blocked": True,
+                     "since": now, "keyword": "STOP", "message_id": f"fill-{n}",
+                     "source": "keyword", "confirmed_at": now, "reason": None,
+                     "actor": None}  # fmt: skip
+            await producer.send(
+                BLOCKLIST_CHANGELOG_TOPIC, serde.encode(entry), key=f"{number}|{sender}".encode()
+            )
+            if n % 50_000 == 0:
+                _say(f"  filling the changelog: {n:,}/{entries:,}")
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
