@@ -129,11 +129,11 @@ def _spawn(
     log_name: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A classify worker (role "worker") or a lookup replica (role "lookups") on `port`,
-    logging to `tmp`/`log_name`.log."""
+    with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log."""
     env = os.environ | {
         "OPTOUT_BROKER_URL": bootstrap,
         "OPTOUT_EMBEDDED_BROKER": "true",
-        "OPTOUT_DATA_DIR": str(tmp / role),
+        "OPTOUT_DATA_DIR": str(tmp / (log_name or role)),
         "OPTOUT_WEB_PORT": str(port),
         "OPTOUT_LOOKUP_PORT": str(port),
         "OPTOUT_LOG_LEVEL": log_level,

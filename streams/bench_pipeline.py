@@ -7,13 +7,14 @@
    drains them; events/s from its first output to its last.
 3. Latency at a fixed offered load: inbound messages at `--rate`/s, each timed from its
    received_at to the broker timestamp of its webhook record.
-4. Peak resident memory of the worker (VmHWM).
+4. Peak resident memory of the worker (VmHWM; the largest, with `--workers` K > 1).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,24 +33,32 @@ from optout.streams.traffic import inbound_texts
 PARTITIONS = 4
 
 
-def bench_pipeline(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
-    return asyncio.run(_bench_pipeline(messages, rate, latency_seconds))
+def bench_pipeline(
+    messages: int, rate: int, latency_seconds: float, workers: int = 1
+) -> dict[str, object]:
+    return asyncio.run(_bench_pipeline(messages, rate, latency_seconds, workers))
 
 
-async def _bench_pipeline(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+async def _bench_pipeline(
+    messages: int, rate: int, latency_seconds: float, workers: int
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
         broker = EmbeddedBroker(free_port())
         broker.start()
-        worker = None
+        processes: list[subprocess.Popen[bytes]] = []
         try:
             await ensure_topics(broker.bootstrap, PARTITIONS, 1)
             baseline = await _raw_baseline(broker.bootstrap, messages)
             _say(f"baseline: {baseline:,.0f} events/s; loading {messages:,} inbound messages ...")
             await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
-            web_port = free_port()
-            worker = _spawn(broker.bootstrap, Path(tmp), "worker", web_port)
+            ports = [free_port() for _ in range(workers)]
+            for n, port in enumerate(ports):
+                processes.append(
+                    _spawn(broker.bootstrap, Path(tmp), "worker", port, log_name=f"worker-{n}")
+                )
             async with aiohttp.ClientSession() as session:
-                await _wait_ready(session, f"http://127.0.0.1:{web_port}", worker)
+                for port, process in zip(ports, processes, strict=True):
+                    await _wait_ready(session, f"http://127.0.0.1:{port}", process)
             _say("draining the backlog ...")
             stamps = await _webhook_timestamps(broker.bootstrap, messages, timeout=1800)
             throughput = messages / max((max(stamps) - min(stamps)) / 1000, 1e-3)
@@ -57,16 +66,17 @@ async def _bench_pipeline(messages: int, rate: int, latency_seconds: float) -> d
             latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
             return {
                 "messages": messages,
+                "workers": workers,
                 "baseline_events_per_second": round(baseline),
                 "pipeline_events_per_second": round(throughput),
                 "ratio_to_baseline": round(throughput / baseline, 3),
                 "latency_at_rate": {"offered_per_second": rate, **_percentiles(latencies)},
-                "worker_peak_rss_mb": _peak_rss_mb(worker.pid),
+                "worker_peak_rss_mb": max(_peak_rss_mb(p.pid) for p in processes),
             }
         finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=30)
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
             broker.stop()
 
 

@@ -1,4 +1,4 @@
-"""Classify agent: one inbound message in, its decision applied and published.
+"""Classify agent: inbound messages in, each one's decision applied and published.
 
 Messages come in batches (up to OPTOUT_BATCH_SIZE, or what arrived within OPTOUT_BATCH_WAIT_MS),
 and are handled in this order, so that a crash at any point loses nothing:
@@ -7,7 +7,8 @@ and are handled in this order, so that a crash at any point loses nothing:
    so the block is in force before any reply goes out, then its reply, opt-out event and
    webhook event are sent;
 3. the broker's acknowledgements of everything the batch sent are awaited, once;
-4. only then are the batch's message ids remembered as done, and its offsets committed.
+4. only then are the batch's message ids remembered as done and its events acknowledged, so
+   their offsets can be committed.
 A crash before 4 reprocesses the batch; decide() recognises its own earlier entries and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
 """

@@ -188,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     bench_pipeline.add_argument("--messages", type=int, default=20_000)
     bench_pipeline.add_argument("--rate", type=int, default=1000, help="offered load, msgs/s")
     bench_pipeline.add_argument("--latency-seconds", type=float, default=10.0)
+    bench_pipeline.add_argument(
+        "--workers", type=int, default=1, help="classify workers sharing the partitions"
+    )
     bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench_pipeline.set_defaults(run=_bench_pipeline)
     bench_recovery = bench_commands.add_parser(
@@ -642,7 +645,7 @@ def _blocklist_rows(figures: dict) -> list[tuple[str, str]]:
 def _bench_pipeline(args: argparse.Namespace) -> int:
     from optout.streams.bench_pipeline import bench_pipeline
 
-    figures = bench_pipeline(args.messages, args.rate, args.latency_seconds)
+    figures = bench_pipeline(args.messages, args.rate, args.latency_seconds, args.workers)
     return _report(figures, args.json, _pipeline_rows)
 
 
@@ -650,6 +653,7 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
     latency = figures["latency_at_rate"]
     return [
         ("messages", f"{figures['messages']:,}"),
+        ("classify workers", str(figures["workers"])),
         ("raw aiokafka, consume + produce x2", f"{figures['baseline_events_per_second']:,}/s"),
         ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
         ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),

@@ -62,8 +62,10 @@ class Stack:
         self.worker = self.spawn_worker(self.web_port, "worker")
         self.wait_ready()
 
-    def spawn_worker(self, web_port: int, name: str) -> subprocess.Popen[bytes]:
-        """Start a worker process of this stack, logging to <name>.log."""
+    def spawn_worker(
+        self, web_port: int, name: str, agents: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a worker process of this stack (its agents unless told), logging to <name>.log."""
         env = (
             os.environ
             | {
@@ -90,9 +92,10 @@ class Stack:
             }
             | self.extra_env
         )
+        command = [sys.executable, "-m", "optout.streams.cli", "worker"]
         with (self.tmp / f"{name}.log").open("ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "optout.streams.cli", "worker", "--agents", self.agents],
+                [*command, "--agents", agents or self.agents],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,0 +1,154 @@
+"""The classify worker is killed with SIGKILL three times while 20,000 messages stream through.
+
+Afterwards: the block list equals the input replayed in order through the same decisions; every
+message reached the webhook receiver, once per idempotency key; no reply went to the carrier
+twice; every consent change is on `optout-events` once per event id, in order per pair.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from optout.schemas import AvroSerde, Record
+from optout.streams.broker import free_port
+from optout.streams.decide import decide
+from optout.tables.number_settings import default_settings
+from tests.conftest import Stack, eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.crash]
+MESSAGES = 20_000
+KILLS = 3
+BUSINESSES = [f"+1555031{n:04d}" for n in range(10)]
+USERS = [f"+1555041{n:04d}" for n in range(40)]
+TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5", "stop", "Unsubscribe"]
+WEIGHTS = [12, 14, 8, 40, 20, 3, 3]
+
+
+@pytest.fixture
+def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A classify worker to kill, and a delivery worker (replies, webhooks) left running."""
+    running = Stack(tmp_path_factory.mktemp("crash-stack"), agents="classify")
+    try:
+        running.start()
+        delivery_port = free_port()
+        delivery = running.spawn_worker(delivery_port, "delivery", agents="reply,webhook")
+        running.wait_ready(delivery, delivery_port)
+        yield running
+        delivery.terminate()
+        delivery.wait(timeout=60)
+    finally:
+        running.stop()
+
+
+def inbound_messages() -> list[Record]:
+    rng = random.Random(20_000)
+    return [
+        {
+            "message_id": f"crash-{n}",
+            "channel": "SMS",
+            "from_number": rng.choice(USERS),
+            "to_number": rng.choice(BUSINESSES),
+            "text": rng.choices(TEXTS, WEIGHTS)[0],
+            "media_urls": [],
+            "received_at": 0,
+            "carrier": "crash-test",
+        }
+        for n in range(MESSAGES)
+    ]
+
+
+def replay(messages: list[Record]) -> tuple[dict, dict, set]:
+    """The input decided in order: final entry per pair, consent actions per pair, reply ids."""
+    entries: dict[tuple[str, str], Record | None] = defaultdict(lambda: None)
+    actions: dict[tuple[str, str], list[str]] = defaultdict(list)
+    replies = set()
+    for message in messages:
+        pair = (message["to_number"], message["from_number"])
+        settings = default_settings(pair[0], "Acme", "help@acme.test")
+        decision = decide(message, entries[pair], settings, int(time.time() * 1000))
+        entries[pair] = decision.entry
+        if decision.consent_action:
+            actions[pair].append(decision.consent_action)
+        if decision.reply_text is not None:
+            replies.add(f"{message['message_id']}:reply")
+    return entries, actions, replies
+
+
+async def produce_all(bootstrap: str, messages: list[Record]) -> None:
+    serde = AvroSerde("inbound_message", "inbound-messages")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        for message in messages:
+            message["received_at"] = int(time.time() * 1000)
+            await producer.send(
+                "inbound-messages", serde.encode(message), key=message["from_number"].encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def test_kill_9_three_times_mid_stream_loses_and_doubles_nothing(crash_stack: Stack) -> None:
+    stack = crash_stack
+    messages = inbound_messages()
+    expected_entries, expected_actions, expected_replies = replay(messages)
+    stack.run(produce_all(stack.broker.bootstrap, messages), timeout=300)
+
+    rng = random.Random(9)
+    delivered_at_kill = []
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(1.0, 4.0))
+        delivered_at_kill.append(len(webhook_keys(stack)))
+        stack.kill_worker()
+        stack.start_worker()
+    assert delivered_at_kill[-1] < MESSAGES, "every kill must land mid-stream"
+
+    all_ids = {m["message_id"] for m in messages}
+    eventually(lambda: webhook_keys(stack) >= all_ids, timeout=900, what="every webhook")
+    eventually(
+        lambda: set(carrier_keys(stack)) >= expected_replies, timeout=300, what="every reply"
+    )
+
+    assert set(webhook_keys(stack)) == all_ids
+    for request in stack.webhook_a.received:
+        assert request.body["message_uuid"] == request.headers["Idempotency-Key"]
+    replies = carrier_keys(stack)
+    assert set(replies) == expected_replies
+    assert max(replies.values()) == 1, replies.most_common(3)
+
+    pairs = sorted(expected_entries)
+    body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
+    status, answer = stack.http("POST", "/v1/blocklist/check", body)
+    assert status == 200
+    blocked = {(r["number"], r["sender"]): r["blocked"] for r in answer["results"]}
+    expected = {pair: bool(e and e["blocked"]) for pair, e in expected_entries.items()}
+    assert blocked == expected
+    assert sum(expected.values()) > 0 and not all(expected.values())
+
+    assert consent_actions(stack) == {p: a for p, a in expected_actions.items() if a}
+
+
+def webhook_keys(stack: Stack) -> set[str]:
+    return {r.headers["Idempotency-Key"] for r in stack.webhook_a.received}
+
+
+def carrier_keys(stack: Stack) -> Counter:
+    return Counter(r.headers["Idempotency-Key"] for r in stack.carrier.received)
+
+
+def consent_actions(stack: Stack) -> dict[tuple[str, str], list[str]]:
+    """Per pair, in topic order, the actions of distinct event ids (a replay repeats an id)."""
+    seen, actions = set(), defaultdict(list)
+    for event in stack.read_topic("optout-events", "optout_event"):
+        if event["event_id"] not in seen:
+            seen.add(event["event_id"])
+            pair = (event["business_number"], event["end_user_number"])
+            actions[pair].append(event["action"])
+    return dict(actions)
