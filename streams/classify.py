@@ -1,15 +1,12 @@
-"""Classify agent: inbound messages in, each one's decision applied and published.
+"""Classify agent: one inbound message in, its decision applied and published.
 
-Messages come in batches (up to OPTOUT_BATCH_SIZE, or what arrived within OPTOUT_BATCH_WAIT_MS),
-and are handled in this order, so that a crash at any point loses nothing:
+Per message, in this order, so that a crash at any point loses nothing:
 1. a redelivered message id is skipped;
-2. per message, in partition order: the block-list entry (and its audit history) is written,
-   so the block is in force before any reply goes out, then its reply, opt-out event and
-   webhook event are sent;
-3. the broker's acknowledgements of everything the batch sent are awaited, once;
-4. only then are the batch's message ids remembered as done and its events acknowledged, so
-   their offsets can be committed.
-A crash before 4 reprocesses the batch; decide() recognises its own earlier entries and
+2. the block-list entry (and its audit history) is written first, so the block is in force
+   before any reply goes out;
+3. reply, opt-out event and webhook event are published and acknowledged;
+4. only then the message id is remembered as done.
+A crash before 4 reprocesses the message; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
 """
 
@@ -18,15 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
-
-from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
     app,
     bytes_table,
-    config,
     inbound_by_pair_topic,
     inbound_serde,
     optout_event_serde,
@@ -36,7 +29,6 @@ from optout.streams.app import (
     webhook_serde,
     webhook_topic,
 )
-from optout.streams.batches import table_writes_for
 from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import Decision, consent_event, decide
@@ -55,72 +47,53 @@ seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 async def classify(stream):  # type: ignore[no-untyped-def]
     # A disabled number or a custom brand must be known before the first message is decided.
     await settings_reader.caught_up.wait()
-    async for events in stream.take_events(config.batch_size, within=config.batch_wait):
-        await classify_batch(events)
-
-
-async def classify_batch(events: list[EventT]) -> None:
-    """Decide each message in order (table writes as it goes), send every output, wait for the
-    broker once for the whole batch, and only then remember the message ids as done."""
-    acknowledged: list[Awaitable] = []
-    done: dict[bytes, tuple[EventT, bytes]] = {}
-    for event in events:
+    async for event in stream.events():
         try:
             message = inbound_serde.decode(event.value)
         except DecodeError as exc:
             await send_to_dead_letters(event, str(exc))
             continue
-        message_id = message["message_id"].encode()
-        if message_id in done or seen_messages.get(message_id) is not None:
-            log.info("redelivered message %s ignored", message["message_id"])
+        message_id = message["message_id"]
+        if seen_messages.get(message_id.encode()) is not None:
+            log.info("redelivered message %s ignored", message_id)
             continue
+
+        business, end_user = message["to_number"], message["from_number"]
+        started = time.perf_counter()
         now_ms = int(time.time() * 1000)
-        with table_writes_for(event):
-            acknowledged += await _classify_one(message, now_ms)
-        done[message_id] = (event, str(now_ms).encode())
-    await asyncio.gather(*acknowledged)
-    for message_id, (event, done_at) in done.items():
-        with table_writes_for(event):
-            seen_messages[message_id] = done_at
+        settings = settings_for(business)
+        decision = decide(message, get_entry(business, end_user), settings, now_ms)
+        if decision.entry_changed and decision.entry is not None:
+            put_entry(decision.entry)
+        change = None
+        if decision.consent_action is not None and decision.entry is not None:
+            change = consent_event(decision.entry, message["received_at"])
+            record_change(change)
+        await _publish(message, decision, change, now_ms)
+        seen_messages[message_id.encode()] = str(now_ms).encode()
+        classification = decision.classification
+        MESSAGES.labels(classification.intent.value, classification.rule).inc()
+        PROCESSING.observe(time.perf_counter() - started)
+        log.info(
+            "message %s from %s to %s: %s (%s)",
+            message_id,
+            end_user,
+            business,
+            classification.intent,
+            classification.rule,
+        )
 
 
-async def _classify_one(message: Record, now_ms: int) -> list[Awaitable]:
-    """Decide one message, write its block-list change, send its records (not yet acknowledged)."""
-    started = time.perf_counter()
-    business, end_user = message["to_number"], message["from_number"]
-    decision = decide(message, get_entry(business, end_user), settings_for(business), now_ms)
-    if decision.entry_changed and decision.entry is not None:
-        put_entry(decision.entry)
-    change = None
-    if decision.consent_action is not None and decision.entry is not None:
-        change = consent_event(decision.entry, message["received_at"])
-        record_change(change)
-    sent = await _send_outputs(message, decision, change, now_ms)
-    classification = decision.classification
-    MESSAGES.labels(classification.intent.value, classification.rule).inc()
-    PROCESSING.observe(time.perf_counter() - started)
-    log.info(
-        "message %s from %s to %s: %s (%s)",
-        message["message_id"],
-        end_user,
-        business,
-        classification.intent,
-        classification.rule,
-    )
-    return sent
-
-
-async def _send_outputs(
-    message: Record, decision: Decision, change: Record | None, now_ms: int
-) -> list[Awaitable]:
-    """Send every record the decision calls for; the broker's acknowledgements, to wait for."""
+async def _publish(message: Record, decision: Decision, change: Record | None, now_ms: int) -> None:
+    """Send every record the decision calls for and wait until the broker has them all."""
     key = pair_key(message["to_number"], message["from_number"])
     records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
     if change is not None:
         records.append((optout_events_topic, optout_event_serde.encode(change)))
-    return [await topic.send(key=key, value=value) for topic, value in records]
+    pending = [await topic.send(key=key, value=value) for topic, value in records]
+    await asyncio.gather(*pending)
 
 
 def _reply(message: Record, decision: Decision, now_ms: int) -> Record:
