@@ -23,7 +23,7 @@ from optout.streams.auth import Refused, admin_caller, check_lookup_allowed
 from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.metrics import BLOCKED_PAIRS
 from optout.tables.blocklist_reader import BlocklistReader
-from optout.tables.lookups import lookup_answer, pair_problem, parse_pairs
+from optout.tables.lookups import lookup_answer, pair_problem, parse_batch
 
 MAX_PAGE = 1000
 
@@ -139,9 +139,9 @@ class BatchCheckView(View):
         except Refused as refused:
             return self.json({"error": str(refused)}, status=refused.status)
         try:
-            pairs = parse_pairs((await request.json())["pairs"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return self.json({"error": str(exc) or 'body must be {"pairs": [...]}'}, status=400)
+            pairs = parse_batch(await request.json())
+        except ValueError as exc:
+            return self.json({"error": str(exc)}, status=400)
         if request.query.get("local") == "1":  # asked by another worker: these are ours
             return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
         by_owner: dict[str, list[int]] = defaultdict(list)

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from optout.streams.auth import Refused, check_lookup_allowed
 from optout.tables.blocklist_reader import BlocklistReader
-from optout.tables.lookups import lookup_answer, pair_problem, parse_pairs
+from optout.tables.lookups import lookup_answer, pair_problem, parse_batch
 
 log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)
@@ -52,9 +52,9 @@ async def lookup_batch(request: web.Request) -> web.Response:
     except Refused as refused:
         return web.json_response({"error": str(refused)}, status=refused.status)
     try:
-        pairs = parse_pairs((await request.json())["pairs"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return web.json_response({"error": str(exc) or 'body must be {"pairs": [...]}'}, status=400)
+        pairs = parse_batch(await request.json())
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
     reader = request.app[READER]
     return web.json_response(
         {"results": [lookup_answer(n, s, reader.entry(n, s)) for n, s in pairs]}

@@ -35,8 +35,9 @@ def pair_problem(*numbers: str) -> str | None:
     return f"not an E.164 number like +15551234567: {', '.join(bad)}" if bad else None
 
 
-def parse_pairs(items: Any) -> list[tuple[str, str]]:
-    """The pairs of a batch lookup body; ValueError with what is wrong."""
+def parse_batch(body: Any) -> list[tuple[str, str]]:
+    """The pairs of a decoded batch lookup body; ValueError with what is wrong."""
+    items = body.get("pairs") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise ValueError('body must be {"pairs": [{"number": "+1...", "sender": "+1..."}, ...]}')
     if len(items) > MAX_BATCH:
