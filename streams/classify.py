@@ -1,13 +1,17 @@
-"""Classify agent: one inbound message in, its decision applied and published.
+"""Classify agent: inbound messages in, each one's decision applied and published.
 
-Per message, in this order, so that a crash at any point loses nothing:
+Messages come in batches (streams/batches.py) and are handled in this order, so that a crash at
+any point loses nothing and applies nothing twice:
 1. a redelivered message id is skipped;
-2. the block-list entry (and its audit history) is written first, so the block is in force
-   before any reply goes out;
-3. reply, opt-out event and webhook event are published and acknowledged;
-4. only then the message id is remembered as done.
-A crash before 4 reprocesses the message; decide() recognises its own earlier entry and
+2. per message, in partition order: the block-list entry (and its audit history) is written, so
+   the block is in force before any reply goes out, then its reply, opt-out event and webhook
+   event are sent;
+3. the broker's acknowledgements are awaited, once for many messages;
+4. only then are those message ids remembered as done (and, after the batch, acknowledged).
+A crash before 4 reprocesses the messages; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
+That works only if a pair has at most one message between 2 and 4, so a second message of a
+pair waits until the first one is confirmed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Sequence
+
+from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
@@ -29,6 +36,7 @@ from optout.streams.app import (
     webhook_serde,
     webhook_topic,
 )
+from optout.streams.batches import batches, handle_in_full, table_writes_for
 from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import Decision, consent_event, decide
@@ -47,53 +55,89 @@ seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 async def classify(stream):  # type: ignore[no-untyped-def]
     # A disabled number or a custom brand must be known before the first message is decided.
     await settings_reader.caught_up.wait()
-    async for event in stream.events():
+    async for events in batches(stream):
+        await handle_in_full(classify_batch, events, "classify")
+
+
+class Unconfirmed:
+    """Messages decided and sent whose records the broker has not yet acknowledged."""
+
+    def __init__(self) -> None:
+        self.acks: list[Awaitable] = []
+        self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, when done
+        self.pairs: set[bytes] = set()
+
+    async def confirm(self) -> None:
+        """Wait for the broker, then remember the message ids as done."""
+        await asyncio.gather(*self.acks)
+        for message_id, (event, done_at) in self.done.items():
+            with table_writes_for(event):
+                seen_messages[message_id] = done_at
+        self.acks.clear()
+        self.done.clear()
+        self.pairs.clear()
+
+
+async def classify_batch(events: Sequence[EventT]) -> None:
+    unconfirmed = Unconfirmed()
+    for event in events:
         try:
             message = inbound_serde.decode(event.value)
         except DecodeError as exc:
             await send_to_dead_letters(event, str(exc))
             continue
-        message_id = message["message_id"]
-        if seen_messages.get(message_id.encode()) is not None:
-            log.info("redelivered message %s ignored", message_id)
+        message_id = message["message_id"].encode()
+        if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
+            log.info("redelivered message %s ignored", message["message_id"])
             continue
-
-        business, end_user = message["to_number"], message["from_number"]
-        started = time.perf_counter()
+        pair = pair_key(message["to_number"], message["from_number"])
+        if pair in unconfirmed.pairs:
+            await unconfirmed.confirm()
         now_ms = int(time.time() * 1000)
-        settings = settings_for(business)
-        decision = decide(message, get_entry(business, end_user), settings, now_ms)
-        if decision.entry_changed and decision.entry is not None:
-            put_entry(decision.entry)
-        change = None
-        if decision.consent_action is not None and decision.entry is not None:
-            change = consent_event(decision.entry, message["received_at"])
-            record_change(change)
-        await _publish(message, decision, change, now_ms)
-        seen_messages[message_id.encode()] = str(now_ms).encode()
-        classification = decision.classification
-        MESSAGES.labels(classification.intent.value, classification.rule).inc()
-        PROCESSING.observe(time.perf_counter() - started)
-        log.info(
-            "message %s from %s to %s: %s (%s)",
-            message_id,
-            end_user,
-            business,
-            classification.intent,
-            classification.rule,
-        )
+        with table_writes_for(event):
+            unconfirmed.acks += await classify_one(message, now_ms)
+        unconfirmed.done[message_id] = (event, str(now_ms).encode())
+        unconfirmed.pairs.add(pair)
+    await unconfirmed.confirm()
 
 
-async def _publish(message: Record, decision: Decision, change: Record | None, now_ms: int) -> None:
-    """Send every record the decision calls for and wait until the broker has them all."""
+async def classify_one(message: Record, now_ms: int) -> list[Awaitable]:
+    """Decide one message, write its block-list change, send its records (not yet acknowledged)."""
+    started = time.perf_counter()
+    business, end_user = message["to_number"], message["from_number"]
+    decision = decide(message, get_entry(business, end_user), settings_for(business), now_ms)
+    if decision.entry_changed and decision.entry is not None:
+        put_entry(decision.entry)
+    change = None
+    if decision.consent_action is not None and decision.entry is not None:
+        change = consent_event(decision.entry, message["received_at"])
+        record_change(change)
+    sent = await send_outputs(message, decision, change, now_ms)
+    classification = decision.classification
+    MESSAGES.labels(classification.intent.value, classification.rule).inc()
+    PROCESSING.observe(time.perf_counter() - started)
+    log.info(
+        "message %s from %s to %s: %s (%s)",
+        message["message_id"],
+        end_user,
+        business,
+        classification.intent,
+        classification.rule,
+    )
+    return sent
+
+
+async def send_outputs(
+    message: Record, decision: Decision, change: Record | None, now_ms: int
+) -> list[Awaitable]:
+    """Send every record the decision calls for; the broker's acknowledgements, to wait for."""
     key = pair_key(message["to_number"], message["from_number"])
     records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
     if change is not None:
         records.append((optout_events_topic, optout_event_serde.encode(change)))
-    pending = [await topic.send(key=key, value=value) for topic, value in records]
-    await asyncio.gather(*pending)
+    return [await topic.send(key=key, value=value) for topic, value in records]
 
 
 def _reply(message: Record, decision: Decision, now_ms: int) -> Record:

@@ -157,6 +157,12 @@ class Config:
     session_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
+    # The intake and classify agents take up to batch_size messages, or what arrived within
+    # batch_wait, and wait for the broker once per batch.
+    batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))
+    batch_wait: float = field(
+        default_factory=lambda: float(_env("OPTOUT_BATCH_WAIT_MS", "5")) / 1000
+    )
     # How long the producer waits to fill a request: fewer, larger requests at a small latency.
     producer_linger: float = field(
         default_factory=lambda: float(_env("OPTOUT_PRODUCER_LINGER_MS", "2")) / 1000

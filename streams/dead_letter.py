@@ -35,4 +35,5 @@ async def send_to_dead_letters(
         "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
     )
     DEAD_LETTERS.labels(record["source_topic"]).inc()
-    await dead_letter_topic.send(key=message.key, value=dead_letter_serde.encode(record))
+    sent = await dead_letter_topic.send(key=message.key, value=dead_letter_serde.encode(record))
+    await sent  # the record is safe before its event is acknowledged

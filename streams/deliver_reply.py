@@ -2,15 +2,21 @@
 
 A reply is sent at most once per inbound message id: the carrier request carries the reply id
 as Idempotency-Key, and the `sent-replies` table remembers what the carrier accepted, so a
-worker that restarts between the send and its offset commit does not send it again. Replies are
-sent one at a time in order; failures go through the retry tiers like webhooks.
+worker that restarts between the send and its offset commit does not send it again. Two copies
+of one reply (a classify worker replayed it, and the first copy is being retried) are never
+attempted at the same time. Replies are sent one at a time in order; failures go through the
+retry tiers like webhooks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from faust.types import EventT
 
@@ -31,6 +37,10 @@ from optout.streams.retry_policy import Verdict
 log = logging.getLogger(__name__)
 
 sent_replies = bytes_table("sent-replies", SENT_REPLIES_CHANGELOG_TOPIC)
+# The reply ids being attempted now (by the main agent or a retry agent), and how many copies
+# of each hold or wait for its lock.
+attempt_locks: dict[bytes, asyncio.Lock] = {}
+attempt_copies: Counter[bytes] = Counter()
 
 
 @app.agent(replies_topic)
@@ -47,17 +57,32 @@ async def handle_reply(event: EventT, envelope: Record | None) -> None:
         await send_to_dead_letters(event, str(exc))
         return
     reply_id = reply["reply_id"].encode()
-    if sent_replies.get(reply_id) is not None:
-        log.info("reply %s was already accepted by the carrier; not sent again", reply["reply_id"])
-        return
-    delivery = reply_delivery(reply, payload, envelope)
-    started = time.monotonic()
-    outcome = await attempt(delivery, app.http_client)
-    if outcome.verdict is Verdict.SENT:
-        sent_replies[reply_id] = str(int(time.time() * 1000)).encode()
-        clock = time.time() - reply["received_at"] / 1000
-        COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
-    await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+    async with one_attempt_at_a_time(reply_id):
+        if sent_replies.get(reply_id) is not None:
+            log.info("reply %s was already accepted; not sent again", reply["reply_id"])
+            return
+        delivery = reply_delivery(reply, payload, envelope)
+        started = time.monotonic()
+        outcome = await attempt(delivery, app.http_client)
+        if outcome.verdict is Verdict.SENT:
+            sent_replies[reply_id] = str(int(time.time() * 1000)).encode()
+            clock = time.time() - reply["received_at"] / 1000
+            COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
+        await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+
+
+@asynccontextmanager
+async def one_attempt_at_a_time(reply_id: bytes) -> AsyncIterator[None]:
+    """Hold `reply_id` while it is attempted: a second copy waits, then finds it sent."""
+    lock = attempt_locks.setdefault(reply_id, asyncio.Lock())
+    attempt_copies[reply_id] += 1
+    try:
+        async with lock:
+            yield
+    finally:
+        attempt_copies[reply_id] -= 1
+        if not attempt_copies[reply_id]:
+            del attempt_copies[reply_id], attempt_locks[reply_id]
 
 
 def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> Delivery:

@@ -156,9 +156,10 @@ async def schedule_retry(
         "last_error": error,
     }
     tier = retry_tier(delay, config.retry_delays)
-    await retry_topics[delivery.topic][tier - 1].send(
+    sent = await retry_topics[delivery.topic][tier - 1].send(
         key=event.message.key, value=retry_serde.encode(envelope)
     )
+    await sent  # the delivery is safe on its retry topic before its event is acknowledged
 
 
 async def record_result(

@@ -16,6 +16,9 @@ DELIVERY_LATENCY = Histogram(
 MESSAGES = Counter(
     "optout_messages_total", "Inbound messages classified, by intent and rule", ["intent", "rule"]
 )
+BATCH_FAILURES = Counter(
+    "optout_batch_failures_total", "Batches that failed and were tried again, by agent", ["agent"]
+)
 PROCESSING = Histogram(
     "optout_processing_seconds", "Classify agent time per message, decide and publish"
 )

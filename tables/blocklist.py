@@ -122,9 +122,10 @@ class PairView(View):
             "actor": actor,
             "requested_at": int(time.time() * 1000),
         }
-        await blocklist_commands_topic.send(
+        sent = await blocklist_commands_topic.send(
             key=pair_key(number, sender), value=command_serde.encode(command)
         )
+        await sent  # accepted means on the broker
         return self.json({"accepted": command["command_id"], "action": action}, status=202)
 
 

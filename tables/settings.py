@@ -84,5 +84,6 @@ class NumberSettingsView(View):
         )
         if problems:
             return self.json({"error": "settings refused", "problems": problems}, status=422)
-        await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
+        sent = await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
+        await sent
         return self.json({"stored": True, "settings": shown(updated)})
