@@ -45,6 +45,7 @@ app = faust.App(
     broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
     producer_acks=-1,
     producer_linger=config.producer_linger,
+    table_standby_replicas=config.standby_replicas,
     autodiscover=False,
 )
 

@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import aiohttp
 from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
@@ -76,6 +77,15 @@ async def refuse_or_route(view: View, request: Request, number: str, sender: str
         )
     except SameNode:
         return None
+    except aiohttp.ClientError as exc:
+        return view.json({"error": owner_unavailable(exc)}, status=503)
+
+
+def owner_unavailable(exc: Exception) -> str:
+    return (
+        f"the worker that owns the pair's partition does not answer ({type(exc).__name__}); its partitions "
+        "move to another worker once its session times out: try again"
+    )
 
 
 @app.page("/v1/blocklist/{number}/{sender}")
@@ -154,12 +164,15 @@ class BatchCheckView(View):
         except KeyError:
             return self.json({"error": "partitions are being assigned; try again"}, status=503)
         results: list[dict | None] = [None] * len(pairs)
-        answers = await asyncio.gather(
-            *(
-                self._ask(owner, [pairs[i] for i in indexes], request)
-                for owner, indexes in by_owner.items()
+        try:
+            answers = await asyncio.gather(
+                *(
+                    self._ask(owner, [pairs[i] for i in indexes], request)
+                    for owner, indexes in by_owner.items()
+                )
             )
-        )
+        except aiohttp.ClientError as exc:
+            return self.json({"error": owner_unavailable(exc)}, status=503)
         for indexes, answered in zip(by_owner.values(), answers, strict=True):
             for index, result in zip(indexes, answered, strict=True):
                 results[index] = result
