@@ -158,9 +158,7 @@ class Config:
         default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
     )
     # Workers that keep a warm copy of each table partition they do not own, to take over fast.
-    standby_replicas: int = field(
-        default_factory=lambda: int(_env("OPTOUT_STANDBY_REPLICAS", "1"))
-    )
+    standby_replicas: int = field(default_factory=lambda: int(_env("OPTOUT_STANDBY_REPLICAS", "1")))
     # The intake and classify agents take up to batch_size messages, or what arrived within
     # batch_wait, and wait for the broker once per batch.
     batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))

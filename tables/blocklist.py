@@ -83,8 +83,8 @@ async def refuse_or_route(view: View, request: Request, number: str, sender: str
 
 def owner_unavailable(exc: Exception) -> str:
     return (
-        f"the worker that owns the pair's partition does not answer ({type(exc).__name__}); its partitions "
-        "move to another worker once its session times out: try again"
+        f"the worker that owns the pair's partition does not answer ({type(exc).__name__}); "
+        "its partitions move to another worker once its session times out: try again"
     )
 
 
