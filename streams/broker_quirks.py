@@ -13,20 +13,33 @@ Faust's table recovery reads changelogs up to that answer, so it can stop short 
 or refuse to start ("persisted offset is higher than highwater"). The high watermark in a Fetch
 response is right, so the true end is: fetch once from just below the reported end, and take the
 high watermark the broker sends back. Apache Kafka has no such bug and needs none of this.
+
+3. Fetches that skip records. While several producers write to one partition, a Fetch may
+return records past a range that is not yet readable (measured: a raw aiokafka consumer tailing
+4 producers' 40,000 records missed 15 or 16 of them in 2 of 5 runs; with one producer, never).
+The consumer's position moves past the range, Faust counts the range as a gap it may commit,
+and those records are never processed: in the crash test 467 of 20,000 messages were lost.
+In embedded mode a fetch that jumps ahead of the position is cut at the jump, so the next fetch
+asks again from where the records are missing; a range still missing after
+SKIPPED_RANGE_PATIENCE_S (the records are really gone, as compaction would do) is skipped with
+an error in the log.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.consumer.fetcher import PartitionRecords
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 log = logging.getLogger(__name__)
 
 FETCH_ATTEMPTS = 20
 EMBEDDED_FETCH_MAX_WAIT_MS = 10
+SKIPPED_RANGE_PATIENCE_S = 30.0
 
 
 def install_fetch_wait_workaround(max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS) -> None:
@@ -91,3 +104,39 @@ def install_end_offset_workaround(bootstrap: str) -> None:
 
     thread_class._highwaters = _highwaters  # type: ignore[method-assign]
     thread_class._optout_true_end_offsets = True  # type: ignore[attr-defined]
+
+
+def install_skipped_records_workaround() -> None:
+    """Make every aiokafka consumer in this process fetch again rather than jump over records."""
+    if getattr(PartitionRecords, "_optout_no_skipping", False):
+        return
+    unpack_records = PartitionRecords._unpack_records
+    first_missed: dict[tuple[TopicPartition, int], float] = {}  # (partition, offset): when
+
+    def _unpack_records(self):  # type: ignore[no-untyped-def]
+        expected = self.next_fetch_offset
+        for record in unpack_records(self):
+            if record.offset > expected and _still_waiting(self._tp, expected, record.offset):
+                self.next_fetch_offset = expected  # the next fetch starts at the missing range
+                return
+            first_missed.pop((self._tp, expected), None)
+            expected = record.offset + 1
+            yield record
+
+    def _still_waiting(tp: TopicPartition, expected: int, got: int) -> bool:
+        since = first_missed.setdefault((tp, expected), time.monotonic())
+        if time.monotonic() - since < SKIPPED_RANGE_PATIENCE_S:
+            log.info("embedded broker skipped %s offsets %d..%d; fetching again", tp, expected, got)
+            return True
+        log.error(
+            "embedded broker: %s offsets %d..%d missing for %.0fs; skipped",
+            tp,
+            expected,
+            got - 1,
+            SKIPPED_RANGE_PATIENCE_S,
+        )
+        del first_missed[(tp, expected)]
+        return False
+
+    PartitionRecords._unpack_records = _unpack_records  # type: ignore[method-assign]
+    PartitionRecords._optout_no_skipping = True  # type: ignore[attr-defined]

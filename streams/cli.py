@@ -350,10 +350,12 @@ def _run_faust_worker(
         from optout.streams.broker_quirks import (
             install_end_offset_workaround,
             install_fetch_wait_workaround,
+            install_skipped_records_workaround,
         )
 
         install_end_offset_workaround(config.broker_url)
         install_fetch_wait_workaround()
+        install_skipped_records_workaround()
     for agent in config.agents:
         for module in AGENT_MODULES[agent]:
             importlib.import_module(module)
@@ -416,6 +418,10 @@ def _lookups(args: argparse.Namespace) -> int:
 
     config = Config()
     configure_logging(config.log_level, config.log_format)
+    if config.embedded_broker:
+        from optout.streams.broker_quirks import install_skipped_records_workaround
+
+        install_skipped_records_workaround()
     data_dir = config.data_dir / f"lookup-replica-{args.port}"
     asyncio.run(
         serve(
