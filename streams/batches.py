@@ -1,11 +1,12 @@
-"""Stream processing in batches that loses no message when a batch fails or a worker dies.
+"""Stream processing that loses no message when handling fails or a worker dies.
 
 Faust acknowledges an event whose processing raised, or was cancelled by a rebalance, so its
 offset is committed and the message is never seen again (faust-streaming/faust#315, #527;
-`stream.take_events` does the same to a whole batch). Here a batch is acknowledged only after it
-was handled in full: a broker error is retried until the broker answers, a record the code
-cannot handle goes to the dead letters with the error, and a cancelled batch stays
-unacknowledged, so the partition is read again from the last commit.
+`stream.take_events` does the same to a whole batch). Here a batch (`batches`, or `each` for one
+event at a time) is acknowledged only after it was handled in full: a broker error is retried
+until the broker answers, a record the code cannot handle goes to the dead letters with the
+error, and a cancelled batch stays unacknowledged, so the partition is read again from the last
+commit.
 
 Table writes in a batch need the event they belong to: a Faust table writes each change to the
 changelog partition of the event being processed, which only one-at-a-time iteration sets
@@ -44,6 +45,14 @@ async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
         yield events
         for event in events:
             await stream.ack(event)
+
+
+async def each(stream: StreamT) -> AsyncIterator[EventT]:
+    """Each event, acknowledged once the loop body that handled it has finished."""
+    unacked = stream.noack()
+    async for event in unacked.events():
+        yield event
+        await unacked.ack(event)
 
 
 async def handle_in_full(handle: Handler, events: Sequence[EventT], what: str) -> None:

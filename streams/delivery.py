@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -32,6 +32,7 @@ from optout.streams.app import (
     raw_topic,
     retry_serde,
 )
+from optout.streams.batches import each, handle_in_full
 from optout.streams.config import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.destinations import DestinationRefused
@@ -212,7 +213,15 @@ def add_retry_agents(
         async def retry_agent(stream):  # type: ignore[no-untyped-def]
             if before is not None:
                 await before()
-            async for event in stream.noack().events() if acks_itself else stream.events():
+            if acks_itself:
+                async for event in stream.noack().events():
+                    await retry_all([event])
+            else:
+                async for event in each(stream):
+                    await handle_in_full(retry_all, [event], f"{base_topic} retry")
+
+        async def retry_all(events: Sequence[EventT]) -> None:
+            for event in events:
                 try:
                     envelope = retry_serde.decode(event.value)
                 except DecodeError as exc:

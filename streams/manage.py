@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+
+from faust.types import EventT
 
 from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic
+from optout.streams.batches import each, handle_in_full
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import consent_event, decide_manual
 from optout.tables.blocklist import (
@@ -28,7 +32,12 @@ log = logging.getLogger(__name__)
 
 @app.agent(blocklist_commands_topic)
 async def manage(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
+    async for event in each(stream):
+        await handle_in_full(apply_commands, [event], "manage")
+
+
+async def apply_commands(events: Sequence[EventT]) -> None:
+    for event in events:
         try:
             command = command_serde.decode(event.value)
         except DecodeError as exc:
