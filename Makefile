@@ -37,13 +37,12 @@ unit: install
 e2e: install
 	$(BIN)/python -m pytest -q -m "e2e and not crash"
 
-# The kill -9 crash test (tests/test_crash_e2e.py): not part of `make test` until it passes
-# reliably; see README "Reliability".
+# The kill -9 crash test (tests/test_crash_e2e.py) alone; `make test` runs it too.
 crash: install
 	$(BIN)/python -m pytest -q -m crash
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q -m "not crash"
+	$(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) build .optout *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -63,13 +63,18 @@ def check_all(stack: Stack, web_url: str, number: str, users: list[str]) -> tupl
     return status, [r["blocked"] for r in answer["results"]] if status == 200 else []
 
 
+def half_stopped(stack: Stack, number: str, name: str, exchange: str) -> tuple[list, list]:
+    """PAIRS * 2 users of `number`, the first half of whom text STOP: (all users, stopped)."""
+    users = [f"+1555{exchange}{n:04d}" for n in range(PAIRS * 2)]
+    for n, user in enumerate(users[:PAIRS]):
+        stack.inbound(f"{name}-{n}", user, number, "STOP")
+    return users, users[:PAIRS]
+
+
 def test_lookups_are_right_from_either_worker(two_workers: tuple[Stack, str]) -> None:
     stack, second_url = two_workers
     number = "+15551200000"
-    users = [f"+1555130{n:04d}" for n in range(PAIRS * 2)]
-    stopped = users[:PAIRS]
-    for n, user in enumerate(stopped):
-        stack.inbound(f"two-{n}", user, number, "STOP")
+    users, stopped = half_stopped(stack, number, "two", "130")
 
     for web_url in (stack.web_url, second_url):
         for user in users:
@@ -88,10 +93,7 @@ def test_when_one_worker_dies_the_other_answers_for_every_pair_within_the_bound(
 ) -> None:
     stack, survivor_url = two_workers_to_kill
     number = "+15551210000"
-    users = [f"+1555131{n:04d}" for n in range(PAIRS * 2)]
-    stopped = users[:PAIRS]
-    for n, user in enumerate(stopped):
-        stack.inbound(f"failover-{n}", user, number, "STOP")
+    users, stopped = half_stopped(stack, number, "failover", "131")
     expected = (200, [u in stopped for u in users])
     eventually(lambda: check_all(stack, survivor_url, number, users) == expected, what="all")
     assert "OPT_OUT (exact_keyword)" in stack.worker_log_text(), "the worker to kill owns pairs"
