@@ -8,6 +8,13 @@ until the broker answers, a record the code cannot handle goes to the dead lette
 error, and a cancelled batch stays unacknowledged, so the partition is read again from the last
 commit.
 
+Events are also taken in offset order only: Faust can deliver a partition's records starting
+past the committed offset (records fetched before a rebalance, under a generation id the
+embedded broker reuses, so Faust's own check lets them through), and a record handled before the
+ones ahead of it breaks per-pair order: the crash test saw a START applied before the STOP that
+preceded it. An event past the next offset of its partition is dropped unacknowledged and the
+partition is read again from that offset (`InOrder`).
+
 Table writes in a batch need the event they belong to: a Faust table writes each change to the
 changelog partition of the event being processed, which only one-at-a-time iteration sets
 ("Cannot modify table key from outside of stream iteration", faust-streaming/faust#497).
@@ -16,16 +23,18 @@ changelog partition of the event being processed, which only one-at-a-time itera
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from aiokafka.errors import KafkaError
 from faust.streams import _current_event
-from faust.types import EventT, StreamT
+from faust.types import TP, EventT, StreamT
 
-from optout.streams.app import config
+from optout.streams.app import app, config
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.metrics import BATCH_FAILURES
 
@@ -36,23 +45,108 @@ Handler = Callable[[Sequence[EventT]], Awaitable[None]]
 # are handled one by one (and the ones that still fail dead-lettered).
 ATTEMPTS_BEFORE_SPLITTING = 3
 MAX_BACKOFF_SECONDS = 30.0
+# How long a partition may keep delivering records past a missing offset before that offset is
+# taken as really absent (as compaction would make it) and skipped, with an error in the log.
+MISSING_OFFSET_PATIENCE_S = 30.0
+SEEK_AGAIN_AFTER_S = 1.0
+
+
+class Offset(enum.Enum):
+    NEXT = "next"  # the record to handle now
+    SEEN = "seen"  # handled already since the partition was assigned: acknowledge it again
+    AHEAD = "ahead"  # records before it are missing: drop it, read them first
+
+
+class InOrder:
+    """The next offset of every assigned partition, starting from where the consumer's seek put
+    it (`committed_offset`); `seek` makes the consumer read a partition again from an offset."""
+
+    def __init__(
+        self,
+        committed_offset: Callable[[TP], int | None],
+        seek: Callable[[TP, int], Awaitable[None]],
+    ) -> None:
+        self.committed_offset = committed_offset
+        self.seek = seek
+        self.next_offset: dict[TP, int] = {}
+        self.missing_since: dict[tuple[TP, int], float] = {}
+        self.sought_at: dict[tuple[TP, int], float] = {}
+
+    def forget(self, *_: object, **__: object) -> None:
+        """Partitions were revoked or assigned: start again from where the seek puts them."""
+        self.next_offset.clear()
+        self.missing_since.clear()
+        self.sought_at.clear()
+
+    async def check(self, event: EventT) -> Offset:
+        tp, offset = event.message.tp, event.message.offset
+        expected = self.next_offset.get(tp)
+        if expected is None:
+            expected = self.committed_offset(tp)
+        if expected is not None and offset < expected:
+            return Offset.SEEN
+        if expected is not None and offset > expected and await self._wait_for(tp, expected):
+            return Offset.AHEAD
+        if self.missing_since:
+            self.missing_since.pop((tp, offset), None)
+            self.sought_at.pop((tp, offset), None)
+        self.next_offset[tp] = offset + 1
+        return Offset.NEXT
+
+    async def _wait_for(self, tp: TP, expected: int) -> bool:
+        """Read `tp` again from `expected` (at most once a second), unless it has been missing
+        for longer than the patience."""
+        now = time.monotonic()
+        since = self.missing_since.setdefault((tp, expected), now)
+        if now - since > MISSING_OFFSET_PATIENCE_S:
+            log.error(
+                "%s offset %d missing for %.0fs; going on without it", tp, expected, now - since
+            )
+            return False
+        if now - self.sought_at.get((tp, expected), 0.0) >= SEEK_AGAIN_AFTER_S:
+            log.warning("%s delivered records past offset %d; reading from it again", tp, expected)
+            self.sought_at[(tp, expected)] = now
+            try:
+                await self.seek(tp, expected)
+            except Exception as exc:  # e.g. revoked meanwhile: the rebalance starts it over
+                log.warning("could not read %s again from %d: %s", tp, expected, exc)
+        return True
+
+
+in_order = InOrder(
+    committed_offset=lambda tp: app.consumer._committed_offset.get(tp),  # where the seek put it
+    seek=lambda tp, offset: app.consumer.seek(tp, offset),
+)
+app.on_partitions_revoked.connect(in_order.forget)
+app.on_partitions_assigned.connect(in_order.forget)
 
 
 async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
-    """Up to `config.batch_size` events, or what arrived within `config.batch_wait`; each batch
-    is acknowledged once the loop body that handled it has finished."""
-    async for events in stream.noack_take(config.batch_size, within=config.batch_wait):
-        yield events
+    """Up to `config.batch_size` events, or what arrived within `config.batch_wait`, in offset
+    order; each batch is acknowledged once the loop body that handled it has finished."""
+    async for taken in stream.noack_take(config.batch_size, within=config.batch_wait):
+        events = [event for event in taken if await _next_or_ack(stream, event)]
+        if events:
+            yield events
         for event in events:
             await stream.ack(event)
 
 
 async def each(stream: StreamT) -> AsyncIterator[EventT]:
-    """Each event, acknowledged once the loop body that handled it has finished."""
+    """Each event, in offset order, acknowledged once the loop body that handled it finished."""
     unacked = stream.noack()
     async for event in unacked.events():
-        yield event
-        await unacked.ack(event)
+        if await _next_or_ack(unacked, event):
+            yield event
+            await unacked.ack(event)
+
+
+async def _next_or_ack(stream: StreamT, event: EventT) -> bool:
+    """Whether `event` is the next of its partition; a record seen already is acknowledged."""
+    verdict = await in_order.check(event)
+    if verdict is Offset.SEEN:
+        await stream.ack(event)
+    return verdict is Offset.NEXT
 
 
 async def handle_in_full(handle: Handler, events: Sequence[EventT], what: str) -> None:
