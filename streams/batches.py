@@ -8,12 +8,13 @@ until the broker answers, a record the code cannot handle goes to the dead lette
 error, and a cancelled batch stays unacknowledged, so the partition is read again from the last
 commit.
 
-Events are also taken in offset order only: Faust can deliver a partition's records starting
-past the committed offset (records fetched before a rebalance, under a generation id the
-embedded broker reuses, so Faust's own check lets them through), and a record handled before the
-ones ahead of it breaks per-pair order: the crash test saw a START applied before the STOP that
-preceded it. An event past the next offset of its partition is dropped unacknowledged and the
-partition is read again from that offset (`InOrder`).
+Events are also taken in offset order only: after a restart the crash test saw Faust deliver a
+partition's records starting past the committed offset (likely fetched under the first of two
+group joins, to which the embedded broker gave the same generation id, the one thing Faust's
+check for stale records looks at), and a record handled before the ones ahead of it breaks
+per-pair order: a START was applied before the STOP that preceded it. An event past the next
+offset of its partition is dropped unacknowledged and the partition is read again from that
+offset (`InOrder`).
 
 Table writes in a batch need the event they belong to: a Faust table writes each change to the
 changelog partition of the event being processed, which only one-at-a-time iteration sets
