@@ -46,6 +46,7 @@ app = faust.App(
     producer_acks=-1,
     producer_linger=config.producer_linger,
     table_standby_replicas=config.standby_replicas,
+    consumer_max_fetch_size=config.consumer_max_fetch_bytes,
     autodiscover=False,
 )
 

@@ -54,7 +54,7 @@ async def _recovery(entries: int) -> dict[str, object]:
             await _fill_changelog(broker.bootstrap, entries)
             reader_seconds = await _reader_catch_up(broker.bootstrap, Path(tmp) / "reader")
             _say("first start: building local state ...")
-            await _run_until_ready(broker.bootstrap, Path(tmp), "first")
+            await _run_until_ready(broker.bootstrap, Path(tmp))
             shutil.rmtree(Path(tmp) / "worker")
             _say("local state deleted; restarting ...")
             restarted = await _run_until_ready(broker.bootstrap, Path(tmp))
@@ -63,10 +63,12 @@ async def _recovery(entries: int) -> dict[str, object]:
             broker.stop()
 
 
-async def _run_until_ready(bootstrap: str, tmp: Path, name: str = "worker") -> dict[str, float]:
+async def _run_until_ready(bootstrap: str, tmp: Path) -> dict[str, float]:
+    """Start a classify worker with its data in `tmp`/worker (its log: worker.log) and stop it
+    once ready."""
     port = free_port()
     started = time.monotonic()
-    worker = _spawn(bootstrap, tmp, "worker", port, log_level="info", log_name=name)
+    worker = _spawn(bootstrap, tmp, "worker", port, log_level="info")
     try:
         async with aiohttp.ClientSession() as session:
             await _wait_ready(session, f"http://127.0.0.1:{port}", worker, timeout=1800)
@@ -75,7 +77,7 @@ async def _run_until_ready(bootstrap: str, tmp: Path, name: str = "worker") -> d
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-    restore_seconds = _restore_seconds((tmp / f"{name}.log").read_text(errors="replace"))
+    restore_seconds = _restore_seconds((tmp / "worker.log").read_text(errors="replace"))
     return {
         "restore_seconds": round(restore_seconds, 2),
         "ready_after_seconds": round(ready_after, 1),

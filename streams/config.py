@@ -165,6 +165,11 @@ class Config:
     batch_wait: float = field(
         default_factory=lambda: float(_env("OPTOUT_BATCH_WAIT_MS", "5")) / 1000
     )
+    # At most this much is fetched per partition at a time. Faust's 1 MiB, times every changelog
+    # partition a restoring worker reads, is most of its memory growth with a long block list.
+    consumer_max_fetch_bytes: int = field(
+        default_factory=lambda: int(_env("OPTOUT_CONSUMER_MAX_FETCH_KB", "256")) * 1024
+    )
     # How long the producer waits to fill a request: fewer, larger requests at a small latency.
     producer_linger: float = field(
         default_factory=lambda: float(_env("OPTOUT_PRODUCER_LINGER_MS", "2")) / 1000

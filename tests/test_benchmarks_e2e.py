@@ -1,0 +1,36 @@
+"""The benchmarks run end to end at a small size and compute every figure they print (a broken
+benchmark is otherwise found only when someone needs its numbers)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def bench(*args: str) -> dict:
+    command = [sys.executable, "-m", "optout.streams.cli", "bench", *args, "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_bench_recovery_restores_and_measures() -> None:
+    figures = bench("recovery", "--entries", "300")
+    assert [run["entries"] for run in figures["runs"]] == [300]
+    for run in figures["runs"]:
+        assert run["restore_seconds"] > 0 and run["reader_seconds"] > 0
+        assert run["ready_after_seconds"] > 0 and run["worker_peak_rss_mb"] > 0
+    assert figures["rss_ratio_largest_to_smallest"] > 0
+
+
+def test_bench_pipeline_drains_the_backlog_and_measures_latency() -> None:
+    figures = bench("pipeline", "--messages", "300", "--rate", "50", "--latency-seconds", "1")
+    assert figures["pipeline_events_per_second"] > 0 and figures["baseline_events_per_second"] > 0
+    assert 0 < figures["ratio_to_baseline"] < 1
+    latency = figures["latency_at_rate"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
