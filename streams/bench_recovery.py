@@ -28,6 +28,7 @@ from optout.streams.bench import _spawn, _wait_ready
 from optout.streams.bench_pipeline import _peak_rss_mb
 from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
 from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+from optout.streams.table_prefill import PREFILL_DONE, PREFILL_STARTED
 from optout.tables.blocklist_reader import BlocklistReader
 
 RESTORE_STARTED = "Restoring state from changelog topics"
@@ -103,9 +104,11 @@ async def _reader_catch_up(bootstrap: str, path: Path) -> float:
 
 
 def _restore_seconds(log: str) -> float:
-    """From the first "Restoring state" to the last "Done reading" in a worker's log."""
-    started = [_stamp(line) for line in log.splitlines() if RESTORE_STARTED in line]
-    done = [_stamp(line) for line in log.splitlines() if RESTORE_DONE in line]
+    """From the first "Prefilling" or "Restoring state" line to the last "Prefilled" or
+    "Done reading" line in a worker's log."""
+    lines = log.splitlines()
+    started = [_stamp(line) for line in lines if PREFILL_STARTED in line or RESTORE_STARTED in line]
+    done = [_stamp(line) for line in lines if PREFILL_DONE in line or RESTORE_DONE in line]
     if not started or not done:
         raise RuntimeError("the worker's log has no recovery; was its log level info?")
     return (max(done) - min(started)).total_seconds()

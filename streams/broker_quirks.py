@@ -23,6 +23,13 @@ In embedded mode a fetch that jumps ahead of the position is cut at the jump, so
 asks again from where the records are missing; a range still missing after
 SKIPPED_RANGE_PATIENCE_S (the records are really gone, as compaction would do) is skipped with
 an error in the log.
+
+4. Per-partition fetch limits ignored. Tansu 0.6.0 answers a Fetch with up to the request's
+total limit (aiokafka's default: 50 MiB) whatever each partition's limit says: asked for at most
+64 KiB from one partition it sent 2.5 MB, its whole log. A worker restoring a long block list
+held such responses (peak RSS grew with the list: 1,000,000 entries, +52 MB for reading alone).
+In embedded mode a consumer's total fetch limit is set to its per-partition limit (with it:
++10 MB).
 """
 
 from __future__ import annotations
@@ -42,8 +49,9 @@ EMBEDDED_FETCH_MAX_WAIT_MS = 10
 SKIPPED_RANGE_PATIENCE_S = 30.0
 
 
-def install_fetch_wait_workaround(max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS) -> None:
-    """Make Faust's consumer poll the embedded broker every `max_wait_ms` at most."""
+def install_fetch_workarounds(max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS) -> None:
+    """Make Faust's consumer poll the embedded broker every `max_wait_ms` at most (quirk 1),
+    and hold its whole fetch to what it may fetch per partition (quirk 4)."""
     thread_class = faust_aiokafka.AIOKafkaConsumerThread
     if getattr(thread_class, "_optout_short_fetch_wait", False):
         return
@@ -51,7 +59,9 @@ def install_fetch_wait_workaround(max_wait_ms: int = EMBEDDED_FETCH_MAX_WAIT_MS)
 
     def _create_worker_consumer(self, transport):  # type: ignore[no-untyped-def]
         consumer = create_consumer(self, transport)
-        consumer._fetch_max_wait_ms = max_wait_ms  # read when the consumer starts its fetcher
+        # Both are read when the consumer starts its fetcher.
+        consumer._fetch_max_wait_ms = max_wait_ms
+        consumer._fetch_max_bytes = consumer._max_partition_fetch_bytes
         return consumer
 
     thread_class._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]

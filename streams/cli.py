@@ -351,17 +351,22 @@ def _run_faust_worker(
     if config.embedded_broker:
         from optout.streams.broker_quirks import (
             install_end_offset_workaround,
-            install_fetch_wait_workaround,
+            install_fetch_workarounds,
             install_skipped_records_workaround,
         )
 
         install_end_offset_workaround(config.broker_url)
-        install_fetch_wait_workaround()
+        install_fetch_workarounds()
         install_skipped_records_workaround()
     for agent in config.agents:
         for module in AGENT_MODULES[agent]:
             importlib.import_module(module)
     importlib.import_module("optout.streams.health")
+    if config.prefill_tables:
+        from optout.streams.table_prefill import prefill_tables
+
+        tables = list(app.tables.values())
+        asyncio.run(prefill_tables(config.broker_url, tables, config.consumer_max_fetch_bytes))
     worker = faust.Worker(
         app,
         *services,  # type: ignore[arg-type]

@@ -69,8 +69,8 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def _flag(name: str) -> bool:
-    return _env(name).lower() in ("1", "true", "yes", "on")
+def _flag(name: str, default: bool = False) -> bool:
+    return _env(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
 def _tokens(name: str) -> dict[str, str]:
@@ -170,6 +170,8 @@ class Config:
     consumer_max_fetch_bytes: int = field(
         default_factory=lambda: int(_env("OPTOUT_CONSUMER_MAX_FETCH_KB", "256")) * 1024
     )
+    # Read every table's changelog in bulk before Faust starts (streams/table_prefill.py).
+    prefill_tables: bool = field(default_factory=lambda: _flag("OPTOUT_PREFILL_TABLES", True))
     # How long the producer waits to fill a request: fewer, larger requests at a small latency.
     producer_linger: float = field(
         default_factory=lambda: float(_env("OPTOUT_PRODUCER_LINGER_MS", "2")) / 1000

@@ -18,6 +18,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 log = logging.getLogger(__name__)
 
+# The most one fetch brings in, whatever the per-partition limits (streams/broker_quirks.py 4).
+FETCH_MAX_BYTES = 1024**2
+
 
 class TopicReader:
     """Applies every record of a topic to `store` (a None value deletes the key), or hands each
@@ -49,6 +52,7 @@ class TopicReader:
             enable_auto_commit=False,
             group_id=None,
             fetch_max_wait_ms=self.poll_timeout_ms,  # some brokers hold a fetch this long
+            fetch_max_bytes=FETCH_MAX_BYTES,  # some ignore the per-partition limit
         )
         await consumer.start()
         try:

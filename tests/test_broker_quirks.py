@@ -24,7 +24,14 @@ def broker() -> Iterator[EmbeddedBroker]:
     running.stop()
 
 
-async def _fill_and_ask(bootstrap: str) -> tuple[int, int]:
+@pytest.fixture(scope="module")
+def filled(broker: EmbeddedBroker) -> str:
+    """The broker's address, with RECORDS records of 100 bytes in topic "quirk" partition 0."""
+    asyncio.run(_fill(broker.bootstrap))
+    return broker.bootstrap
+
+
+async def _fill(bootstrap: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic("quirk", num_partitions=1, replication_factor=1)])
@@ -34,6 +41,9 @@ async def _fill_and_ask(bootstrap: str) -> tuple[int, int]:
     sent = [await producer.send("quirk", b"x" * 100) for _ in range(RECORDS)]
     await asyncio.gather(*sent)
     await producer.stop()
+
+
+async def _end_offsets(bootstrap: str) -> tuple[int, int]:
     tp = TopicPartition("quirk", 0)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
@@ -45,10 +55,8 @@ async def _fill_and_ask(bootstrap: str) -> tuple[int, int]:
     return reported, corrected
 
 
-def test_end_offsets_are_wrong_and_the_workaround_finds_the_true_end(
-    broker: EmbeddedBroker,
-) -> None:
-    reported, corrected = asyncio.run(_fill_and_ask(broker.bootstrap))
+def test_end_offsets_are_wrong_and_the_workaround_finds_the_true_end(filled: str) -> None:
+    reported, corrected = asyncio.run(_end_offsets(filled))
     assert reported < RECORDS, "the broker answered right: the workaround may no longer be needed"
     assert corrected == RECORDS
 
@@ -89,3 +97,32 @@ def test_fetches_are_not_woken_by_new_records_so_embedded_mode_waits_less(
     embedded = asyncio.run(_fetch_latency_ms(broker.bootstrap, EMBEDDED_FETCH_MAX_WAIT_MS))
     assert faust_default > 300, "the broker now wakes fetches: the workaround may be unneeded"
     assert embedded < 100
+
+
+async def _fetched_bytes(bootstrap: str, partition_limit: int, total_limit: int) -> int:
+    """Bytes of records one fetch from the start of "quirk" partition 0 brings."""
+    tp = TopicPartition("quirk", 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        max_partition_fetch_bytes=partition_limit,
+        fetch_max_bytes=total_limit,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        records = (await consumer.getmany(tp, timeout_ms=5000)).get(tp, [])
+        return sum(len(record.value) for record in records)
+    finally:
+        await consumer.stop()
+
+
+def test_fetches_ignore_the_partition_limit_so_embedded_mode_limits_the_whole_fetch(
+    filled: str,
+) -> None:
+    limit = 16 * 1024
+    partition_only = asyncio.run(_fetched_bytes(filled, limit, 50 * 1024**2))
+    whole_fetch = asyncio.run(_fetched_bytes(filled, limit, limit))
+    assert partition_only > 4 * limit, "the broker kept the limit: quirk 4 may be gone"
+    assert 0 < whole_fetch <= 2 * limit
