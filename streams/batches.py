@@ -142,6 +142,19 @@ async def each(stream: StreamT) -> AsyncIterator[EventT]:
             await unacked.ack(event)
 
 
+async def handle_each(
+    stream: StreamT, handle: Callable[[EventT], Awaitable[None]], what: str
+) -> None:
+    """Each event of `stream`, in offset order, handled in full (see `handle_in_full`) and then
+    acknowledged."""
+
+    async def handle_one(events: Sequence[EventT]) -> None:
+        await handle(events[0])
+
+    async for event in each(stream):
+        await handle_in_full(handle_one, [event], what)
+
+
 async def _next_or_ack(stream: StreamT, event: EventT) -> bool:
     """Whether `event` is the next of its partition; a record seen already is acknowledged."""
     verdict = await in_order.check(event)

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from faust.types import EventT
@@ -28,7 +28,7 @@ from optout.streams.app import (
     replies_topic,
     reply_serde,
 )
-from optout.streams.batches import each, handle_in_full
+from optout.streams.batches import handle_each
 from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.delivery import Delivery, add_retry_agents, attempt, settle
@@ -46,16 +46,10 @@ attempt_copies: Counter[bytes] = Counter()
 
 @app.agent(replies_topic)
 async def deliver_reply(stream):  # type: ignore[no-untyped-def]
-    async for event in each(stream):
-        await handle_in_full(send_replies, [event], "reply")
+    await handle_each(stream, handle_reply, "reply")
 
 
-async def send_replies(events: Sequence[EventT]) -> None:
-    for event in events:
-        await handle_reply(event, envelope=None)
-
-
-async def handle_reply(event: EventT, envelope: Record | None) -> None:
+async def handle_reply(event: EventT, envelope: Record | None = None) -> None:
     payload = envelope["payload"] if envelope else event.value
     try:
         reply = reply_serde.decode(payload)

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -32,7 +32,7 @@ from optout.streams.app import (
     raw_topic,
     retry_serde,
 )
-from optout.streams.batches import each, handle_in_full
+from optout.streams.batches import handle_each
 from optout.streams.config import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.destinations import DestinationRefused
@@ -215,22 +215,20 @@ def add_retry_agents(
                 await before()
             if acks_itself:
                 async for event in stream.noack().events():
-                    await retry_all([event])
+                    await retry(event)
             else:
-                async for event in each(stream):
-                    await handle_in_full(retry_all, [event], f"{base_topic} retry")
+                await handle_each(stream, retry, f"{base_topic} retry")
 
-        async def retry_all(events: Sequence[EventT]) -> None:
-            for event in events:
-                try:
-                    envelope = retry_serde.decode(event.value)
-                except DecodeError as exc:
-                    await send_to_dead_letters(event, str(exc))
-                    if acks_itself:
-                        event.ack()
-                    continue
-                await wait_until_due(envelope)
-                await handle(event, envelope)
+        async def retry(event: EventT) -> None:
+            try:
+                envelope = retry_serde.decode(event.value)
+            except DecodeError as exc:
+                await send_to_dead_letters(event, str(exc))
+                if acks_itself:
+                    event.ack()
+                return
+            await wait_until_due(envelope)
+            await handle(event, envelope)
 
         app.agent(topic, name=f"{retry_topic(base_topic, tier)}-agent")(retry_agent)
 

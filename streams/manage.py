@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 
 from faust.types import EventT
 
 from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic
-from optout.streams.batches import each, handle_in_full
+from optout.streams.batches import handle_each
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.decide import consent_event, decide_manual
 from optout.tables.blocklist import (
@@ -32,36 +31,32 @@ log = logging.getLogger(__name__)
 
 @app.agent(blocklist_commands_topic)
 async def manage(stream):  # type: ignore[no-untyped-def]
-    async for event in each(stream):
-        await handle_in_full(apply_commands, [event], "manage")
+    await handle_each(stream, apply_command, "manage")
 
 
-async def apply_commands(events: Sequence[EventT]) -> None:
-    for event in events:
-        try:
-            command = command_serde.decode(event.value)
-        except DecodeError as exc:
-            await send_to_dead_letters(event, str(exc))
-            continue
-        business, end_user = command["business_number"], command["end_user_number"]
-        entry = decide_manual(command, get_entry(business, end_user), int(time.time() * 1000))
-        if entry is None:
-            log.info(
-                "command %s changes nothing for %s|%s", command["command_id"], business, end_user
-            )
-            continue
-        put_entry(entry)
-        change = consent_event(entry, command["requested_at"])
-        record_change(change)
-        sent = await optout_events_topic.send(
-            key=pair_key(business, end_user), value=optout_event_serde.encode(change)
-        )
-        await sent
-        log.info(
-            "%s by %s for %s|%s: %s",
-            change["action"],
-            command["actor"],
-            business,
-            end_user,
-            command["reason"],
-        )
+async def apply_command(event: EventT) -> None:
+    try:
+        command = command_serde.decode(event.value)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc))
+        return
+    business, end_user = command["business_number"], command["end_user_number"]
+    entry = decide_manual(command, get_entry(business, end_user), int(time.time() * 1000))
+    if entry is None:
+        log.info("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
+        return
+    put_entry(entry)
+    change = consent_event(entry, command["requested_at"])
+    record_change(change)
+    sent = await optout_events_topic.send(
+        key=pair_key(business, end_user), value=optout_event_serde.encode(change)
+    )
+    await sent
+    log.info(
+        "%s by %s for %s|%s: %s",
+        change["action"],
+        command["actor"],
+        business,
+        end_user,
+        command["reason"],
+    )
