@@ -36,6 +36,8 @@ async def prefill_tables(
 ) -> Counter[str]:
     """Apply what each table's changelog holds past each partition's stored offset; returns
     how many records were applied, by changelog topic."""
+    if not tables:
+        return Counter()
     log.info(PREFILL_STARTED + ": %s", ", ".join(table.name for table in tables))
     files = {table.changelog_topic.get_topic_name(): _PartitionFiles(table) for table in tables}
     consumer = AIOKafkaConsumer(
@@ -55,7 +57,7 @@ async def prefill_tables(
         for partitions in files.values():
             partitions.close()
         await consumer.stop()
-    seconds = time.monotonic() - started
+    seconds = max(time.monotonic() - started, 1e-3)
     log.info(
         PREFILL_DONE + ": %d records in %.1f s (%.0f/s): %s",
         applied.total(), seconds, applied.total() / seconds,
@@ -68,7 +70,12 @@ async def _read_to_end(
     consumer: AIOKafkaConsumer, files: dict[str, _PartitionFiles], started: float
 ) -> Counter[str]:
     await consumer.topics()
-    tps = [TopicPartition(t, p) for t in files for p in sorted(consumer.partitions_for_topic(t))]
+    # A changelog the broker does not list yet is left to Faust's own recovery.
+    tps = [
+        TopicPartition(topic, partition)
+        for topic in files
+        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
     consumer.assign(tps)
     for tp in tps:
         stored = files[tp.topic].stored_offset(tp.partition)
