@@ -6,7 +6,10 @@ bytes of a topic, a table and a lookup route are always the same ('+1555...|+155
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import faust
+from faust.types import RecordMetadata
 
 from optout.schemas import AvroSerde
 from optout.schemas.registry import SchemaRegistry
@@ -74,6 +77,13 @@ def bytes_table(name: str, changelog: str) -> faust.Table:
         changelog_topic=raw_topic(changelog, compacting=True),
         options=ROCKSDICT,
     )
+
+
+async def send_soon(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
+    """Hand a record to the producer; returns the broker's acknowledgement, to await later.
+    The hot path calls the producer directly: Faust's `topic.send` adds futures, callbacks and
+    sensors per record."""
+    return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
 
 inbound_topic = raw_topic(topics.INBOUND_TOPIC)

@@ -123,21 +123,45 @@ app.on_partitions_assigned.connect(in_order.forget)
 
 
 async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
-    """Up to `config.batch_size` events, or what arrived within `config.batch_wait`, in offset
-    order; each batch is acknowledged once the loop body that handled it has finished."""
-    async for taken in stream.noack_take(config.batch_size, within=config.batch_wait):
-        events = [event for event in taken if await _next_or_ack(stream, event)]
+    """The events that have arrived, up to `config.batch_size`, in offset order; each batch is
+    acknowledged once the loop body that handled it has finished.
+
+    Events are taken straight from the queue Faust's conductor fills for the agent's topic,
+    not through the stream's per-event iteration, which alone holds a worker near 5,000
+    events/s (DESIGN.md). Backpressure and a rebalance's flushing of the queue still apply."""
+    queue = stream.channel.queue
+    while True:
+        try:
+            taken = [await queue.get()]
+        except StopAsyncIteration:  # the channel is stopping (Faust throws this into its queue)
+            return
+        while len(taken) < config.batch_size and not queue.empty():
+            taken.append(queue.get_nowait())
+        events = [event for event in taken if _current(event) and await _next_or_ack(event)]
         if events:
             yield events
         for event in events:
-            await stream.ack(event)
+            event.ack()
+
+
+def _current(event: EventT) -> bool:
+    """Whether `event` was fetched in the current group generation and the app is not
+    rebalancing (the check Faust's stream iteration makes). A stale event is dropped without an
+    acknowledgement, to be read again; a current one is tracked, so a rebalance waits for it."""
+    message = event.message
+    if not app.flow_control.is_active() or message.generation_id != app.consumer_generation_id:
+        return False
+    if not message.tracked:
+        message.tracked = True
+        app.consumer.track_message(message)
+    return True
 
 
 async def each(stream: StreamT) -> AsyncIterator[EventT]:
     """Each event, in offset order, acknowledged once the loop body that handled it finished."""
     unacked = stream.noack()
     async for event in unacked.events():
-        if await _next_or_ack(unacked, event):
+        if await _next_or_ack(event):
             yield event
             await unacked.ack(event)
 
@@ -155,11 +179,11 @@ async def handle_each(
         await handle_in_full(handle_one, [event], what)
 
 
-async def _next_or_ack(stream: StreamT, event: EventT) -> bool:
+async def _next_or_ack(event: EventT) -> bool:
     """Whether `event` is the next of its partition; a record seen already is acknowledged."""
     verdict = await in_order.check(event)
     if verdict is Offset.SEEN:
-        await stream.ack(event)
+        event.ack()
     return verdict is Offset.NEXT
 
 

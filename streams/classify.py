@@ -4,9 +4,10 @@ Messages come in batches (streams/batches.py) and are handled in this order, so 
 any point loses nothing and applies nothing twice:
 1. a redelivered message id is skipped;
 2. per message, in partition order: the block-list entry (and its audit history) is written, so
-   the block is in force before any reply goes out, then its reply, opt-out event and webhook
-   event are sent;
-3. the broker's acknowledgements are awaited, once for many messages;
+   the block is in force before any reply goes out;
+3. once those table changes are on the broker (one producer flush for many messages), each
+   message's reply, opt-out event and webhook event are sent, and the broker's
+   acknowledgements awaited;
 4. only then are those message ids remembered as done (and, after the batch, acknowledged).
 A crash before 4 reprocesses the messages; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
@@ -33,6 +34,7 @@ from optout.streams.app import (
     optout_events_topic,
     replies_topic,
     reply_serde,
+    send_soon,
     webhook_serde,
     webhook_topic,
 )
@@ -60,22 +62,30 @@ async def classify(stream):  # type: ignore[no-untyped-def]
 
 
 class Unconfirmed:
-    """Messages decided and sent whose records the broker has not yet acknowledged."""
+    """Messages decided, with their table changes written, whose records are not yet on the
+    broker."""
 
     def __init__(self) -> None:
-        self.acks: list[Awaitable] = []
+        self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
         self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, when done
         self.pairs: set[bytes] = set()
+        self.changed_tables = False
 
     async def confirm(self) -> None:
-        """Wait for the broker, then remember the message ids as done."""
-        await asyncio.gather(*self.acks)
+        """Send the messages' records once their table changes are on the broker, wait for the
+        broker, then remember the message ids as done."""
+        if self.changed_tables:
+            # A block is on the broker, for a worker taking over, before its confirmation is sent.
+            await app.producer.flush()
+        acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
+        await asyncio.gather(*acks)
         for message_id, (event, done_at) in self.done.items():
             with table_writes_for(event):
                 seen_messages[message_id] = done_at
-        self.acks.clear()
+        self.outputs.clear()
         self.done.clear()
         self.pairs.clear()
+        self.changed_tables = False
 
 
 async def classify_batch(events: Sequence[EventT]) -> None:
@@ -95,14 +105,16 @@ async def classify_batch(events: Sequence[EventT]) -> None:
             await unconfirmed.confirm()
         now_ms = int(time.time() * 1000)
         with table_writes_for(event):
-            unconfirmed.acks += await classify_one(message, now_ms)
+            decision, change = classify_one(message, now_ms)
+        unconfirmed.outputs.append((message, decision, change, now_ms))
+        unconfirmed.changed_tables |= decision.entry_changed or change is not None
         unconfirmed.done[message_id] = (event, str(now_ms).encode())
         unconfirmed.pairs.add(pair)
     await unconfirmed.confirm()
 
 
-async def classify_one(message: Record, now_ms: int) -> list[Awaitable]:
-    """Decide one message, write its block-list change, send its records (not yet acknowledged)."""
+def classify_one(message: Record, now_ms: int) -> tuple[Decision, Record | None]:
+    """Decide one message and write its block-list change: the decision and its consent event."""
     started = time.perf_counter()
     business, end_user = message["to_number"], message["from_number"]
     decision = decide(message, get_entry(business, end_user), settings_for(business), now_ms)
@@ -112,7 +124,6 @@ async def classify_one(message: Record, now_ms: int) -> list[Awaitable]:
     if decision.consent_action is not None and decision.entry is not None:
         change = consent_event(decision.entry, message["received_at"])
         record_change(change)
-    sent = await send_outputs(message, decision, change, now_ms)
     classification = decision.classification
     MESSAGES.labels(classification.intent.value, classification.rule).inc()
     PROCESSING.observe(time.perf_counter() - started)
@@ -124,7 +135,7 @@ async def classify_one(message: Record, now_ms: int) -> list[Awaitable]:
         classification.intent,
         classification.rule,
     )
-    return sent
+    return decision, change
 
 
 async def send_outputs(
@@ -137,7 +148,7 @@ async def send_outputs(
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
     if change is not None:
         records.append((optout_events_topic, optout_event_serde.encode(change)))
-    return [await topic.send(key=key, value=value) for topic, value in records]
+    return [await send_soon(topic, key, value) for topic, value in records]
 
 
 def _reply(message: Record, decision: Decision, now_ms: int) -> Record:

@@ -159,12 +159,9 @@ class Config:
     )
     # Workers that keep a warm copy of each table partition they do not own, to take over fast.
     standby_replicas: int = field(default_factory=lambda: int(_env("OPTOUT_STANDBY_REPLICAS", "1")))
-    # The intake and classify agents take up to batch_size messages, or what arrived within
-    # batch_wait, and wait for the broker once per batch.
+    # The intake and classify agents take what has arrived, up to batch_size messages, and wait
+    # for the broker once per batch.
     batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))
-    batch_wait: float = field(
-        default_factory=lambda: float(_env("OPTOUT_BATCH_WAIT_MS", "5")) / 1000
-    )
     # At most this much is fetched per partition at a time. Faust's 1 MiB, times every changelog
     # partition a restoring worker reads, is most of its memory growth with a long block list.
     consumer_max_fetch_bytes: int = field(
