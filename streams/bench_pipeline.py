@@ -1,7 +1,8 @@
 """`optout bench pipeline`: the classify path against raw aiokafka, in one run on one broker.
 
 1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces two records for
-   each (no state): the practical limit of this broker and machine.
+   each (no state): the practical limit of this broker and machine. Next to it, the same with
+   the pipeline's two hops (re-key, then classify's two outputs): the ceiling of that shape.
 2. Throughput: the same number of realistic inbound messages wait on `inbound-messages`; a
    classify worker (intake, classify: decode, dedupe, classify, table update, three outputs)
    drains them; events/s from its first output to its last.
@@ -49,7 +50,11 @@ async def _bench_pipeline(
         try:
             await ensure_topics(broker.bootstrap, PARTITIONS, 1)
             baseline = await _raw_baseline(broker.bootstrap, messages)
-            _say(f"baseline: {baseline:,.0f} events/s; loading {messages:,} inbound messages ...")
+            two_hops = await _raw_two_hops(broker.bootstrap, messages)
+            _say(
+                f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s; "
+                f"loading {messages:,} inbound messages ..."
+            )
             await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
             ports = [free_port() for _ in range(workers)]
             for n, port in enumerate(ports):
@@ -68,6 +73,7 @@ async def _bench_pipeline(
                 "messages": messages,
                 "workers": workers,
                 "baseline_events_per_second": round(baseline),
+                "raw_two_hops_events_per_second": round(two_hops),
                 "pipeline_events_per_second": round(throughput),
                 "ratio_to_baseline": round(throughput / baseline, 3),
                 "latency_at_rate": {"offered_per_second": rate, **_percentiles(latencies)},
@@ -86,35 +92,73 @@ def _say(text: str) -> None:
 
 async def _raw_baseline(bootstrap: str, messages: int) -> float:
     """Consume `messages` 300-byte records and produce two for each: events per second."""
+    return await _raw_stages(bootstrap, "bench-raw", messages, [("in", ["out-1", "out-2"])])
+
+
+async def _raw_two_hops(bootstrap: str, messages: int) -> float:
+    """The pipeline's shape with no decoding, state or acknowledgement waits: one stage re-keys
+    each record to a second topic, another consumes that and produces two records (webhook
+    event and seen-mark). The ceiling of a two-hop design on this broker, events per second."""
+    stages = [("in", ["by-pair"]), ("by-pair", ["webhook", "seen"])]
+    return await _raw_stages(bootstrap, "bench-hops", messages, stages)
+
+
+async def _raw_stages(
+    bootstrap: str, prefix: str, messages: int, stages: list[tuple[str, list[str]]]
+) -> float:
+    """`messages` 300-byte records through `stages` (input topic, output topics), all stages
+    running at once in this process: events per second from the first record consumed."""
+    names = sorted({f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]})
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    names = ("bench-raw-in", "bench-raw-out-1", "bench-raw-out-2")
     await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
     await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
-    for n in range(messages):
-        await producer.send(names[0], b"x" * 300, key=str(n % 1000).encode())
-    await producer.flush()
+    try:
+        first = f"{prefix}-{stages[0][0]}"
+        for n in range(messages):
+            await producer.send(first, b"x" * 300, key=str(n % 1000).encode())
+        await producer.flush()
+        started: list[float] = []
+        stage_runs = [
+            _raw_stage(bootstrap, producer, f"{prefix}-{source}",
+                       [f"{prefix}-{t}" for t in outputs], messages, started)
+            for source, outputs in stages
+        ]  # fmt: skip
+        await asyncio.gather(*stage_runs)
+        await producer.flush()
+        return messages / (time.perf_counter() - min(started))
+    finally:
+        await producer.stop()
+
+
+async def _raw_stage(
+    bootstrap: str,
+    producer: AIOKafkaProducer,
+    source: str,
+    outputs: list[str],
+    messages: int,
+    started: list[float],
+) -> None:
+    """Consume `messages` records of `source`, producing each to every topic of `outputs`."""
     consumer = AIOKafkaConsumer(
-        names[0], bootstrap_servers=bootstrap, group_id="bench-raw", auto_offset_reset="earliest"
+        source, bootstrap_servers=bootstrap, group_id=source, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        done, started = 0, None
+        done = 0
         while done < messages:
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
-            started = started or time.perf_counter()
+            if batches and not started:
+                started.append(time.perf_counter())
             for records in batches.values():
                 for record in records:
-                    await producer.send(names[1], record.value, key=record.key)
-                    await producer.send(names[2], record.value, key=record.key)
+                    for output in outputs:
+                        await producer.send(output, record.value, key=record.key)
                 done += len(records)
-        await producer.flush()
-        return messages / (time.perf_counter() - (started or time.perf_counter()))
     finally:
         await consumer.stop()
-        await producer.stop()
 
 
 def _inbound_records(count: int, prefix: str) -> list[tuple[bytes, dict]]:

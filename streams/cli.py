@@ -182,8 +182,9 @@ def _parser() -> argparse.ArgumentParser:
         "pipeline",
         help="the classify path against raw aiokafka on the same broker, latency, memory",
         description="Starts an embedded broker; measures raw aiokafka consume-and-produce-twice "
-        "(baseline), the classify worker draining --messages realistic messages, end-to-end "
-        "latency at --rate messages/s, and the worker's peak memory.",
+        "(baseline) and the pipeline's two hops in raw aiokafka, the classify worker draining "
+        "--messages realistic messages, end-to-end latency at --rate messages/s, and the "
+        "worker's peak memory.",
     )
     bench_pipeline.add_argument("--messages", type=int, default=20_000)
     bench_pipeline.add_argument("--rate", type=int, default=1000, help="offered load, msgs/s")
@@ -668,6 +669,10 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
         ("messages", f"{figures['messages']:,}"),
         ("classify workers", str(figures["workers"])),
         ("raw aiokafka, consume + produce x2", f"{figures['baseline_events_per_second']:,}/s"),
+        ("raw aiokafka, the pipeline's two hops",
+         f"{figures['raw_two_hops_events_per_second']:,}/s, "
+         f"{figures['raw_two_hops_events_per_second'] / figures['baseline_events_per_second']:.2f}"
+         " of baseline"),
         ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
         ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
