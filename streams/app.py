@@ -79,7 +79,7 @@ def bytes_table(name: str, changelog: str) -> faust.Table:
     )
 
 
-async def send_soon(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
+async def produce(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
     """Hand a record to the producer; returns the broker's acknowledgement, to await later.
     The hot path calls the producer directly: Faust's `topic.send` adds futures, callbacks and
     sensors per record."""

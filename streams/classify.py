@@ -32,9 +32,9 @@ from optout.streams.app import (
     inbound_serde,
     optout_event_serde,
     optout_events_topic,
+    produce,
     replies_topic,
     reply_serde,
-    send_soon,
     webhook_serde,
     webhook_topic,
 )
@@ -148,7 +148,7 @@ async def send_outputs(
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
     if change is not None:
         records.append((optout_events_topic, optout_event_serde.encode(change)))
-    return [await send_soon(topic, key, value) for topic, value in records]
+    return [await produce(topic, key, value) for topic, value in records]
 
 
 def _reply(message: Record, decision: Decision, now_ms: int) -> Record:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Sequence
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.app import app, inbound_by_pair_topic, inbound_serde, inbound_topic, send_soon
+from optout.streams.app import app, inbound_by_pair_topic, inbound_serde, inbound_topic, produce
 from optout.streams.batches import batches, handle_in_full
 from optout.streams.dead_letter import send_to_dead_letters
 from optout.streams.validate import validate_inbound
@@ -36,5 +36,5 @@ async def rekey(events: Sequence[EventT]) -> None:
             await send_to_dead_letters(event, str(exc))
             continue
         key = pair_key(message["to_number"], message["from_number"])
-        sent.append(await send_soon(inbound_by_pair_topic, key, event.value))
+        sent.append(await produce(inbound_by_pair_topic, key, event.value))
     await asyncio.gather(*sent)
