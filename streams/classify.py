@@ -69,12 +69,11 @@ class Unconfirmed:
         self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
         self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, when done
         self.pairs: set[bytes] = set()
-        self.changed_tables = False
 
     async def confirm(self) -> None:
         """Send the messages' records once their table changes are on the broker, wait for the
         broker, then remember the message ids as done."""
-        if self.changed_tables:
+        if any(d.entry_changed or change is not None for _, d, change, _ in self.outputs):
             # A block is on the broker, for a worker taking over, before its confirmation is sent.
             await app.producer.flush()
         acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
@@ -85,7 +84,6 @@ class Unconfirmed:
         self.outputs.clear()
         self.done.clear()
         self.pairs.clear()
-        self.changed_tables = False
 
 
 async def classify_batch(events: Sequence[EventT]) -> None:
@@ -107,7 +105,6 @@ async def classify_batch(events: Sequence[EventT]) -> None:
         with table_writes_for(event):
             decision, change = classify_one(message, now_ms)
         unconfirmed.outputs.append((message, decision, change, now_ms))
-        unconfirmed.changed_tables |= decision.entry_changed or change is not None
         unconfirmed.done[message_id] = (event, str(now_ms).encode())
         unconfirmed.pairs.add(pair)
     await unconfirmed.confirm()
