@@ -127,9 +127,10 @@ def _spawn(
     port: int,
     log_level: str = "warning",
     log_name: str | None = None,
+    agents: str = "classify",
 ) -> subprocess.Popen[bytes]:
-    """A classify worker (role "worker") or a lookup replica (role "lookups") on `port`,
-    with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log."""
+    """A worker running `agents` (role "worker") or a lookup replica (role "lookups") on
+    `port`, with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log."""
     env = os.environ | {
         "OPTOUT_BROKER_URL": bootstrap,
         "OPTOUT_EMBEDDED_BROKER": "true",
@@ -140,7 +141,7 @@ def _spawn(
     }
     command = [sys.executable, "-m", "optout.streams.cli", role]
     if role == "worker":
-        command += ["--agents", "classify"]
+        command += ["--agents", agents]
     with (tmp / f"{log_name or role}.log").open("wb") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -2,7 +2,9 @@
 
 1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces two records for
    each (no state): the practical limit of this broker and machine. Next to it, the same with
-   the pipeline's two hops (re-key, then classify's two outputs): the ceiling of that shape.
+   the pipeline's two hops (re-key, then classify's two outputs): the ceiling of that shape;
+   and those two hops as Faust agents that do no work (streams/bench_faust_hops.py): the
+   ceiling of a Faust pipeline of that shape.
 2. Throughput: the same number of realistic inbound messages wait on `inbound-messages`; a
    classify worker (intake, classify: decode, dedupe, classify, table update, three outputs)
    drains them; events/s from its first output to its last.
@@ -28,7 +30,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from optout.schemas import AvroSerde
 from optout.streams.bench import _percentiles, _spawn, _wait_ready
 from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
-from optout.streams.config import INBOUND_TOPIC, WEBHOOK_TOPIC
+from optout.streams.config import (
+    BENCH_FIRST_HOP_TOPIC,
+    BENCH_OUTPUT_TOPICS,
+    BENCH_SECOND_HOP_TOPIC,
+    INBOUND_TOPIC,
+    WEBHOOK_TOPIC,
+)
 from optout.streams.traffic import inbound_texts
 
 PARTITIONS = 4
@@ -51,10 +59,9 @@ async def _bench_pipeline(
             await ensure_topics(broker.bootstrap, PARTITIONS, 1)
             baseline = await _raw_baseline(broker.bootstrap, messages)
             two_hops = await _raw_two_hops(broker.bootstrap, messages)
-            _say(
-                f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s; "
-                f"loading {messages:,} inbound messages ..."
-            )
+            _say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
+            faust_hops = await _faust_two_hops(broker.bootstrap, Path(tmp), messages)
+            _say(f"Faust two hops: {faust_hops:,.0f} events/s; loading {messages:,} inbound ...")
             await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
             ports = [free_port() for _ in range(workers)]
             for n, port in enumerate(ports):
@@ -65,8 +72,7 @@ async def _bench_pipeline(
                 for port, process in zip(ports, processes, strict=True):
                     await _wait_ready(session, f"http://127.0.0.1:{port}", process)
             _say("draining the backlog ...")
-            stamps = await _webhook_timestamps(broker.bootstrap, messages, timeout=1800)
-            throughput = messages / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+            throughput = await _drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
             _say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
             latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
             return {
@@ -74,6 +80,7 @@ async def _bench_pipeline(
                 "workers": workers,
                 "baseline_events_per_second": round(baseline),
                 "raw_two_hops_events_per_second": round(two_hops),
+                "faust_two_hops_events_per_second": round(faust_hops),
                 "pipeline_events_per_second": round(throughput),
                 "ratio_to_baseline": round(throughput / baseline, 3),
                 "latency_at_rate": {"offered_per_second": rate, **_percentiles(latencies)},
@@ -108,18 +115,13 @@ async def _raw_stages(
 ) -> float:
     """`messages` 300-byte records through `stages` (input topic, output topics), all stages
     running at once in this process: events per second from the first record consumed."""
-    names = sorted({f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]})
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
-    await admin.close()
+    await _create_topics(
+        bootstrap, {f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]}
+    )
+    await _produce_raw(bootstrap, f"{prefix}-{stages[0][0]}", messages)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
-        first = f"{prefix}-{stages[0][0]}"
-        for n in range(messages):
-            await producer.send(first, b"x" * 300, key=str(n % 1000).encode())
-        await producer.flush()
         started: list[float] = []
         stage_runs = [
             _raw_stage(bootstrap, producer, f"{prefix}-{source}",
@@ -161,6 +163,45 @@ async def _raw_stage(
         await consumer.stop()
 
 
+async def _faust_two_hops(bootstrap: str, tmp: Path, messages: int) -> float:
+    """The two hops as Faust agents doing no work, in a worker of their own: events per
+    second from the first output record to the last."""
+    await _create_topics(
+        bootstrap, {BENCH_FIRST_HOP_TOPIC, BENCH_SECOND_HOP_TOPIC, *BENCH_OUTPUT_TOPICS}
+    )
+    await _produce_raw(bootstrap, BENCH_FIRST_HOP_TOPIC, messages)
+    port = free_port()
+    worker = _spawn(bootstrap, tmp, "worker", port, log_name="faust-hops", agents="bench-hops")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_ready(session, f"http://127.0.0.1:{port}", worker)
+        return await _drain_rate(bootstrap, BENCH_OUTPUT_TOPICS[0], messages)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+async def _create_topics(bootstrap: str, names: set[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in sorted(names)])
+    finally:
+        await admin.close()
+
+
+async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:
+    """`messages` 300-byte records, keyed over 1,000 keys."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for n in range(messages):
+            await producer.send(topic, b"x" * 300, key=str(n % 1000).encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 def _inbound_records(count: int, prefix: str) -> list[tuple[bytes, dict]]:
     """Realistic inbound messages: many numbers and senders, about 5% MMS."""
     rng = random.Random(len(prefix) + count)
@@ -195,10 +236,17 @@ async def _produce_inbound(bootstrap: str, records: list[tuple[bytes, dict]]) ->
         await producer.stop()
 
 
-async def _webhook_timestamps(bootstrap: str, count: int, timeout: float) -> list[int]:
-    """Broker timestamps of the first `count` webhook records, waiting until they exist."""
+async def _drain_rate(bootstrap: str, topic: str, count: int) -> float:
+    """Events per second from the first of `count` records on `topic` to the last (broker
+    timestamps), waiting until they all exist."""
+    stamps = await _timestamps(bootstrap, topic, count, timeout=1800)
+    return count / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+
+
+async def _timestamps(bootstrap: str, topic: str, count: int, timeout: float) -> list[int]:
+    """Broker timestamps of the first `count` records of `topic`, waiting until they exist."""
     consumer = AIOKafkaConsumer(
-        WEBHOOK_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     stamps: list[int] = []

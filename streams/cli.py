@@ -19,6 +19,7 @@ from pathlib import Path
 
 from optout.streams.config import (
     AGENT_MODULES,
+    BENCH_AGENT_MODULES,
     DEAD_LETTER_TOPIC,
     INBOUND_TOPIC,
     WEBHOOK_TOPIC,
@@ -182,7 +183,8 @@ def _parser() -> argparse.ArgumentParser:
         "pipeline",
         help="the classify path against raw aiokafka on the same broker, latency, memory",
         description="Starts an embedded broker; measures raw aiokafka consume-and-produce-twice "
-        "(baseline) and the pipeline's two hops in raw aiokafka, the classify worker draining "
+        "(baseline), the pipeline's two hops in raw aiokafka and as Faust agents doing no work "
+        "(a worker running `--agents bench-hops`), the classify worker draining "
         "--messages realistic messages, end-to-end latency at --rate messages/s, and the "
         "worker's peak memory.",
     )
@@ -288,7 +290,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     agents = tuple(a.strip() for a in args.agents.split(",") if a.strip())
-    unknown = sorted(set(agents) - set(AGENT_MODULES))
+    unknown = sorted(set(agents) - set(AGENT_MODULES) - set(BENCH_AGENT_MODULES))
     if unknown or not agents:
         print(
             f"optout worker: unknown agents {unknown}; choose from {', '.join(AGENT_MODULES)}",
@@ -360,7 +362,7 @@ def _run_faust_worker(
         install_fetch_workarounds()
         install_skipped_records_workaround()
     for agent in config.agents:
-        for module in AGENT_MODULES[agent]:
+        for module in (AGENT_MODULES | BENCH_AGENT_MODULES)[agent]:
             importlib.import_module(module)
     importlib.import_module("optout.streams.health")
     if config.prefill_tables:
@@ -665,14 +667,19 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
 
 def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
     latency = figures["latency_at_rate"]
+    baseline = figures["baseline_events_per_second"]
+
+    def against_baseline(rate: int) -> str:
+        return f"{rate:,}/s, {rate / baseline:.2f} of baseline"
+
     return [
         ("messages", f"{figures['messages']:,}"),
         ("classify workers", str(figures["workers"])),
-        ("raw aiokafka, consume + produce x2", f"{figures['baseline_events_per_second']:,}/s"),
+        ("raw aiokafka, consume + produce x2", f"{baseline:,}/s"),
         ("raw aiokafka, the pipeline's two hops",
-         f"{figures['raw_two_hops_events_per_second']:,}/s, "
-         f"{figures['raw_two_hops_events_per_second'] / figures['baseline_events_per_second']:.2f}"
-         " of baseline"),
+         against_baseline(figures["raw_two_hops_events_per_second"])),
+        ("Faust, the two hops doing no work",
+         against_baseline(figures["faust_two_hops_events_per_second"])),
         ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
         ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",

@@ -63,6 +63,11 @@ AGENT_MODULES = {
     "reply": ("optout.streams.deliver_reply",),
     "webhook": ("optout.streams.deliver_webhook",),
 }
+# Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work, and their topics.
+BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench_faust_hops",)}
+BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
+BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
+BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
 
 
 def _env(name: str, default: str = "") -> str:
