@@ -348,9 +348,10 @@ def _run_faust_worker(
     import faust
 
     from optout.streams.app import app
-    from optout.streams.faust_fixes import install_commit_fix
+    from optout.streams.faust_fixes import install_commit_fix, install_eager_delivery
 
     install_commit_fix()
+    install_eager_delivery()
     if config.embedded_broker:
         from optout.streams.broker_quirks import (
             install_end_offset_workaround,

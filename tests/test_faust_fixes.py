@@ -1,15 +1,21 @@
-"""Faust's commit of an offset whose message is still in flight, and the fix every worker has."""
+"""Changes to Faust's consumer every worker has: no commit past a message in flight; records
+delivered to their queues at once, a delivery that has to wait still cut short by a rebalance."""
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from faust.transport.consumer import Consumer
 from faust.types import TP
 from intervaltree import IntervalTree
+from mode import Service
+from mode.services import WaitResults
 
-from optout.streams.faust_fixes import install_commit_fix
+from optout.streams.faust_fixes import install_commit_fix, install_eager_delivery
 
 TP0 = TP("inbound-by-pair", 0)
 
@@ -38,3 +44,70 @@ def test_once_it_is_acknowledged_everything_up_to_the_next_gap_is_committed() ->
     install_commit_fix()
     assert Consumer._new_offset(consumer_state(10, [10, 11, 12, 14]), TP0) == 13
     assert Consumer._new_offset(consumer_state(None, [0, 1, 2]), TP0) == 3
+
+
+# Eager delivery: Faust's fetcher calls consumer.wait_first(deliver(record), suspend_flow.wait()).
+
+
+class Delivery:
+    """A record's delivery: into its queue, waiting for room when the queue is full."""
+
+    def __init__(self, queue: asyncio.Queue) -> None:
+        self.queue = queue
+        self.cancelled = False
+
+    async def __call__(self, record: str) -> str:
+        try:
+            await self.queue.put(record)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return record
+
+
+def deliver(
+    record: str, queue: asyncio.Queue, meanwhile: Callable[[asyncio.Event], None]
+) -> tuple[Delivery, WaitResults, int]:
+    """Deliver `record` as Faust's fetcher does, calling `meanwhile(suspend_flow)` once the
+    delivery has had a turn of the event loop: the delivery, the fetcher's results and how
+    many other tasks were still running after that turn."""
+    install_eager_delivery()
+
+    async def fetcher() -> tuple[Delivery, WaitResults, int]:
+        consumer, suspend_flow, delivery = Service(), asyncio.Event(), Delivery(queue)
+        waiting = asyncio.ensure_future(
+            Consumer.wait_first(consumer, delivery(record), suspend_flow.wait())
+        )
+        await asyncio.sleep(0)
+        tasks = len(asyncio.all_tasks()) - 1  # but this one
+        meanwhile(suspend_flow)
+        return delivery, await asyncio.wait_for(waiting, 1.0), tasks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "coroutine 'Event.wait' was never awaited"
+        return asyncio.run(fetcher())
+
+
+def test_a_record_with_room_in_its_queue_is_delivered_at_once() -> None:
+    queue: asyncio.Queue = asyncio.Queue(maxsize=1)
+    delivery, results, tasks = deliver("r1", queue, meanwhile=lambda suspend_flow: None)
+    assert queue.get_nowait() == "r1"
+    assert results.results == ["r1"] and not results.stopped
+    assert tasks == 0  # done within the fetcher's step (Faust's wait_first: five tasks running)
+
+
+def test_a_delivery_waiting_on_a_full_queue_is_cut_short_by_a_rebalance() -> None:
+    queue: asyncio.Queue = asyncio.Queue(maxsize=1)
+    queue.put_nowait("r0")
+    delivery, results, tasks = deliver("r1", queue, meanwhile=asyncio.Event.set)
+    assert delivery.cancelled
+    assert results.results == [True]  # suspend_flow.wait() won
+    assert queue.qsize() == 1 and queue.get_nowait() == "r0"
+
+
+def test_a_delivery_waiting_on_a_full_queue_goes_on_once_there_is_room() -> None:
+    queue: asyncio.Queue = asyncio.Queue(maxsize=1)
+    queue.put_nowait("r0")
+    delivery, results, tasks = deliver("r1", queue, meanwhile=lambda _: queue.get_nowait())
+    assert results.results == ["r1"] and not delivery.cancelled
+    assert queue.get_nowait() == "r1"
