@@ -11,11 +11,12 @@ committed until it is.
 2. Four tasks per record. Faust's fetcher hands each record to the agents' queues with
 `wait_first(deliver(record), suspend_flow.wait())`, so that a rebalance can cut short a delivery
 that waits (on a full queue, on suspended flow control; faust-streaming/faust#253). That makes
-four tasks and a round of the event loop for every record, waiting or not: Faust agents that do
-nothing but forward records ran at 1,914 events/s over two hops with it, 5,664 without it
-(`optout bench pipeline`). Here the delivery runs at once, as far as it can without waiting;
-most records are in their queue by then. Only a delivery that has to wait goes on under
-`wait_first`, as before, and can be cut short.
+four tasks and a round of the event loop for every record, waiting or not. Here the delivery
+runs at once, as far as it can without waiting; most records are in their queue by then. Only a
+delivery that has to wait goes on under `wait_first`, as before, and can be cut short.
+`optout bench pipeline`, two runs each way, alternating: the two hops as agents doing no work
+2,846 and 2,296 events/s before, 4,250 and 7,740 after; the classify pipeline 1,591 and 1,300
+before, 2,300 and 2,139 after.
 """
 
 from __future__ import annotations
