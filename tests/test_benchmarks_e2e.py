@@ -32,6 +32,7 @@ def test_bench_pipeline_drains_the_backlog_and_measures_latency() -> None:
     figures = bench("pipeline", "--messages", "300", "--rate", "50", "--latency-seconds", "1")
     assert figures["pipeline_events_per_second"] > 0 and figures["baseline_events_per_second"] > 0
     assert figures["raw_two_hops_events_per_second"] > 0
+    assert figures["faust_two_hops_events_per_second"] > 0
     # 300 messages time start-up more than throughput: the ratio can be anything, but computed.
     ratio = figures["pipeline_events_per_second"] / figures["baseline_events_per_second"]
     assert figures["ratio_to_baseline"] == pytest.approx(ratio, rel=0.01)
