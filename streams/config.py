@@ -70,6 +70,13 @@ BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
 BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
 
 
+# The embedded broker holds every group join for half the session timeout, and a worker restarted
+# after kill -9 waits for its old member to expire: a short timeout there keeps start-up and
+# failover to seconds. Apache Kafka joins after group.initial.rebalance.delay.ms (3 s) instead.
+EMBEDDED_SESSION_TIMEOUT_SECONDS = 4.0
+KAFKA_SESSION_TIMEOUT_SECONDS = 60.0
+
+
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
@@ -160,7 +167,14 @@ class Config:
         default_factory=lambda: float(_env("OPTOUT_COMMIT_INTERVAL_SECONDS", "2.8"))
     )
     session_timeout: float = field(
-        default_factory=lambda: float(_env("OPTOUT_SESSION_TIMEOUT_SECONDS", "60"))
+        default_factory=lambda: float(
+            _env("OPTOUT_SESSION_TIMEOUT_SECONDS")
+            or (
+                EMBEDDED_SESSION_TIMEOUT_SECONDS
+                if _flag("OPTOUT_EMBEDDED_BROKER")
+                else KAFKA_SESSION_TIMEOUT_SECONDS
+            )
+        )
     )
     # Workers that keep a warm copy of each table partition they do not own, to take over fast.
     standby_replicas: int = field(default_factory=lambda: int(_env("OPTOUT_STANDBY_REPLICAS", "1")))

@@ -76,7 +76,6 @@ class Stack:
                 "OPTOUT_DEFAULT_WEBHOOK_URL": f"{self.webhook_a.url}/hooks",
                 "OPTOUT_DEFAULT_BRAND": "Acme",
                 "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
-                "OPTOUT_SESSION_TIMEOUT_SECONDS": "10",
                 "OPTOUT_ADMIN_TOKENS": f"tester={ADMIN_TOKEN}",
                 "OPTOUT_EMBEDDED_BROKER": "true",
                 "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,

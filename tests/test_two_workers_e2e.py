@@ -11,15 +11,15 @@ from collections.abc import Iterator
 import pytest
 
 from optout.streams.broker import free_port
+from optout.streams.config import EMBEDDED_SESSION_TIMEOUT_SECONDS
 from tests.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 PAIRS = 24
-SESSION_TIMEOUT = 10  # conftest's OPTOUT_SESSION_TIMEOUT_SECONDS
-# Kill to correct answers for every pair: the dead member's session timeout, a group join (5 s on
-# the embedded broker) and the standby partitions made active (under 0.1 s: they are warm).
-# Measured 16.6 s; the bound leaves room for a busy CI machine.
-TAKEOVER_BOUND = SESSION_TIMEOUT + 20
+# Kill to correct answers for every pair: the dead member's session timeout, a group join (half
+# the session timeout on the embedded broker) and the standby partitions made active (under 0.1 s:
+# they are warm). The bound leaves room for a busy CI machine.
+TAKEOVER_BOUND = EMBEDDED_SESSION_TIMEOUT_SECONDS + 20
 
 
 @pytest.fixture(scope="module")
