@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PURE_MODULES := -m optout.streams.policy -m optout.streams.decide -m optout.streams.templates \
-	-m optout.streams.validate -m optout.streams.config -m optout.streams.regions \
-	-m optout.streams.retry_policy -m optout.streams.webhook_signing -m optout.streams.destinations \
-	-m optout.tables.number_settings -p optout.schemas
+PURE_MODULES := -m optout.streams.rules.keywords -m optout.streams.rules.decide -m optout.streams.rules.templates \
+	-m optout.streams.rules.validate -m optout.streams.config -m optout.streams.rules.regions \
+	-m optout.streams.rules.retry_schedule -m optout.streams.rules.webhook_signing -m optout.streams.rules.destinations \
+	-m optout.streams.rules.number_settings -p optout.schemas
 
 .PHONY: install run test lint typecheck unit e2e crash clean
 

@@ -59,12 +59,16 @@ ALL_TOPICS = (
 
 # Agents a worker can run, by the name `optout worker --agents` takes.
 AGENT_MODULES = {
-    "classify": ("optout.streams.intake", "optout.streams.classify", "optout.streams.manage"),
-    "reply": ("optout.streams.deliver_reply",),
-    "webhook": ("optout.streams.deliver_webhook",),
+    "classify": (
+        "optout.streams.agents.intake",
+        "optout.streams.agents.classify",
+        "optout.streams.agents.manage",
+    ),
+    "reply": ("optout.streams.agents.deliver_reply",),
+    "webhook": ("optout.streams.agents.deliver_webhook",),
 }
 # Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work, and their topics.
-BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench_faust_hops",)}
+BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench.faust_hops",)}
 BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
 BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
 BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
@@ -186,7 +190,7 @@ class Config:
     consumer_max_fetch_bytes: int = field(
         default_factory=lambda: int(_env("OPTOUT_CONSUMER_MAX_FETCH_KB", "256")) * 1024
     )
-    # Read every table's changelog in bulk before Faust starts (streams/table_prefill.py).
+    # Read every table's changelog in bulk before Faust starts (streams/runtime/table_prefill.py).
     prefill_tables: bool = field(default_factory=lambda: _flag("OPTOUT_PREFILL_TABLES", True))
     # How long the producer waits to fill a request: fewer, larger requests at a small latency.
     producer_linger: float = field(

@@ -15,8 +15,8 @@ from faust.web import Request, Response, View
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, registry
 from optout.streams.config import HISTORY_CHANGELOG_TOPIC
+from optout.streams.rules.lookup_answers import iso
 from optout.tables.blocklist import pair_key, refuse_or_route
-from optout.tables.lookups import iso
 
 history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)
 

@@ -15,17 +15,17 @@ from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
-from optout.streams.auth import Refused, admin_caller
 from optout.streams.config import SETTINGS_TOPIC
-from optout.streams.validate import is_e164
-from optout.tables.number_settings import (
+from optout.streams.rules.number_settings import (
     apply_changes,
     default_settings,
     effective_settings,
     settings_problems,
     shown,
 )
-from optout.tables.reader import TopicReader
+from optout.streams.rules.validate import is_e164
+from optout.streams.web.auth import Refused, admin_caller
+from optout.tables.client.topic_reader import TopicReader
 
 settings_topic = raw_topic(SETTINGS_TOPIC)
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)

@@ -21,9 +21,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from optout.schemas import AvroSerde
-from optout.streams.broker import EmbeddedBroker, free_port
-from optout.streams.standins import StandIn
-from optout.tables.number_settings import default_settings
+from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.standins import StandIn
+from optout.streams.rules.number_settings import default_settings
 
 WORKER_READY_TIMEOUT = 150.0
 ADMIN_TOKEN = "test-admin-token"

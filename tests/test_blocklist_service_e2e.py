@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from optout.streams.broker import free_port
-from optout.tables.blocklist_reader import BlocklistReader
+from optout.streams.embedded.broker import free_port
+from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.conftest import ADMIN_TOKEN, Stack, eventually
 from tests.test_pipeline_e2e import blocked, settle_and_assert_once
 

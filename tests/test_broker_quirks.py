@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from optout.streams.broker import EmbeddedBroker, free_port
-from optout.streams.broker_quirks import EMBEDDED_FETCH_MAX_WAIT_MS, true_end_offsets
+from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.tansu_quirks import EMBEDDED_FETCH_MAX_WAIT_MS, true_end_offsets
 
 pytestmark = pytest.mark.e2e
 RECORDS = 5000

@@ -17,9 +17,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.broker import free_port
-from optout.streams.decide import decide
-from optout.tables.number_settings import default_settings
+from optout.streams.embedded.broker import free_port
+from optout.streams.rules.decide import decide
+from optout.streams.rules.number_settings import default_settings
 from tests.conftest import Stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]

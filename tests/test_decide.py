@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from optout.streams.decide import decide
-from optout.streams.policy import Intent
+from optout.streams.rules.decide import decide
+from optout.streams.rules.keywords import Intent
 
 NOW = 1_790_000_000_000
 SETTINGS = {

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from optout.schemas import AvroSerde
-from optout.streams.standins import Scripted, StandIn
-from optout.streams.webhook_signing import verify_signature
+from optout.streams.embedded.standins import Scripted, StandIn
+from optout.streams.rules.webhook_signing import verify_signature
 from tests.conftest import HTTP_TIMEOUT, WEBHOOK_SECRET, Stack, eventually
 from tests.test_pipeline_e2e import settle_and_assert_once
 

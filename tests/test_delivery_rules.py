@@ -7,20 +7,20 @@ import random
 
 import pytest
 
-from optout.streams.destinations import (
+from optout.streams.rules.destinations import (
     DestinationRefused,
     PublicOnlyResolver,
     check_url,
     refusal_for_address,
 )
-from optout.streams.retry_policy import (
+from optout.streams.rules.retry_schedule import (
     Verdict,
     outcome_for_status,
     parse_retry_after,
     retry_delay,
     retry_tier,
 )
-from optout.streams.webhook_signing import sign, signed_headers, verify_signature
+from optout.streams.rules.webhook_signing import sign, signed_headers, verify_signature
 
 NOW = 1_795_000_000.0
 

@@ -15,7 +15,7 @@ from intervaltree import IntervalTree
 from mode import Service
 from mode.services import WaitResults
 
-from optout.streams.faust_fixes import install_commit_fix, install_eager_delivery
+from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
 
 TP0 = TP("inbound-by-pair", 0)
 

@@ -1,5 +1,5 @@
 """The embedded broker's fetches that skip records, and the workaround that embedded mode turns on
-(streams/broker_quirks.py, quirk 3)."""
+(streams/embedded/tansu_quirks.py, quirk 3)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from aiokafka.consumer.fetcher import PartitionRecords
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.memory_records import MemoryRecords
 
-from optout.streams import broker_quirks
-from optout.streams.broker import EmbeddedBroker, free_port
+from optout.streams.embedded import tansu_quirks as broker_quirks
+from optout.streams.embedded.broker import EmbeddedBroker, free_port
 
 PRODUCERS = 4
 RECORDS_EACH = 5000

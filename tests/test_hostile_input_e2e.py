@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from optout.schemas import AvroSerde, DecodeError
-from optout.streams.validate import MAX_TEXT_CHARS, validate_inbound
+from optout.streams.rules.validate import MAX_TEXT_CHARS, validate_inbound
 from tests.conftest import ADMIN_TOKEN, Stack, eventually
 
 pytestmark = pytest.mark.e2e

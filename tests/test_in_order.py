@@ -1,5 +1,5 @@
 """Events reach an agent in offset order: records delivered past a missing offset are dropped and
-the partition is read again from it (streams/batches.py, InOrder)."""
+the partition is read again from it (streams/runtime/batches.py, InOrder)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from faust.types import TP
 
-from optout.streams import batches
-from optout.streams.batches import InOrder, Offset
+from optout.streams.runtime import batches
+from optout.streams.runtime.batches import InOrder, Offset
 
 TP1 = TP("inbound-by-pair", 1)
 

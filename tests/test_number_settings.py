@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from optout.streams.policy import Intent, classify_text
-from optout.streams.templates import reply_text
-from optout.tables.number_settings import (
+from optout.streams.rules.keywords import Intent, classify_text
+from optout.streams.rules.number_settings import (
     default_settings,
     effective_settings,
     keywords_for,
     settings_problems,
 )
+from optout.streams.rules.templates import reply_text
 
 GOOD = default_settings("+12125550000", brand_name="Acme", help_contact="help@acme.test")
 

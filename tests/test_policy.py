@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optout.streams.policy import Intent, KeywordSet, classify_text, normalise
+from optout.streams.rules.keywords import Intent, KeywordSet, classify_text, normalise
 
 # A copy of shared/corpus/keywords.tsv, the labelled examples of the keyword policy.
 CORPUS = Path(__file__).parent / "data" / "keywords.tsv"

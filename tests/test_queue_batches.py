@@ -1,4 +1,4 @@
-"""Intake and classify take batches straight from their topic's queue (streams/batches.py):
+"""Intake and classify take batches straight from their topic's queue (streams/runtime/batches.py):
 what has arrived, up to the batch size; events of an earlier group generation or taken during a
 rebalance dropped unacknowledged, to be read again; the rest tracked for the rebalance to wait
 on, and acknowledged only after the loop body that handled them."""
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from faust.types import TP
 
-from optout.streams import batches
+from optout.streams.runtime import batches
 
 GENERATION = 7
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from optout.streams.broker import free_port
+from optout.streams.embedded.broker import free_port
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.e2e

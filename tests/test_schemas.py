@@ -15,7 +15,7 @@ from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibi
 
 from optout.schemas import RELEASED_DIR, SCHEMA_DIR, AvroSerde, DecodeError, contract
 from optout.schemas.registry import SchemaRegistry
-from optout.streams.broker import free_port
+from optout.streams.embedded.broker import free_port
 
 MESSAGE = {
     "message_id": "m-1",

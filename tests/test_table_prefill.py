@@ -1,4 +1,4 @@
-"""Tables brought up to date in bulk before Faust starts (streams/table_prefill.py): written
+"""Tables brought up to date in bulk before Faust starts (streams/runtime/table_prefill.py): written
 where, and as, Faust's own rocksdb store reads them."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.streams.app import ROCKSDICT
-from optout.streams.broker import EmbeddedBroker, free_port
-from optout.streams.table_prefill import prefill_tables
+from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.runtime.table_prefill import prefill_tables
 
 pytestmark = pytest.mark.e2e
 CHANGELOG = "prefill-test-changelog"

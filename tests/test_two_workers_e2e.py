@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from optout.streams.broker import free_port
 from optout.streams.config import EMBEDDED_SESSION_TIMEOUT_SECONDS
+from optout.streams.embedded.broker import free_port
 from tests.conftest import Stack, eventually
 
 pytestmark = pytest.mark.e2e

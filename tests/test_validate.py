@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optout.streams.validate import InvalidMessage, validate_inbound
+from optout.streams.rules.validate import InvalidMessage, validate_inbound
 
 GOOD = {
     "message_id": "m-1",

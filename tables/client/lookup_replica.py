@@ -17,9 +17,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from optout.streams.auth import Refused, check_lookup_allowed
-from optout.tables.blocklist_reader import BlocklistReader
-from optout.tables.lookups import lookup_answer, pair_problem, parse_batch
+from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.web.auth import Refused, check_lookup_allowed
+from optout.tables.client.blocklist_reader import BlocklistReader
 
 log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)

@@ -3,7 +3,7 @@
 1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces two records for
    each (no state): the practical limit of this broker and machine. Next to it, the same with
    the pipeline's two hops (re-key, then classify's two outputs): the ceiling of that shape;
-   and those two hops as Faust agents that do no work (streams/bench_faust_hops.py): the
+   and those two hops as Faust agents that do no work (streams/bench/faust_hops.py): the
    ceiling of a Faust pipeline of that shape.
 2. Throughput: the same number of realistic inbound messages wait on `inbound-messages`; a
    classify worker (intake, classify: decode, dedupe, classify, table update, three outputs)
@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.schemas import AvroSerde
-from optout.streams.bench import _percentiles, _spawn, _wait_ready
-from optout.streams.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.bench.harness import _percentiles, _spawn, _wait_ready
+from optout.streams.bench.traffic import inbound_texts
 from optout.streams.config import (
     BENCH_FIRST_HOP_TOPIC,
     BENCH_OUTPUT_TOPICS,
@@ -37,7 +37,7 @@ from optout.streams.config import (
     INBOUND_TOPIC,
     WEBHOOK_TOPIC,
 )
-from optout.streams.traffic import inbound_texts
+from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
 
 PARTITIONS = 4
 

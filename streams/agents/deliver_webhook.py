@@ -1,11 +1,11 @@
 """Webhook delivery agents: POST each inbound message, with its classification, to the customer.
 
 The URL and signing secret are the number's current settings, so a customer who fixes their
-endpoint gets retries and replays there. Requests are signed (streams/webhook_signing.py) and
+endpoint gets retries and replays there. Requests are signed (streams/rules/webhook_signing.py) and
 carry the message id as Idempotency-Key. Deliveries run concurrently, a few per destination at
 most: a destination with all its slots busy has further records parked on the first retry tier,
 so a hanging customer never holds up the others. Retry tiers are handled the same way
-(streams/delivery.py adds their agents).
+(streams/sinks/http_delivery.py adds their agents).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from faust.types import EventT
 from optout.schemas import DecodeError, Record
 from optout.streams.app import app, config, webhook_serde, webhook_topic
 from optout.streams.config import WEBHOOK_TOPIC
-from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.delivery import (
+from optout.streams.rules.destinations import DestinationRefused, check_url, resolver
+from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
+from optout.streams.rules.webhook_signing import signed_headers
+from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.sinks.http_delivery import (
     Delivery,
     DestinationSlots,
     add_retry_agents,
@@ -32,9 +35,6 @@ from optout.streams.delivery import (
     schedule_retry,
     settle,
 )
-from optout.streams.destinations import DestinationRefused, check_url, resolver
-from optout.streams.retry_policy import AttemptOutcome, Verdict
-from optout.streams.webhook_signing import signed_headers
 from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)

@@ -270,7 +270,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from optout.streams.standins import StandIn, StandInsService
+    from optout.streams.embedded.standins import StandIn, StandInsService
 
     stand_ins = [
         StandIn("carrier API stand-in", CARRIER_STAND_IN_PORT, status=202),
@@ -301,8 +301,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = False) -> int:
-    from optout.streams.broker import BrokerUnavailable, EmbeddedBroker, ensure_topics
-    from optout.streams.logs import configure_logging
+    from optout.streams.cli.logs import configure_logging
+    from optout.streams.embedded.broker import BrokerUnavailable, EmbeddedBroker, ensure_topics
 
     os.environ["OPTOUT_AGENTS"] = ",".join(agents)
     logging_config = configure_logging(Config().log_level, Config().log_format)
@@ -348,12 +348,12 @@ def _run_faust_worker(
     import faust
 
     from optout.streams.app import app
-    from optout.streams.faust_fixes import install_commit_fix, install_eager_delivery
+    from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
 
     install_commit_fix()
     install_eager_delivery()
     if config.embedded_broker:
-        from optout.streams.broker_quirks import (
+        from optout.streams.embedded.tansu_quirks import (
             install_end_offset_workaround,
             install_fetch_workarounds,
             install_skipped_records_workaround,
@@ -365,9 +365,9 @@ def _run_faust_worker(
     for agent in config.agents:
         for module in (AGENT_MODULES | BENCH_AGENT_MODULES)[agent]:
             importlib.import_module(module)
-    importlib.import_module("optout.streams.health")
+    importlib.import_module("optout.streams.web.health")
     if config.prefill_tables:
-        from optout.streams.table_prefill import prefill_tables
+        from optout.streams.runtime.table_prefill import prefill_tables
 
         tables = list(app.tables.values())
         asyncio.run(prefill_tables(config.broker_url, tables, config.consumer_max_fetch_bytes))
@@ -424,13 +424,13 @@ def _registry(config: Config):  # type: ignore[no-untyped-def]
 
 
 def _lookups(args: argparse.Namespace) -> int:
-    from optout.streams.logs import configure_logging
-    from optout.tables.lookup_replica import serve
+    from optout.streams.cli.logs import configure_logging
+    from optout.tables.client.lookup_replica import serve
 
     config = Config()
     configure_logging(config.log_level, config.log_format)
     if config.embedded_broker:
-        from optout.streams.broker_quirks import install_skipped_records_workaround
+        from optout.streams.embedded.tansu_quirks import install_skipped_records_workaround
 
         install_skipped_records_workaround()
     data_dir = config.data_dir / f"lookup-replica-{args.port}"
@@ -534,7 +534,7 @@ def _blocklist_export(args: argparse.Namespace) -> int:
 
     from optout.schemas import AvroSerde
     from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
-    from optout.tables.reader import TopicReader, read_until_caught_up
+    from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
 
     config = Config()
     serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, _registry(config))
@@ -582,7 +582,7 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
 def _classify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from optout.streams.policy import classify_text
+    from optout.streams.rules.keywords import classify_text
 
     texts = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
     for text in texts:
@@ -605,7 +605,7 @@ def _report(figures: dict, as_json: bool, rows: Callable[[dict], list[tuple[str,
 
 
 def _bench_classify(args: argparse.Namespace) -> int:
-    from optout.streams.bench import bench_classify
+    from optout.streams.bench.harness import bench_classify
 
     print(f"classifying {args.messages:,} messages of a realistic mix ...", file=sys.stderr)
     return _report(bench_classify(args.messages), args.json, _classify_rows)
@@ -625,7 +625,7 @@ def _classify_rows(figures: dict) -> list[tuple[str, str]]:
 
 
 def _bench_blocklist(args: argparse.Namespace) -> int:
-    from optout.streams.bench import bench_blocklist
+    from optout.streams.bench.harness import bench_blocklist
 
     figures = bench_blocklist(args.pairs, args.seconds, args.rate)
     return _report(figures, args.json, _blocklist_rows)
@@ -660,7 +660,7 @@ def _blocklist_rows(figures: dict) -> list[tuple[str, str]]:
 
 
 def _bench_pipeline(args: argparse.Namespace) -> int:
-    from optout.streams.bench_pipeline import bench_pipeline
+    from optout.streams.bench.pipeline import bench_pipeline
 
     figures = bench_pipeline(args.messages, args.rate, args.latency_seconds, args.workers)
     return _report(figures, args.json, _pipeline_rows)
@@ -690,7 +690,7 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
 
 
 def _bench_recovery(args: argparse.Namespace) -> int:
-    from optout.streams.bench_recovery import bench_recovery
+    from optout.streams.bench.recovery import bench_recovery
 
     sizes = sorted(int(size) for size in args.entries.split(","))
     return _report(bench_recovery(sizes), args.json, _recovery_rows)
@@ -717,14 +717,14 @@ def _recovery_rows(figures: dict) -> list[tuple[str, str]]:
 def _settings_store(config: Config) -> dict[bytes, dict]:
     from optout.schemas import AvroSerde
     from optout.streams.config import SETTINGS_TOPIC
-    from optout.tables.reader import read_to_end
+    from optout.tables.client.topic_reader import read_to_end
 
     serde = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config))
     return asyncio.run(read_to_end(_broker_url(config), SETTINGS_TOPIC, serde.decode))
 
 
 def _numbers_get(args: argparse.Namespace) -> int:
-    from optout.tables.number_settings import shown
+    from optout.streams.rules.number_settings import shown
 
     stored = _settings_store(Config()).get(args.number.encode())
     if stored is None:
@@ -735,7 +735,7 @@ def _numbers_get(args: argparse.Namespace) -> int:
 
 
 def _numbers_list(args: argparse.Namespace) -> int:
-    from optout.tables.number_settings import shown
+    from optout.streams.rules.number_settings import shown
 
     for settings in _settings_store(Config()).values():
         print(json.dumps(shown(settings)))
@@ -745,7 +745,7 @@ def _numbers_list(args: argparse.Namespace) -> int:
 def _numbers_set(args: argparse.Namespace) -> int:
     from optout.schemas import AvroSerde
     from optout.streams.config import SETTINGS_TOPIC
-    from optout.tables.number_settings import (
+    from optout.streams.rules.number_settings import (
         apply_changes,
         default_settings,
         effective_settings,
@@ -798,7 +798,7 @@ def _webhooks_replay(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from optout.schemas import AvroSerde, DecodeError
-    from optout.tables.reader import read_records
+    from optout.tables.client.topic_reader import read_records
 
     config = Config()
     broker_url = _broker_url(config)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optout.schemas import Record
-from optout.streams.policy import BILINGUAL_IN_CANADA, Classification, Intent, classify_text
-from optout.streams.regions import is_canadian, is_nanp
-from optout.streams.templates import BILINGUAL, reply_text
-from optout.tables.number_settings import keywords_for
+from optout.streams.rules.keywords import BILINGUAL_IN_CANADA, Classification, Intent, classify_text
+from optout.streams.rules.number_settings import keywords_for
+from optout.streams.rules.regions import is_canadian, is_nanp
+from optout.streams.rules.templates import BILINGUAL, reply_text
 
 # A sender who is already blocked and texts STOP again gets one reminder a day at most.
 RECONFIRM_AFTER_MS = 24 * 60 * 60 * 1000

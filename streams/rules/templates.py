@@ -3,7 +3,7 @@ checks a number's texts must pass (CTIA handbook, FCC 2024 order, Canadian guide
 
 from __future__ import annotations
 
-from optout.streams.policy import DEFAULT_OPT_OUT, Intent, normalise
+from optout.streams.rules.keywords import DEFAULT_OPT_OUT, Intent, normalise
 
 MAX_CANADIAN_REPLY_CHARS = 160
 LANGUAGES = ("en", "fr", "es")

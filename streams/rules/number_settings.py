@@ -8,10 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from optout.schemas import Record
-from optout.streams.policy import PROTECTED_KEYWORDS, KeywordSet, normalise
-from optout.streams.regions import is_canadian
-from optout.streams.templates import reply_problems
-from optout.streams.validate import is_e164
+from optout.streams.rules.keywords import PROTECTED_KEYWORDS, KeywordSet, normalise
+from optout.streams.rules.regions import is_canadian
+from optout.streams.rules.templates import reply_problems
+from optout.streams.rules.validate import is_e164
 
 KEYWORD_FIELDS = (
     "extra_opt_out_keywords",

@@ -32,18 +32,18 @@ from optout.streams.app import (
     raw_topic,
     retry_serde,
 )
-from optout.streams.batches import handle_each
 from optout.streams.config import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
-from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.destinations import DestinationRefused
-from optout.streams.metrics import DELIVERIES, DELIVERY_LATENCY
-from optout.streams.retry_policy import (
+from optout.streams.rules.destinations import DestinationRefused
+from optout.streams.rules.retry_schedule import (
     AttemptOutcome,
     Verdict,
     outcome_for_status,
     retry_delay,
     retry_tier,
 )
+from optout.streams.runtime.batches import handle_each
+from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.web.metrics import DELIVERIES, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
 jitter = random.Random()

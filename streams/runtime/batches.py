@@ -36,8 +36,8 @@ from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
 
 from optout.streams.app import app, config
-from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.metrics import BATCH_FAILURES
+from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.web.metrics import BATCH_FAILURES
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics, served at /metrics by every worker (streams/health.py)."""
+"""Prometheus metrics, served at /metrics by every worker (streams/web/health.py)."""
 
 from __future__ import annotations
 

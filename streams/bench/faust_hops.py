@@ -3,8 +3,8 @@
 `optout bench pipeline` runs these in a worker of their own (`optout worker --agents
 bench-hops`). The first hop forwards each record to a second topic, the second produces two
 records for each (as classify does a webhook event and a seen-mark). Both take their batches
-and wait for the broker as intake and classify do (`streams/batches.py`); nothing is decoded and
-no state is kept. Against the raw two-hop row this shows the cost of Faust's per-record
+and wait for the broker as intake and classify do (`streams/runtime/batches.py`); nothing is
+decoded and no state is kept. Against the raw two-hop row this shows the cost of Faust's per-record
 machinery; against the classify pipeline, the cost of the work itself.
 """
 
@@ -17,12 +17,12 @@ import faust
 from faust.types import EventT
 
 from optout.streams.app import app, produce, raw_topic
-from optout.streams.batches import batches, handle_in_full
 from optout.streams.config import (
     BENCH_FIRST_HOP_TOPIC,
     BENCH_OUTPUT_TOPICS,
     BENCH_SECOND_HOP_TOPIC,
 )
+from optout.streams.runtime.batches import batches, handle_in_full
 
 first_hop_topic = raw_topic(BENCH_FIRST_HOP_TOPIC)
 second_hop_topic = raw_topic(BENCH_SECOND_HOP_TOPIC)

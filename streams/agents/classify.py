@@ -1,7 +1,7 @@
 """Classify agent: inbound messages in, each one's decision applied and published.
 
-Messages come in batches (streams/batches.py) and are handled in this order, so that a crash at
-any point loses nothing and applies nothing twice:
+Messages come in batches (streams/runtime/batches.py) and are handled in this order, so that a
+crash at any point loses nothing and applies nothing twice:
 1. a redelivered message id is skipped;
 2. per message, in partition order: the block-list entry (and its audit history) is written, so
    the block is in force before any reply goes out;
@@ -38,11 +38,11 @@ from optout.streams.app import (
     webhook_serde,
     webhook_topic,
 )
-from optout.streams.batches import batches, handle_in_full, table_writes_for
 from optout.streams.config import SEEN_MESSAGES_CHANGELOG_TOPIC
-from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.decide import Decision, consent_event, decide
-from optout.streams.metrics import MESSAGES, PROCESSING
+from optout.streams.rules.decide import Decision, consent_event, decide
+from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
+from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.web.metrics import MESSAGES, PROCESSING
 from optout.tables.blocklist import get_entry, pair_key, put_entry
 from optout.tables.history import record_change
 from optout.tables.settings import settings_for, settings_reader

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from optout.schemas import Record
-from optout.streams.validate import is_e164
+from optout.streams.rules.validate import is_e164
 
 MAX_BATCH = 1000
 

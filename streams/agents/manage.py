@@ -14,9 +14,9 @@ from faust.types import EventT
 
 from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic
-from optout.streams.batches import handle_each
-from optout.streams.dead_letter import send_to_dead_letters
-from optout.streams.decide import consent_event, decide_manual
+from optout.streams.rules.decide import consent_event, decide_manual
+from optout.streams.runtime.batches import handle_each
+from optout.streams.sinks.dead_letters import send_to_dead_letters
 from optout.tables.blocklist import (
     blocklist_commands_topic,
     command_serde,

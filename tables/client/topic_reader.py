@@ -3,7 +3,8 @@
 Used for per-number settings inside the workers, and by command-line tools. It reads every
 partition with no consumer group, from the beginning, and judges "caught up" by the high
 watermark that Fetch responses carry, not by ListOffsets: the embedded broker answers
-ListOffsets(latest) wrongly (see streams/broker_quirks.py), while its Fetch high watermark is right.
+ListOffsets(latest) wrongly (see streams/embedded/tansu_quirks.py), while its Fetch high
+watermark is right.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 log = logging.getLogger(__name__)
 
-# The most one fetch brings in, whatever the per-partition limits (streams/broker_quirks.py 4).
+# The most one fetch brings in, whatever the per-partition limits (quirk 4 in
+# streams/embedded/tansu_quirks.py).
 FETCH_MAX_BYTES = 1024**2
 
 

@@ -1,0 +1,7 @@
+"""`python -m optout.streams.cli`: the same as the `optout` command."""
+
+import sys
+
+from optout.streams.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The edges where records leave the pipeline: HTTP deliveries (with retries) and dead letters."""

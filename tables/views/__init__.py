@@ -1,0 +1,1 @@
+"""The HTTP API of the tables: lookups, history, number settings (Faust web views)."""
