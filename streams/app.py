@@ -13,7 +13,7 @@ from faust.types import RecordMetadata
 
 from optout.schemas import AvroSerde
 from optout.schemas.registry import SchemaRegistry
-from optout.streams import config as topics
+from optout.streams import topics
 from optout.streams.config import Config
 
 config = Config()

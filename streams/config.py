@@ -1,4 +1,4 @@
-"""Everything configurable, read once from environment variables; topic names live here only."""
+"""Everything configurable, read once from environment variables (topic names: topics.py)."""
 
 from __future__ import annotations
 
@@ -6,56 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Topics: the contract with carriers, send services, analysts and customers.
-INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here
-INBOUND_BY_PAIR_TOPIC = "inbound-by-pair"  # inbound re-keyed by 'business|end_user'
-REPLIES_TOPIC = "outbound-replies"
-WEBHOOK_TOPIC = "customer-webhook"
-OPTOUT_EVENTS_TOPIC = "optout-events"
-DEAD_LETTER_TOPIC = "dead-letters"
-DELIVERY_RESULTS_TOPIC = "delivery-results"
-RETRY_TIERS = 3  # <topic>-retry-1 .. -3, each waiting about as long as its delay setting
-SETTINGS_TOPIC = "number-settings"  # compacted; the settings table's changelog
-BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list table's changelog
-SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
-
-SENT_REPLIES_CHANGELOG_TOPIC = "sent-replies-changelog"  # compacted; replies the carrier took
-BLOCKLIST_COMMANDS_TOPIC = "blocklist-commands"  # hand-made changes, keyed like the block list
-HISTORY_CHANGELOG_TOPIC = "blocklist-history-changelog"  # compacted; every change per pair
-
-
-def retry_topic(topic: str, tier: int) -> str:
-    return f"{topic}-retry-{tier}"
-
-
-RETRY_TOPICS = tuple(
-    retry_topic(t, tier)
-    for t in (REPLIES_TOPIC, WEBHOOK_TOPIC)
-    for tier in range(1, RETRY_TIERS + 1)
-)
-COMPACTED_TOPICS = {
-    SETTINGS_TOPIC,
-    BLOCKLIST_CHANGELOG_TOPIC,
-    SEEN_MESSAGES_CHANGELOG_TOPIC,
-    SENT_REPLIES_CHANGELOG_TOPIC,
-    HISTORY_CHANGELOG_TOPIC,
-}
-ALL_TOPICS = (
-    INBOUND_TOPIC,
-    INBOUND_BY_PAIR_TOPIC,
-    REPLIES_TOPIC,
-    WEBHOOK_TOPIC,
-    OPTOUT_EVENTS_TOPIC,
-    DEAD_LETTER_TOPIC,
-    DELIVERY_RESULTS_TOPIC,
-    SETTINGS_TOPIC,
-    BLOCKLIST_CHANGELOG_TOPIC,
-    SEEN_MESSAGES_CHANGELOG_TOPIC,
-    SENT_REPLIES_CHANGELOG_TOPIC,
-    BLOCKLIST_COMMANDS_TOPIC,
-    HISTORY_CHANGELOG_TOPIC,
-    *RETRY_TOPICS,
-)
+from optout.streams.topics import RETRY_TIERS
 
 # Agents a worker can run, by the name `optout worker --agents` takes.
 AGENT_MODULES = {
@@ -67,11 +18,8 @@ AGENT_MODULES = {
     "reply": ("optout.streams.agents.deliver_reply",),
     "webhook": ("optout.streams.agents.deliver_webhook",),
 }
-# Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work, and their topics.
+# Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work.
 BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench.faust_hops",)}
-BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
-BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
-BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
 
 
 # The embedded broker holds every group join for half the session timeout, and a worker restarted

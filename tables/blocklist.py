@@ -20,8 +20,8 @@ from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, config, raw_topic, registry
-from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
 from optout.streams.web.metrics import BLOCKED_PAIRS
 from optout.tables.client.blocklist_reader import BlocklistReader

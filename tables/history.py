@@ -14,8 +14,8 @@ from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, registry
-from optout.streams.config import HISTORY_CHANGELOG_TOPIC
 from optout.streams.rules.lookup_answers import iso
+from optout.streams.topics import HISTORY_CHANGELOG_TOPIC
 from optout.tables.blocklist import pair_key, refuse_or_route
 
 history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)

@@ -15,7 +15,6 @@ from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
-from optout.streams.config import SETTINGS_TOPIC
 from optout.streams.rules.number_settings import (
     apply_changes,
     default_settings,
@@ -24,6 +23,7 @@ from optout.streams.rules.number_settings import (
     shown,
 )
 from optout.streams.rules.validate import is_e164
+from optout.streams.topics import SETTINGS_TOPIC
 from optout.streams.web.auth import Refused, admin_caller
 from optout.tables.client.topic_reader import TopicReader
 

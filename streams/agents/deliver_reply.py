@@ -28,11 +28,11 @@ from optout.streams.app import (
     replies_topic,
     reply_serde,
 )
-from optout.streams.config import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.rules.retry_schedule import Verdict
 from optout.streams.runtime.batches import handle_each
 from optout.streams.sinks.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import Delivery, add_retry_agents, attempt, settle
+from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.web.metrics import COMPLIANCE_CLOCK
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import app, config, webhook_serde, webhook_topic
-from optout.streams.config import WEBHOOK_TOPIC
 from optout.streams.rules.destinations import DestinationRefused, check_url, resolver
 from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
 from optout.streams.rules.webhook_signing import signed_headers
@@ -35,6 +34,7 @@ from optout.streams.sinks.http_delivery import (
     schedule_retry,
     settle,
 )
+from optout.streams.topics import WEBHOOK_TOPIC
 from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)

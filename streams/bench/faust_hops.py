@@ -17,12 +17,8 @@ import faust
 from faust.types import EventT
 
 from optout.streams.app import app, produce, raw_topic
-from optout.streams.config import (
-    BENCH_FIRST_HOP_TOPIC,
-    BENCH_OUTPUT_TOPICS,
-    BENCH_SECOND_HOP_TOPIC,
-)
 from optout.streams.runtime.batches import batches, handle_in_full
+from optout.streams.topics import BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS, BENCH_SECOND_HOP_TOPIC
 
 first_hop_topic = raw_topic(BENCH_FIRST_HOP_TOPIC)
 second_hop_topic = raw_topic(BENCH_SECOND_HOP_TOPIC)

@@ -22,9 +22,9 @@ from aiokafka import AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.bench.load_generator import fixed_rate_gets, serve_constant_answer
 from optout.streams.bench.traffic import inbound_texts
-from optout.streams.config import BLOCKLIST_COMMANDS_TOPIC
 from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
 from optout.streams.rules.keywords import classify_text
+from optout.streams.topics import BLOCKLIST_COMMANDS_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
 
 CLASSIFY_TARGET_PER_SECOND = 200_000

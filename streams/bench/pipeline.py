@@ -30,14 +30,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import _percentiles, _spawn, _wait_ready
 from optout.streams.bench.traffic import inbound_texts
-from optout.streams.config import (
+from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.topics import (
     BENCH_FIRST_HOP_TOPIC,
     BENCH_OUTPUT_TOPICS,
     BENCH_SECOND_HOP_TOPIC,
     INBOUND_TOPIC,
     WEBHOOK_TOPIC,
 )
-from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
 
 PARTITIONS = 4
 

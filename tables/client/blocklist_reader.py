@@ -20,7 +20,7 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
-from optout.streams.config import BLOCKLIST_CHANGELOG_TOPIC
+from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 
 BLOCKED, NOT_BLOCKED = b"\x01", b"\x00"

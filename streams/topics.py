@@ -1,0 +1,60 @@
+"""Topic names and their kinds: the contract with carriers, send services, analysts and
+customers. Each topic's name lives here only; partition counts come from config."""
+
+from __future__ import annotations
+
+INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here
+INBOUND_BY_PAIR_TOPIC = "inbound-by-pair"  # inbound re-keyed by 'business|end_user'
+REPLIES_TOPIC = "outbound-replies"
+WEBHOOK_TOPIC = "customer-webhook"
+OPTOUT_EVENTS_TOPIC = "optout-events"
+DEAD_LETTER_TOPIC = "dead-letters"
+DELIVERY_RESULTS_TOPIC = "delivery-results"
+RETRY_TIERS = 3  # <topic>-retry-1 .. -3, each waiting about as long as its delay setting
+SETTINGS_TOPIC = "number-settings"  # compacted; the settings table's changelog
+BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list table's changelog
+SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
+
+SENT_REPLIES_CHANGELOG_TOPIC = "sent-replies-changelog"  # compacted; replies the carrier took
+BLOCKLIST_COMMANDS_TOPIC = "blocklist-commands"  # hand-made changes, keyed like the block list
+HISTORY_CHANGELOG_TOPIC = "blocklist-history-changelog"  # compacted; every change per pair
+
+
+def retry_topic(topic: str, tier: int) -> str:
+    """The name of a delivery topic's retry tier."""
+    return f"{topic}-retry-{tier}"
+
+
+RETRY_TOPICS = tuple(
+    retry_topic(t, tier)
+    for t in (REPLIES_TOPIC, WEBHOOK_TOPIC)
+    for tier in range(1, RETRY_TIERS + 1)
+)
+COMPACTED_TOPICS = {
+    SETTINGS_TOPIC,
+    BLOCKLIST_CHANGELOG_TOPIC,
+    SEEN_MESSAGES_CHANGELOG_TOPIC,
+    SENT_REPLIES_CHANGELOG_TOPIC,
+    HISTORY_CHANGELOG_TOPIC,
+}
+ALL_TOPICS = (
+    INBOUND_TOPIC,
+    INBOUND_BY_PAIR_TOPIC,
+    REPLIES_TOPIC,
+    WEBHOOK_TOPIC,
+    OPTOUT_EVENTS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    DELIVERY_RESULTS_TOPIC,
+    SETTINGS_TOPIC,
+    BLOCKLIST_CHANGELOG_TOPIC,
+    SEEN_MESSAGES_CHANGELOG_TOPIC,
+    SENT_REPLIES_CHANGELOG_TOPIC,
+    BLOCKLIST_COMMANDS_TOPIC,
+    HISTORY_CHANGELOG_TOPIC,
+    *RETRY_TOPICS,
+)
+
+# Topics of `optout bench pipeline`'s Faust agents doing no work (streams/bench/faust_hops.py).
+BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
+BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
+BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
