@@ -8,12 +8,16 @@ from pathlib import Path
 
 from optout.streams.topics import RETRY_TIERS
 
-# Agents a worker can run, by the name `optout worker --agents` takes.
+# Agents a worker can run, by the name `optout worker --agents` takes, with the web views that
+# answer from their tables.
 AGENT_MODULES = {
     "classify": (
         "optout.streams.agents.intake",
         "optout.streams.agents.classify",
         "optout.streams.agents.manage",
+        "optout.tables.views.blocklist",
+        "optout.tables.views.history",
+        "optout.tables.views.numbers",
     ),
     "reply": ("optout.streams.agents.deliver_reply",),
     "webhook": ("optout.streams.agents.deliver_webhook",),

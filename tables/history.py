@@ -1,22 +1,21 @@
 """The audit history: every change of every pair's block-list entry, and point-in-time answers.
 
-A RocksDB table keyed by 'business|end_user' (partitioned like the block list), values Avro
+A RocksDB table keyed by the pair (tables/keys.py; partitioned like the block list), values Avro
 BlocklistHistory: the pair's opt-out events, oldest first, each saying who or what changed it
 (keyword and message id, or manual with reason and actor).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from faust.web import Request, Response, View
-
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import app, bytes_table, registry
+from optout.streams.app import bytes_table, registry
 from optout.streams.rules.lookup_answers import iso
 from optout.streams.topics import HISTORY_CHANGELOG_TOPIC
-from optout.tables.blocklist import pair_key, refuse_or_route
+from optout.tables.keys import pair_key
+
+__all__ = ["history", "history_of", "record_change", "state_at"]
 
 history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)
 
@@ -48,32 +47,3 @@ def state_at(events: list[Record], at_ms: int) -> dict[str, Any]:
         "since": iso(last["occurred_at"]),
         "because": last,
     }
-
-
-def parse_time(value: str) -> int:
-    """Epoch ms from epoch ms or an ISO 8601 time (UTC when it names no zone)."""
-    if value.isdigit():
-        return int(value)
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
-@app.page("/v1/blocklist/{number}/{sender}/history")
-class HistoryView(View):
-    """GET every change of a pair; with ?at=TIME, also whether it was blocked then, and why."""
-
-    async def get(self, request: Request, number: str, sender: str) -> Response:
-        refused_or_routed = await refuse_or_route(self, request, number, sender)
-        if refused_or_routed is not None:
-            return refused_or_routed
-        events = history_of(number, sender)
-        answer: dict[str, Any] = {"number": number, "sender": sender, "events": events}
-        at = request.query.get("at")
-        if at:
-            try:
-                answer["at"] = state_at(events, parse_time(at)) | {"time": at}
-            except ValueError:
-                return self.json({"error": f"at={at!r} is not epoch ms or ISO 8601"}, status=400)
-        return self.json(answer)

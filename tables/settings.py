@@ -8,24 +8,22 @@ embedded broker and has open multi-worker bugs; a plain topic reader does the jo
 
 from __future__ import annotations
 
-import time
 from typing import Any
-
-from faust.web import Request, Response, View
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
-from optout.streams.rules.number_settings import (
-    apply_changes,
-    default_settings,
-    effective_settings,
-    settings_problems,
-    shown,
-)
-from optout.streams.rules.validate import is_e164
+from optout.streams.rules.number_settings import default_settings, effective_settings
 from optout.streams.topics import SETTINGS_TOPIC
-from optout.streams.web.auth import Refused, admin_caller
 from optout.tables.client.topic_reader import TopicReader
+
+__all__ = [
+    "configured_defaults",
+    "number_settings",
+    "settings_for",
+    "settings_reader",
+    "settings_serde",
+    "settings_topic",
+]
 
 settings_topic = raw_topic(SETTINGS_TOPIC)
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)
@@ -53,37 +51,3 @@ def configured_defaults(number: str) -> Record:
 def settings_for(number: str) -> Record:
     """The number's settings, with the configured defaults for what it leaves empty."""
     return effective_settings(number_settings.get(number.encode()), configured_defaults(number))
-
-
-@app.page("/v1/numbers/{number}")
-class NumberSettingsView(View):
-    """GET a number's settings; PUT changes to them (an OPTOUT_ADMIN_TOKENS bearer token)."""
-
-    async def get(self, request: Request, number: str) -> Response:
-        if not is_e164(number):
-            return self.json({"error": f"{number!r} is not E.164 like +15551234567"}, status=400)
-        stored = number_settings.get(number.encode())
-        return self.json({"stored": stored is not None, "settings": shown(settings_for(number))})
-
-    async def put(self, request: Request, number: str) -> Response:
-        try:
-            admin_caller(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            changes = await request.json()
-        except ValueError:
-            return self.json({"error": "body must be a JSON object of settings"}, status=400)
-        if not isinstance(changes, dict):
-            return self.json({"error": "body must be a JSON object of settings"}, status=400)
-        current = number_settings.get(number.encode()) or default_settings(number)
-        updated, problems = apply_changes(current, changes)
-        updated = updated | {"number": number, "updated_at": int(time.time() * 1000)}
-        problems = problems or settings_problems(
-            effective_settings(updated, configured_defaults(number))
-        )
-        if problems:
-            return self.json({"error": "settings refused", "problems": problems}, status=422)
-        sent = await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
-        await sent
-        return self.json({"stored": True, "settings": shown(updated)})

@@ -43,8 +43,9 @@ from optout.streams.runtime.batches import batches, handle_in_full, table_writes
 from optout.streams.sinks.dead_letters import send_to_dead_letters
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.streams.web.metrics import MESSAGES, PROCESSING
-from optout.tables.blocklist import get_entry, pair_key, put_entry
+from optout.tables.blocklist import get_entry, put_entry
 from optout.tables.history import record_change
+from optout.tables.keys import pair_key
 from optout.tables.settings import settings_for, settings_reader
 
 log = logging.getLogger(__name__)

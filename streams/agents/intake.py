@@ -17,7 +17,7 @@ from optout.streams.app import app, inbound_by_pair_topic, inbound_serde, inboun
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full
 from optout.streams.sinks.dead_letters import send_to_dead_letters
-from optout.tables.blocklist import pair_key
+from optout.tables.keys import pair_key
 
 
 @app.agent(inbound_topic)

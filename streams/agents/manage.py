@@ -21,10 +21,10 @@ from optout.tables.blocklist import (
     blocklist_commands_topic,
     command_serde,
     get_entry,
-    pair_key,
     put_entry,
 )
 from optout.tables.history import record_change
+from optout.tables.keys import pair_key
 
 log = logging.getLogger(__name__)
 

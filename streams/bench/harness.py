@@ -26,6 +26,7 @@ from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_p
 from optout.streams.rules.keywords import classify_text
 from optout.streams.topics import BLOCKLIST_COMMANDS_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
+from optout.tables.keys import pair_key
 
 CLASSIFY_TARGET_PER_SECOND = 200_000
 
@@ -186,7 +187,7 @@ async def _fill(bootstrap: str, pairs: int) -> list[tuple[str, str]]:
                        "end_user_number": sender, "reason": "benchmark", "actor": "bench",
                        "requested_at": int(time.time() * 1000)}  # fmt: skip
             await producer.send(
-                BLOCKLIST_COMMANDS_TOPIC, serde.encode(command), key=f"{number}|{sender}".encode()
+                BLOCKLIST_COMMANDS_TOPIC, serde.encode(command), key=pair_key(number, sender)
             )
         await producer.flush()
     finally:

@@ -30,6 +30,7 @@ from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_p
 from optout.streams.runtime.table_prefill import PREFILL_DONE, PREFILL_STARTED
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
+from optout.tables.keys import pair_key
 
 RESTORE_STARTED = "Restoring state from changelog topics"
 RESTORE_DONE = "Done reading from changelog topics"
@@ -131,7 +132,7 @@ async def _fill_changelog(bootstrap: str, entries: int) -> None:
                      "source": "keyword", "confirmed_at": now, "reason": None,
                      "actor": None}  # fmt: skip
             await producer.send(
-                BLOCKLIST_CHANGELOG_TOPIC, serde.encode(entry), key=f"{number}|{sender}".encode()
+                BLOCKLIST_CHANGELOG_TOPIC, serde.encode(entry), key=pair_key(number, sender)
             )
             if n % 50_000 == 0:
                 _say(f"  filling the changelog: {n:,}/{entries:,}")

@@ -32,7 +32,6 @@ from optout.streams.app import (
     raw_topic,
     retry_serde,
 )
-from optout.streams.config import retry_topic
 from optout.streams.rules.destinations import DestinationRefused
 from optout.streams.rules.retry_schedule import (
     AttemptOutcome,
@@ -43,7 +42,7 @@ from optout.streams.rules.retry_schedule import (
 )
 from optout.streams.runtime.batches import handle_each
 from optout.streams.sinks.dead_letters import send_to_dead_letters
-from optout.streams.topics import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC
+from optout.streams.topics import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
 from optout.streams.web.metrics import DELIVERIES, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.topic_reader import TopicReader
+from optout.tables.keys import number_prefix, pair_key
 
 BLOCKED, NOT_BLOCKED = b"\x01", b"\x00"
 
@@ -61,19 +62,19 @@ class BlocklistReader:
 
     # -- answers ---------------------------------------------------------------------------
     def is_blocked(self, number: str, sender: str) -> bool:
-        value = self._db.get(f"{number}|{sender}".encode())
+        value = self._db.get(pair_key(number, sender))
         return value is not None and value[:1] == BLOCKED
 
     def entry(self, number: str, sender: str) -> Record | None:
         """The whole block-list entry of a pair (when and why), or None."""
-        value = self._db.get(f"{number}|{sender}".encode())
+        value = self._db.get(pair_key(number, sender))
         return None if value is None else self._serde.decode(value[1:])
 
     def blocked_senders(
         self, number: str, after: str | None = None, limit: int = 100
     ) -> list[dict]:
         """A page of a number's blocked senders, in sender order, after `after`."""
-        prefix = f"{number}|".encode()
+        prefix = number_prefix(number)
         start = prefix + (after.encode() + b"\x00" if after else b"")
         page: list[dict] = []
         for key, value in self._db.items(from_key=start):

@@ -1,0 +1,204 @@
+"""The block list's HTTP API: lookups for send services, hand-made changes, listings.
+
+Lookups are answered by the worker that owns the pair's partition (others forward them, and
+split a batch into one request per owner). Listings come from a full copy of the list that each
+worker follows from the changelog, opened when the worker starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+
+from optout.streams.app import app, config, registry
+from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
+from optout.streams.web.metrics import BLOCKED_PAIRS
+from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, get_entry
+from optout.tables.client.blocklist_reader import BlocklistReader
+from optout.tables.keys import pair_key
+
+__all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route"]
+
+MAX_PAGE = 1000
+
+# A full copy of the list (all partitions), for listings; lookups use the table.
+full_copy: BlocklistReader | None = None
+
+
+@app.task
+async def follow_full_copy() -> None:
+    global full_copy
+    full_copy = BlocklistReader(config.broker_url, config.data_dir / "blocklist-copy", registry)
+    BLOCKED_PAIRS.set_function(lambda: full_copy.blocked_count if full_copy else 0)
+    await full_copy.run()
+
+
+async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
+    """For a read of one pair: a 400 or 401 answer, the owning worker's answer when another
+    worker owns the pair, or None when this worker should answer."""
+    problem = pair_problem(number, sender)
+    if problem:
+        return view.json({"error": problem}, status=400)
+    try:
+        check_lookup_allowed(request)
+    except Refused as refused:
+        return view.json({"error": str(refused)}, status=refused.status)
+    try:
+        return await app.router.route_req(
+            blocklist.name, pair_key(number, sender), view.web, request
+        )
+    except SameNode:
+        return None
+    except aiohttp.ClientError as exc:
+        return view.json({"error": owner_unavailable(exc)}, status=503)
+
+
+def owner_unavailable(exc: Exception) -> str:
+    return (
+        f"the worker that owns the pair's partition does not answer ({type(exc).__name__}); "
+        "its partitions move to another worker once its session times out: try again"
+    )
+
+
+@app.page("/v1/blocklist/{number}/{sender}")
+class PairView(View):
+    """GET: may `number` text `sender`? POST: block by hand; DELETE: unblock by hand.
+
+    POST and DELETE take {"reason": "..."} and an admin bearer token; they are accepted (202)
+    as commands and applied in order with the pair's other changes.
+    """
+
+    async def get(self, request: Request, number: str, sender: str) -> Response:
+        refused_or_routed = await refuse_or_route(self, request, number, sender)
+        if refused_or_routed is not None:
+            return refused_or_routed
+        return self.json(lookup_answer(number, sender, get_entry(number, sender)))
+
+    async def post(self, request: Request, number: str, sender: str) -> Response:
+        return await self._command(request, "OPT_OUT", number, sender)
+
+    async def delete(self, request: Request, number: str, sender: str) -> Response:
+        return await self._command(request, "OPT_IN", number, sender)
+
+    async def _command(self, request: Request, action: str, number: str, sender: str) -> Response:
+        try:
+            actor = admin_caller(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        problem = pair_problem(number, sender)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            return self.json({"error": 'body must be {"reason": "why, for the audit"}'}, status=400)
+        command = {
+            "command_id": f"manual-{uuid.uuid4()}",
+            "action": action,
+            "business_number": number,
+            "end_user_number": sender,
+            "reason": reason.strip(),
+            "actor": actor,
+            "requested_at": int(time.time() * 1000),
+        }
+        sent = await blocklist_commands_topic.send(
+            key=pair_key(number, sender), value=command_serde.encode(command)
+        )
+        await sent  # accepted means on the broker
+        return self.json({"accepted": command["command_id"], "action": action}, status=202)
+
+
+@app.page("/v1/blocklist/check")
+class BatchCheckView(View):
+    """POST {"pairs": [{"number": ..., "sender": ...}, ...]} (at most 1,000): every answer, in
+    order. Pairs owned by other workers are asked of them in one request each."""
+
+    async def post(self, request: Request) -> Response:
+        try:
+            check_lookup_allowed(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        try:
+            pairs = parse_batch(await request.json())
+        except ValueError as exc:
+            return self.json({"error": str(exc)}, status=400)
+        if request.query.get("local") == "1":  # asked by another worker: these are ours
+            return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
+        by_owner: dict[str, list[int]] = defaultdict(list)
+        try:
+            for index, (number, sender) in enumerate(pairs):
+                by_owner[
+                    str(app.router.key_store(blocklist.name, pair_key(number, sender)))
+                ].append(index)
+        except KeyError:
+            return self.json({"error": "partitions are being assigned; try again"}, status=503)
+        results: list[dict | None] = [None] * len(pairs)
+        try:
+            answers = await asyncio.gather(
+                *(
+                    self._ask(owner, [pairs[i] for i in indexes], request)
+                    for owner, indexes in by_owner.items()
+                )
+            )
+        except aiohttp.ClientError as exc:
+            return self.json({"error": owner_unavailable(exc)}, status=503)
+        for indexes, answered in zip(by_owner.values(), answers, strict=True):
+            for index, result in zip(indexes, answered, strict=True):
+                results[index] = result
+        return self.json({"results": results})
+
+    async def _ask(self, owner: str, pairs: list[tuple[str, str]], request: Request) -> list[dict]:
+        if owner.rstrip("/") == config.canonical_url.rstrip("/"):
+            return [_answer_here(n, s) for n, s in pairs]
+        body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
+        headers = {"Authorization": request.headers.get("Authorization", "")}
+        async with app.http_client.post(
+            f"{owner.rstrip('/')}/v1/blocklist/check?local=1", json=body, headers=headers
+        ) as response:
+            response.raise_for_status()
+            return (await response.json())["results"]
+
+
+def _answer_here(number: str, sender: str) -> dict:
+    return lookup_answer(number, sender, get_entry(number, sender))
+
+
+@app.page("/v1/blocklist/{number}")
+class NumberListView(View):
+    """GET the blocked senders of a number, a page at a time (?limit=100&after=<sender>).
+    Answered from this worker's full copy, which follows the changelog (see `lag`)."""
+
+    async def get(self, request: Request, number: str) -> Response:
+        try:
+            admin_caller(request)
+        except Refused as refused:
+            return self.json({"error": str(refused)}, status=refused.status)
+        problem = pair_problem(number)
+        if problem:
+            return self.json({"error": problem}, status=400)
+        try:
+            limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
+        except ValueError:
+            return self.json({"error": "limit must be a whole number"}, status=400)
+        if full_copy is None:
+            return self.json({"error": "the worker is starting; try again"}, status=503)
+        senders = full_copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
+        return self.json(
+            {
+                "number": number,
+                "senders": senders,
+                "next": senders[-1]["sender"] if len(senders) == limit else None,
+                "lag": sum(full_copy.lag().values()),
+            }
+        )
