@@ -19,8 +19,8 @@ AGENT_MODULES = {
         "optout.tables.views.history",
         "optout.tables.views.numbers",
     ),
-    "reply": ("optout.streams.agents.deliver_reply",),
-    "webhook": ("optout.streams.agents.deliver_webhook",),
+    "reply": ("optout.streams.agents.deliver_reply", "optout.streams.agents.retry_replies"),
+    "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),
 }
 # Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work.
 BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench.faust_hops",)}

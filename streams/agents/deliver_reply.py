@@ -31,7 +31,7 @@ from optout.streams.app import (
 from optout.streams.rules.retry_schedule import Verdict
 from optout.streams.runtime.batches import handle_each
 from optout.streams.sinks.dead_letters import send_to_dead_letters
-from optout.streams.sinks.http_delivery import Delivery, add_retry_agents, attempt, settle
+from optout.streams.sinks.http_delivery import Delivery, attempt, settle
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 from optout.streams.web.metrics import COMPLIANCE_CLOCK
 
@@ -103,6 +103,3 @@ def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> De
         body=json.dumps(body).encode(),
         payload=payload,
     ).resuming(envelope)
-
-
-add_retry_agents(REPLIES_TOPIC, handle_reply, acks_itself=False)

@@ -28,7 +28,6 @@ from optout.streams.sinks.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import (
     Delivery,
     DestinationSlots,
-    add_retry_agents,
     deliver,
     record_result,
     schedule_retry,
@@ -96,11 +95,6 @@ async def handle_webhook(event: EventT, envelope: Record | None) -> None:
         event.ack()
         return
     await slots.run(destination, _deliver_and_ack(event, delivery))
-
-
-add_retry_agents(
-    WEBHOOK_TOPIC, handle_webhook, acks_itself=True, before=settings_reader.caught_up.wait
-)
 
 
 async def _deliver_and_ack(event: EventT, delivery: Delivery) -> None:

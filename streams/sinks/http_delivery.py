@@ -21,11 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-from faust.types import EventT
+from faust.types import EventT, StreamT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
-    app,
     config,
     delivery_result_serde,
     delivery_results_topic,
@@ -199,38 +198,34 @@ async def wait_until_due(envelope: Record) -> None:
 Handler = Callable[[EventT, Record | None], Awaitable[None]]
 
 
-def add_retry_agents(
-    base_topic: str,
+async def retry_each(
+    stream: StreamT,
     handle: Handler,
     acks_itself: bool,
     before: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """One agent per retry tier of `base_topic`: wait until each envelope is due, then handle it
-    as the main agent would. `acks_itself`: the handler acknowledges events when its (concurrent)
+    """The body of a retry tier's agent: wait until each envelope is due, then handle it as the
+    main agent would. `acks_itself`: the handler acknowledges events when its (concurrent)
     delivery is settled; otherwise each event is acknowledged once handled."""
-    for tier, topic in enumerate(retry_topics[base_topic], start=1):
 
-        async def retry_agent(stream):  # type: ignore[no-untyped-def]
-            if before is not None:
-                await before()
+    async def retry(event: EventT) -> None:
+        try:
+            envelope = retry_serde.decode(event.value)
+        except DecodeError as exc:
+            await send_to_dead_letters(event, str(exc))
             if acks_itself:
-                async for event in stream.noack().events():
-                    await retry(event)
-            else:
-                await handle_each(stream, retry, f"{base_topic} retry")
+                event.ack()
+            return
+        await wait_until_due(envelope)
+        await handle(event, envelope)
 
-        async def retry(event: EventT) -> None:
-            try:
-                envelope = retry_serde.decode(event.value)
-            except DecodeError as exc:
-                await send_to_dead_letters(event, str(exc))
-                if acks_itself:
-                    event.ack()
-                return
-            await wait_until_due(envelope)
-            await handle(event, envelope)
-
-        app.agent(topic, name=f"{retry_topic(base_topic, tier)}-agent")(retry_agent)
+    if before is not None:
+        await before()
+    if acks_itself:
+        async for event in stream.noack().events():
+            await retry(event)
+    else:
+        await handle_each(stream, retry, f"{stream.channel.get_topic_name()} agent")
 
 
 class DestinationSlots:
