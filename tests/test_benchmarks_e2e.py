@@ -38,3 +38,24 @@ def test_bench_pipeline_drains_the_backlog_and_measures_latency() -> None:
     assert figures["ratio_to_baseline"] == pytest.approx(ratio, rel=0.01)
     latency = figures["latency_at_rate"]
     assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+
+
+def test_bench_classify_measures_against_its_baseline() -> None:
+    figures = bench("classify", "--messages", "2000")
+    rate, baseline = (
+        figures["classifications_per_second"],
+        figures["baseline_upper_split_per_second"],
+    )
+    assert rate > 0 and baseline > 0
+    assert figures["ratio_to_baseline"] == pytest.approx(rate / baseline, abs=0.001)
+    assert sum(figures["intents"].values()) == 2000
+
+
+def test_bench_blocklist_measures_every_way_of_asking() -> None:
+    figures = bench("blocklist", "--pairs", "200", "--seconds", "0.5", "--rate", "100")
+    assert figures["pairs"] == 200
+    for name in ("http_healthz_baseline", "http_single", "replica_single"):
+        assert figures[name]["requests_per_second"] > 0, name
+    for name in ("http_fixed_rate", "replica_fixed_rate", "floor_fixed_rate"):
+        assert 0 < figures[name]["p50_ms"] <= figures[name]["p99_ms"], name
+    assert figures["reader_lookups_per_second"] > 0 and figures["dict_baseline_per_second"] > 0

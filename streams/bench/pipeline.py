@@ -28,9 +28,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.schemas import AvroSerde
-from optout.streams.bench.harness import _percentiles, _spawn, _wait_ready
+from optout.streams.bench.harness import (
+    embedded_broker,
+    peak_rss_mb,
+    percentiles,
+    say,
+    spawn,
+    stop_all,
+    wait_ready,
+)
 from optout.streams.bench.traffic import inbound_texts
-from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.embedded.broker import free_port
 from optout.streams.topics import (
     BENCH_FIRST_HOP_TOPIC,
     BENCH_OUTPUT_TOPICS,
@@ -52,49 +60,40 @@ async def _bench_pipeline(
     messages: int, rate: int, latency_seconds: float, workers: int
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        broker = EmbeddedBroker(free_port())
-        broker.start()
-        processes: list[subprocess.Popen[bytes]] = []
-        try:
-            await ensure_topics(broker.bootstrap, PARTITIONS, 1)
-            baseline = await _raw_baseline(broker.bootstrap, messages)
-            two_hops = await _raw_two_hops(broker.bootstrap, messages)
-            _say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
-            faust_hops = await _faust_two_hops(broker.bootstrap, Path(tmp), messages)
-            _say(f"Faust two hops: {faust_hops:,.0f} events/s; loading {messages:,} inbound ...")
-            await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
-            ports = [free_port() for _ in range(workers)]
-            for n, port in enumerate(ports):
-                processes.append(
-                    _spawn(broker.bootstrap, Path(tmp), "worker", port, log_name=f"worker-{n}")
-                )
-            async with aiohttp.ClientSession() as session:
-                for port, process in zip(ports, processes, strict=True):
-                    await _wait_ready(session, f"http://127.0.0.1:{port}", process)
-            _say("draining the backlog ...")
-            throughput = await _drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
-            _say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
-            latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
-            return {
-                "messages": messages,
-                "workers": workers,
-                "baseline_events_per_second": round(baseline),
-                "raw_two_hops_events_per_second": round(two_hops),
-                "faust_two_hops_events_per_second": round(faust_hops),
-                "pipeline_events_per_second": round(throughput),
-                "ratio_to_baseline": round(throughput / baseline, 3),
-                "latency_at_rate": {"offered_per_second": rate, **_percentiles(latencies)},
-                "worker_peak_rss_mb": max(_peak_rss_mb(p.pid) for p in processes),
-            }
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=30)
-            broker.stop()
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+        async with embedded_broker(PARTITIONS) as broker:
+            processes: list[subprocess.Popen[bytes] | None] = []
+            try:
+                baseline = await _raw_baseline(broker.bootstrap, messages)
+                two_hops = await _raw_two_hops(broker.bootstrap, messages)
+                say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
+                faust_hops = await _faust_two_hops(broker.bootstrap, Path(tmp), messages)
+                say(f"Faust two hops: {faust_hops:,.0f} events/s; loading {messages:,} inbound ...")
+                await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
+                ports = [free_port() for _ in range(workers)]
+                for n, port in enumerate(ports):
+                    processes.append(
+                        spawn(broker.bootstrap, Path(tmp), "worker", port, log_name=f"worker-{n}")
+                    )
+                async with aiohttp.ClientSession() as session:
+                    for port, process in zip(ports, processes, strict=True):
+                        await wait_ready(session, f"http://127.0.0.1:{port}", process)
+                say("draining the backlog ...")
+                throughput = await _drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
+                say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
+                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
+                return {
+                    "messages": messages,
+                    "workers": workers,
+                    "baseline_events_per_second": round(baseline),
+                    "raw_two_hops_events_per_second": round(two_hops),
+                    "faust_two_hops_events_per_second": round(faust_hops),
+                    "pipeline_events_per_second": round(throughput),
+                    "ratio_to_baseline": round(throughput / baseline, 3),
+                    "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+                    "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes if p),
+                }
+            finally:
+                stop_all(processes)
 
 
 async def _raw_baseline(bootstrap: str, messages: int) -> float:
@@ -171,10 +170,10 @@ async def _faust_two_hops(bootstrap: str, tmp: Path, messages: int) -> float:
     )
     await _produce_raw(bootstrap, BENCH_FIRST_HOP_TOPIC, messages)
     port = free_port()
-    worker = _spawn(bootstrap, tmp, "worker", port, log_name="faust-hops", agents="bench-hops")
+    worker = spawn(bootstrap, tmp, "worker", port, log_name="faust-hops", agents="bench-hops")
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, f"http://127.0.0.1:{port}", worker)
+            await wait_ready(session, f"http://127.0.0.1:{port}", worker)
         return await _drain_rate(bootstrap, BENCH_OUTPUT_TOPICS[0], messages)
     finally:
         worker.terminate()
@@ -298,10 +297,3 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float, skip: int) -> l
     finally:
         await producer.stop()
         await consumer.stop()
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -24,9 +23,8 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde
-from optout.streams.bench.harness import _spawn, _wait_ready
-from optout.streams.bench.pipeline import _peak_rss_mb
-from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.bench.harness import embedded_broker, peak_rss_mb, say, spawn, wait_ready
+from optout.streams.embedded.broker import free_port
 from optout.streams.runtime.table_prefill import PREFILL_DONE, PREFILL_STARTED
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
@@ -49,20 +47,15 @@ def bench_recovery(sizes: list[int]) -> dict[str, object]:
 
 async def _recovery(entries: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        broker = EmbeddedBroker(free_port())
-        broker.start()
-        try:
-            await ensure_topics(broker.bootstrap, 4, 1)
+        async with embedded_broker() as broker:
             await _fill_changelog(broker.bootstrap, entries)
             reader_seconds = await _reader_catch_up(broker.bootstrap, Path(tmp) / "reader")
-            _say("first start: building local state ...")
+            say("first start: building local state ...")
             await _run_until_ready(broker.bootstrap, Path(tmp))
             shutil.rmtree(Path(tmp) / "worker")
-            _say("local state deleted; restarting ...")
+            say("local state deleted; restarting ...")
             restarted = await _run_until_ready(broker.bootstrap, Path(tmp))
             return {"entries": entries, **restarted, "reader_seconds": round(reader_seconds, 2)}
-        finally:
-            broker.stop()
 
 
 async def _run_until_ready(bootstrap: str, tmp: Path) -> dict[str, float]:
@@ -70,12 +63,12 @@ async def _run_until_ready(bootstrap: str, tmp: Path) -> dict[str, float]:
     once ready."""
     port = free_port()
     started = time.monotonic()
-    worker = _spawn(bootstrap, tmp, "worker", port, log_level="info")
+    worker = spawn(bootstrap, tmp, "worker", port, log_level="info")
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, f"http://127.0.0.1:{port}", worker, timeout=1800)
+            await wait_ready(session, f"http://127.0.0.1:{port}", worker, timeout=1800)
         ready_after = time.monotonic() - started
-        rss = _peak_rss_mb(worker.pid)
+        rss = peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -89,7 +82,7 @@ async def _run_until_ready(bootstrap: str, tmp: Path) -> dict[str, float]:
 
 async def _reader_catch_up(bootstrap: str, path: Path) -> float:
     """The baseline: seconds for a BlocklistReader to copy the same changelog from empty."""
-    _say("baseline: a BlocklistReader copying the changelog ...")
+    say("baseline: a BlocklistReader copying the changelog ...")
     reader = BlocklistReader(bootstrap, path)
     started = time.monotonic()
     following = asyncio.ensure_future(reader.run())
@@ -135,11 +128,7 @@ async def _fill_changelog(bootstrap: str, entries: int) -> None:
                 BLOCKLIST_CHANGELOG_TOPIC, serde.encode(entry), key=pair_key(number, sender)
             )
             if n % 50_000 == 0:
-                _say(f"  filling the changelog: {n:,}/{entries:,}")
+                say(f"  filling the changelog: {n:,}/{entries:,}")
         await producer.flush()
     finally:
         await producer.stop()
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

@@ -599,7 +599,7 @@ def _report(figures: dict, as_json: bool, rows: Callable[[dict], list[tuple[str,
 
 
 def _bench_classify(args: argparse.Namespace) -> int:
-    from optout.streams.bench.harness import bench_classify
+    from optout.streams.bench.classify import bench_classify
 
     print(f"classifying {args.messages:,} messages of a realistic mix ...", file=sys.stderr)
     return _report(bench_classify(args.messages), args.json, _classify_rows)
@@ -619,7 +619,7 @@ def _classify_rows(figures: dict) -> list[tuple[str, str]]:
 
 
 def _bench_blocklist(args: argparse.Namespace) -> int:
-    from optout.streams.bench.harness import bench_blocklist
+    from optout.streams.bench.lookups import bench_blocklist
 
     figures = bench_blocklist(args.pairs, args.seconds, args.rate)
     return _report(figures, args.json, _blocklist_rows)

@@ -68,6 +68,13 @@ class EmbeddedBroker:
             time.sleep(0.1)
         log.info("embedded broker listening on %s (log: %s)", self.bootstrap, self.log_path)
 
+    def __enter__(self) -> EmbeddedBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:
             return
