@@ -48,6 +48,13 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
             )
 
         eventually(answers, timeout=150, what="optout up to answer lookups")
+        # Settings a number leaves empty come from `optout up`'s own defaults (help contact...).
+        configured = optout(
+            "numbers", "set", "+15559990002", "--webhook-url", "https://hooks.example.com/in",
+            env=env,
+        )  # fmt: skip
+        assert configured.returncode == 0, configured.stderr
+        assert json.loads(configured.stdout)["webhook_url"] == "https://hooks.example.com/in"
         injected = optout(
             "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "STOP", env=env
         )

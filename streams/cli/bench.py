@@ -1,0 +1,175 @@
+"""`optout bench ...`: run a benchmark and print its figures as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from optout.streams.cli.common import (
+    report,
+)
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
+    bench_classify = bench_commands.add_parser(
+        "classify",
+        help="classifications per second of the classifier alone, on a realistic mix",
+    )
+    bench_classify.add_argument("--messages", type=int, default=200_000)
+    bench_classify.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_classify.set_defaults(run=_bench_classify)
+    bench_blocklist = bench_commands.add_parser(
+        "blocklist",
+        help="block-list lookups: HTTP single (rate and p99 at a fixed load), batch, reader",
+        description="Starts an embedded broker and a classify worker, blocks --pairs pairs, "
+        "then measures. Baselines in the same run: /healthz on the same server for HTTP, a "
+        "Python dict for the reader.",
+    )
+    bench_blocklist.add_argument("--pairs", type=int, default=10_000)
+    bench_blocklist.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    bench_blocklist.add_argument("--rate", type=int, default=1000, help="fixed load, requests/s")
+    bench_blocklist.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_blocklist.set_defaults(run=_bench_blocklist)
+    bench_pipeline = bench_commands.add_parser(
+        "pipeline",
+        help="the classify path against raw aiokafka on the same broker, latency, memory",
+        description="Starts an embedded broker; measures raw aiokafka consume-and-produce-twice "
+        "(baseline), the pipeline's two hops in raw aiokafka and as Faust agents doing no work "
+        "(a worker running `--agents bench-hops`), the classify worker draining "
+        "--messages realistic messages, end-to-end latency at --rate messages/s, and the "
+        "worker's peak memory.",
+    )
+    bench_pipeline.add_argument("--messages", type=int, default=20_000)
+    bench_pipeline.add_argument("--rate", type=int, default=1000, help="offered load, msgs/s")
+    bench_pipeline.add_argument("--latency-seconds", type=float, default=10.0)
+    bench_pipeline.add_argument(
+        "--workers", type=int, default=1, help="classify workers sharing the partitions"
+    )
+    bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_pipeline.set_defaults(run=_bench_pipeline)
+    bench_recovery = bench_commands.add_parser(
+        "recovery",
+        help="restoring the block list after a worker lost its disk; memory as the list grows",
+        description="For each size: fill the block-list changelog, start a classify worker, "
+        "stop it, delete its local state, start it again. Prints entries restored per second, "
+        "time to ready and peak RSS, and the RSS ratio of the largest size to the smallest.",
+    )
+    bench_recovery.add_argument(
+        "--entries",
+        default="10000,1000000",
+        help="comma-separated block-list sizes, smallest first (default 10000,1000000)",
+    )
+    bench_recovery.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_recovery.set_defaults(run=_bench_recovery)
+
+
+def _bench_classify(args: argparse.Namespace) -> int:
+    from optout.streams.bench.classify import bench_classify
+
+    print(f"classifying {args.messages:,} messages of a realistic mix ...", file=sys.stderr)
+    return report(bench_classify(args.messages), args.json, _classify_rows)
+
+
+def _classify_rows(figures: dict) -> list[tuple[str, str]]:
+    return [
+        ("classifier", f"{figures['classifications_per_second']:,}/s"),
+        ("baseline (str.upper().split())", f"{figures['baseline_upper_split_per_second']:,}/s"),
+        ("ratio to baseline", str(figures["ratio_to_baseline"])),
+        (
+            "target",
+            f"{figures['target_per_second']:,}/s: {'met' if figures['meets_target'] else 'MISSED'}",
+        ),
+        ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),
+    ]
+
+
+def _bench_blocklist(args: argparse.Namespace) -> int:
+    from optout.streams.bench.lookups import bench_blocklist
+
+    figures = bench_blocklist(args.pairs, args.seconds, args.rate)
+    return report(figures, args.json, _blocklist_rows)
+
+
+def _blocklist_rows(figures: dict) -> list[tuple[str, str]]:
+    single, fixed = figures["http_single"], figures["http_fixed_rate"]
+    baseline = figures["http_healthz_baseline"]
+    reader, as_dict = figures["reader_lookups_per_second"], figures["dict_baseline_per_second"]
+    replica, replica_fixed = figures["replica_single"], figures["replica_fixed_rate"]
+    return [
+        ("pairs blocked", f"{figures['pairs']:,}"),
+        ("HTTP /healthz (baseline)", f"{baseline['requests_per_second']:,}/s"),
+        ("HTTP single lookups", f"{single['requests_per_second']:,}/s, "
+         f"{single['requests_per_second'] / baseline['requests_per_second']:.2f} of baseline"),
+        (f"HTTP at {fixed['offered_per_second']:,}/s: p50/p99/max",
+         f"{fixed['p50_ms']}/{fixed['p99_ms']}/{fixed['max_ms']} ms "
+         f"(target p99 < 5 ms: {'met' if fixed['p99_ms'] < 5 else 'MISSED'})"),
+        (f"/healthz at {fixed['offered_per_second']:,}/s: p50/p99/max (baseline)",
+         "{p50_ms}/{p99_ms}/{max_ms} ms".format(**figures["http_healthz_fixed_rate"])),
+        ("HTTP batch lookups", f"{figures['http_batch_pairs_per_second']:,} pairs/s"),
+        (f"constant-answer aiohttp at {fixed['offered_per_second']:,}/s (floor)",
+         "{p50_ms}/{p99_ms}/{max_ms} ms".format(**figures["floor_fixed_rate"])),
+        ("replica (optout lookups) single", f"{replica['requests_per_second']:,}/s"),
+        (f"replica at {fixed['offered_per_second']:,}/s: p50/p99/max",
+         f"{replica_fixed['p50_ms']}/{replica_fixed['p99_ms']}/{replica_fixed['max_ms']} ms "
+         f"(target p99 < 5 ms: {'met' if replica_fixed['p99_ms'] < 5 else 'MISSED'})"),
+        ("reader lookups",
+         f"{reader:,}/s (target 500,000: {'met' if reader >= 500_000 else 'MISSED'})"),
+        ("dict lookups (baseline)", f"{as_dict:,}/s, reader at {reader / as_dict:.2f}"),
+    ]  # fmt: skip
+
+
+def _bench_pipeline(args: argparse.Namespace) -> int:
+    from optout.streams.bench.pipeline import bench_pipeline
+
+    figures = bench_pipeline(args.messages, args.rate, args.latency_seconds, args.workers)
+    return report(figures, args.json, _pipeline_rows)
+
+
+def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
+    latency = figures["latency_at_rate"]
+    baseline = figures["baseline_events_per_second"]
+
+    def against_baseline(rate: int) -> str:
+        return f"{rate:,}/s, {rate / baseline:.2f} of baseline"
+
+    return [
+        ("messages", f"{figures['messages']:,}"),
+        ("classify workers", str(figures["workers"])),
+        ("raw aiokafka, consume + produce x2", f"{baseline:,}/s"),
+        ("raw aiokafka, the pipeline's two hops",
+         against_baseline(figures["raw_two_hops_events_per_second"])),
+        ("Faust, the two hops doing no work",
+         against_baseline(figures["faust_two_hops_events_per_second"])),
+        ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
+        ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
+        (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
+         f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
+        ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
+    ]  # fmt: skip
+
+
+def _bench_recovery(args: argparse.Namespace) -> int:
+    from optout.streams.bench.recovery import bench_recovery
+
+    sizes = sorted(int(size) for size in args.entries.split(","))
+    return report(bench_recovery(sizes), args.json, _recovery_rows)
+
+
+def _recovery_rows(figures: dict) -> list[tuple[str, str]]:
+    rows = []
+    for run in figures["runs"]:
+        rate = run["entries"] / max(run["restore_seconds"], 1e-3)
+        rows += [
+            (f"{run['entries']:,} entries: restored", f"{rate:,.0f} entries/s "
+             f"in {run['restore_seconds']} s (target 100,000/s)"),
+            (f"{run['entries']:,} entries: baseline, reader copy",
+             f"{run['entries'] / max(run['reader_seconds'], 1e-3):,.0f} entries/s"),
+            (f"{run['entries']:,} entries: ready after", f"{run['ready_after_seconds']} s"),
+            (f"{run['entries']:,} entries: worker peak RSS", f"{run['worker_peak_rss_mb']} MB"),
+        ]  # fmt: skip
+    rows.append(
+        ("RSS, largest / smallest", f"{figures['rss_ratio_largest_to_smallest']} (target <= 1.5)")
+    )
+    return rows

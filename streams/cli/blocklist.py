@@ -1,0 +1,107 @@
+"""`optout blocklist ...`: ask and change the block list, its history, and export it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from optout.streams.cli.common import (
+    broker_url,
+    iso,
+    progress,
+    registry,
+    web_call,
+)
+from optout.streams.config import Config
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    blocklist = commands.add_parser("blocklist", help="ask or manage the block list")
+    blocklist_commands = blocklist.add_subparsers(required=True, metavar="ACTION")
+    check = blocklist_commands.add_parser(
+        "check",
+        help="may NUMBER text SENDER? prints the lookup's JSON",
+        description="Print the block-list lookup for a pair. Exits 0 whether or not the pair "
+        "is blocked; non-zero only when no answer can be had.",
+    )
+    check.add_argument("number", help="business number, E.164")
+    check.add_argument("sender", help="end user's number, E.164")
+    check.set_defaults(run=_blocklist_check)
+    for change, helptext in (
+        ("add", "block a pair by hand (an opt-out received by phone or email)"),
+        ("remove", "unblock a pair by hand"),
+    ):
+        command = blocklist_commands.add_parser(
+            change,
+            help=helptext,
+            description=f"{helptext.capitalize()}. Goes through Kafka like any other change; "
+            "needs an admin token in OPTOUT_TOKEN.",
+        )
+        command.add_argument("number", help="business number, E.164")
+        command.add_argument("sender", help="end user's number, E.164")
+        command.add_argument("--reason", required=True, help="why, for the audit history")
+        command.set_defaults(run=_blocklist_change, change=change)
+    history = blocklist_commands.add_parser(
+        "history", help="every change of a pair; with --at, was it blocked then and why"
+    )
+    history.add_argument("number")
+    history.add_argument("sender")
+    history.add_argument("--at", help="a time: ISO 8601 (UTC if no zone) or epoch ms")
+    history.set_defaults(run=_blocklist_history)
+    export = blocklist_commands.add_parser(
+        "export",
+        help="write blocked pairs as CSV (one number's or all)",
+        description="Read the block list's changelog and write CSV, with progress on stderr.",
+    )
+    export.add_argument("--number", help="only this business number")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument("--all", action="store_true", help="unblocked pairs too")
+    export.set_defaults(run=_blocklist_export)
+
+
+def _blocklist_check(args: argparse.Namespace) -> int:
+    return web_call("blocklist check", "GET", f"/v1/blocklist/{args.number}/{args.sender}")
+
+
+def _blocklist_change(args: argparse.Namespace) -> int:
+    method = "POST" if args.change == "add" else "DELETE"
+    path = f"/v1/blocklist/{args.number}/{args.sender}"
+    return web_call(f"blocklist {args.change}", method, path, {"reason": args.reason})
+
+
+def _blocklist_history(args: argparse.Namespace) -> int:
+    path = f"/v1/blocklist/{args.number}/{args.sender}/history"
+    return web_call("blocklist history", "GET", path, query={"at": args.at} if args.at else None)
+
+
+def _blocklist_export(args: argparse.Namespace) -> int:
+    import csv
+
+    from optout.schemas import AvroSerde
+    from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
+    from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
+
+    config = Config()
+    serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, registry(config))
+    entries: dict[bytes, dict] = {}
+    reader = TopicReader(broker_url(config), BLOCKLIST_CHANGELOG_TOPIC, entries, serde.decode)
+    asyncio.run(read_until_caught_up(reader, timeout=600, progress=progress("reading block list")))
+    rows = sorted(
+        (e for e in entries.values() if e["blocked"] or args.all),
+        key=lambda e: (e["business_number"], e["end_user_number"]),
+    )
+    rows = [e for e in rows if not args.number or e["business_number"] == args.number]
+    output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        fields = ["business_number", "end_user_number", "blocked", "since", "source", "keyword",
+                  "message_id", "reason", "actor"]  # fmt: skip
+        writer = csv.DictWriter(output, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for entry in rows:
+            writer.writerow(entry | {"since": iso(entry["since"])})
+    finally:
+        if args.output:
+            output.close()
+    print(f"exported {len(rows)} pairs", file=sys.stderr)
+    return 0

@@ -1,0 +1,146 @@
+"""What the command groups share: finding a running `optout up`, the broker and the web API,
+producing records, and printing progress and reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from optout.schemas.registry import SchemaRegistry
+from optout.streams.config import Config
+
+__all__ = [
+    "RUN_FILE",
+    "NoBroker",
+    "broker_url",
+    "iso",
+    "produce",
+    "produce_many",
+    "progress",
+    "registry",
+    "report",
+    "running_up",
+    "service_defaults",
+    "web_call",
+]
+
+RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
+
+
+def running_up() -> dict[str, str]:
+    """Where a running `optout up` listens, if one is running."""
+    try:
+        found = json.loads(RUN_FILE.read_text())
+        os.kill(int(found["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return {}
+    return found
+
+
+def service_defaults(config: Config) -> dict[str, str]:
+    """What a number without settings gets from the service: a running `optout up`'s own
+    defaults when the command talks to it, else the OPTOUT_DEFAULT_* settings."""
+    announced = {} if config.broker_url else running_up().get("defaults", {})
+    return {
+        "brand_name": announced.get("brand_name") or config.default_brand_name,
+        "help_contact": announced.get("help_contact") or config.default_help_contact,
+        "webhook_url": announced.get("webhook_url") or config.default_webhook_url,
+    }
+
+
+class NoBroker(Exception):
+    """No broker configured and no running `optout up` to find."""
+
+
+def broker_url(config: Config) -> str:
+    broker_url = config.broker_url or running_up().get("broker_url")
+    if not broker_url:
+        raise NoBroker("no broker: start `optout up` or set OPTOUT_BROKER_URL")
+    return broker_url
+
+
+def registry(config: Config):  # type: ignore[no-untyped-def]
+
+    return SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
+
+
+async def produce(broker_url: str, topic: str, key: bytes, value: bytes) -> None:
+    await produce_many(broker_url, topic, [(key, value)])
+
+
+async def produce_many(
+    broker_url: str, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=broker_url, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def web_call(
+    what: str, method: str, path: str, body: dict | None = None, query: dict | None = None
+) -> int:
+    """Call the running service's HTTP API, print the JSON answer; 0 on success, 1 if not."""
+    web_url = os.environ.get("OPTOUT_WEB_URL") or running_up().get("web_url")
+    web_url = web_url or f"http://127.0.0.1:{os.environ.get('OPTOUT_WEB_PORT', '6066')}"
+    url = (
+        web_url + urllib.parse.quote(path) + ("?" + urllib.parse.urlencode(query) if query else "")
+    )
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("OPTOUT_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['OPTOUT_TOKEN']}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(json.dumps(json.loads(response.read()), indent=2))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(
+            f"optout {what}: cannot reach {web_url} ({exc}); is `optout up` running?",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def iso(epoch_ms: int) -> str:
+
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def progress(label: str):  # type: ignore[no-untyped-def]
+    """A progress line on standard error: records applied of those known to exist."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+              end="" if done < total else "\n", file=sys.stderr, flush=True)  # fmt: skip
+
+    return show
+
+
+def report(figures: dict, as_json: bool, rows: Callable[[dict], list[tuple[str, str]]]) -> int:
+    """Print benchmark figures as JSON, or as a plain two-column table."""
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    table = rows(figures)
+    width = max(len(name) for name, _ in table) + 2
+    for name, value in table:
+        print(f"{name:<{width}}{value}")
+    return 0
