@@ -32,10 +32,10 @@ typecheck: install
 	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases $(PURE_MODULES)
 
 unit: install
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q tests/unit
 
 e2e: install
-	$(BIN)/python -m pytest -q -m "e2e and not crash"
+	$(BIN)/python -m pytest -q -m "not crash" tests/e2e
 
 # The kill -9 crash test (tests/test_crash_e2e.py) alone; `make test` runs it too.
 crash: install

@@ -1,7 +1,20 @@
 """Topic names and their kinds: the contract with carriers, send services, analysts and
-customers. Each topic's name lives here only; partition counts come from config."""
+customers. Each topic's name lives here only; partition counts come from config. A worker
+creates the missing ones at start (`ensure_topics`)."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError
+
+from optout.streams.exceptions import BrokerUnavailable
+
+log = logging.getLogger(__name__)
 
 INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here
 INBOUND_BY_PAIR_TOPIC = "inbound-by-pair"  # inbound re-keyed by 'business|end_user'
@@ -58,3 +71,55 @@ ALL_TOPICS = (
 BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
 BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
 BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
+
+
+async def ensure_topics(
+    bootstrap: str,
+    partitions: int,
+    replication_factor: int,
+    wait_seconds: float = 0.0,
+    names: Iterable[str] = ALL_TOPICS,
+) -> None:
+    """Create the topics of `names` (every topic the service uses) that do not exist yet,
+    compacted where they must be.
+
+    Retries with backoff while the broker is unreachable, saying so each time, for
+    `wait_seconds` (0: until it answers).
+    """
+    admin = await _connect_admin(bootstrap, wait_seconds)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
+            )
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+            log.info("created topics: %s", ", ".join(t.name for t in missing))
+    finally:
+        await admin.close()
+
+
+async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
+    deadline = time.monotonic() + wait_seconds if wait_seconds else float("inf")
+    delay = 0.5
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            return admin
+        except KafkaConnectionError as exc:
+            await admin.close()
+            if time.monotonic() + delay > deadline:
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {bootstrap} after {wait_seconds:.0f}s: {exc}"
+                ) from exc
+            log.warning("Kafka at %s unreachable (%s); retrying in %.1fs", bootstrap, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from optout.streams.embedded.broker import EmbeddedBroker, ensure_topics, free_port
+from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.topics import ensure_topics
 
 __all__ = [
     "embedded_broker",

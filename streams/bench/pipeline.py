@@ -25,7 +25,6 @@ from pathlib import Path
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import (
@@ -45,6 +44,7 @@ from optout.streams.topics import (
     BENCH_SECOND_HOP_TOPIC,
     INBOUND_TOPIC,
     WEBHOOK_TOPIC,
+    ensure_topics,
 )
 
 PARTITIONS = 4
@@ -114,8 +114,11 @@ async def _raw_stages(
 ) -> float:
     """`messages` 300-byte records through `stages` (input topic, output topics), all stages
     running at once in this process: events per second from the first record consumed."""
-    await _create_topics(
-        bootstrap, {f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]}
+    await ensure_topics(
+        bootstrap,
+        PARTITIONS,
+        1,
+        names={f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]},
     )
     await _produce_raw(bootstrap, f"{prefix}-{stages[0][0]}", messages)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
@@ -165,8 +168,11 @@ async def _raw_stage(
 async def _faust_two_hops(bootstrap: str, tmp: Path, messages: int) -> float:
     """The two hops as Faust agents doing no work, in a worker of their own: events per
     second from the first output record to the last."""
-    await _create_topics(
-        bootstrap, {BENCH_FIRST_HOP_TOPIC, BENCH_SECOND_HOP_TOPIC, *BENCH_OUTPUT_TOPICS}
+    await ensure_topics(
+        bootstrap,
+        PARTITIONS,
+        1,
+        names={BENCH_FIRST_HOP_TOPIC, BENCH_SECOND_HOP_TOPIC, *BENCH_OUTPUT_TOPICS},
     )
     await _produce_raw(bootstrap, BENCH_FIRST_HOP_TOPIC, messages)
     port = free_port()
@@ -178,15 +184,6 @@ async def _faust_two_hops(bootstrap: str, tmp: Path, messages: int) -> float:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-
-
-async def _create_topics(bootstrap: str, names: set[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in sorted(names)])
-    finally:
-        await admin.close()
 
 
 async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:

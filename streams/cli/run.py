@@ -94,7 +94,9 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = False) -> int:
     from optout.streams.cli.logs import configure_logging
-    from optout.streams.embedded.broker import BrokerUnavailable, EmbeddedBroker, ensure_topics
+    from optout.streams.embedded.broker import EmbeddedBroker
+    from optout.streams.exceptions import BrokerUnavailable
+    from optout.streams.topics import ensure_topics
 
     os.environ["OPTOUT_AGENTS"] = ",".join(agents)
     logging_config = configure_logging(Config().log_level, Config().log_format)

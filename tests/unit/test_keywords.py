@@ -8,8 +8,8 @@ import pytest
 
 from optout.streams.rules.keywords import Intent, KeywordSet, classify_text, normalise
 
-# A copy of shared/corpus/keywords.tsv, the labelled examples of the keyword policy.
-CORPUS = Path(__file__).parent / "data" / "keywords.tsv"
+# The labelled examples of the keyword policy: intent, text, and why.
+CORPUS = Path(__file__).parents[1] / "data" / "keywords.tsv"
 
 
 def corpus_rows() -> list[tuple[str, str, str]]:

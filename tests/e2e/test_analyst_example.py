@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Stack
-from tests.test_pipeline_e2e import settle_and_assert_once
+from tests.support import Stack, settle_and_assert_once
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_readme_example_reads_optout_events(stack: Stack, tmp_path: Path) -> None:

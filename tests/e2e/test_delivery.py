@@ -9,8 +9,7 @@ import pytest
 from optout.schemas import AvroSerde
 from optout.streams.embedded.standins import Scripted, StandIn
 from optout.streams.rules.webhook_signing import verify_signature
-from tests.conftest import HTTP_TIMEOUT, WEBHOOK_SECRET, Stack, eventually
-from tests.test_pipeline_e2e import settle_and_assert_once
+from tests.support import HTTP_TIMEOUT, WEBHOOK_SECRET, Stack, eventually, settle_and_assert_once
 
 pytestmark = pytest.mark.e2e
 

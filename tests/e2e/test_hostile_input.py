@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from optout.schemas import AvroSerde, DecodeError
 from optout.streams.rules.validate import MAX_TEXT_CHARS, validate_inbound
-from tests.conftest import ADMIN_TOKEN, Stack, eventually
+from tests.support import ADMIN_TOKEN, Stack, eventually
 
 pytestmark = pytest.mark.e2e
 INBOUND = AvroSerde("inbound_message", "inbound-messages")

@@ -12,7 +12,7 @@ import pytest
 
 from optout.streams.config import EMBEDDED_SESSION_TIMEOUT_SECONDS
 from optout.streams.embedded.broker import free_port
-from tests.conftest import Stack, eventually
+from tests.support import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 PAIRS = 24

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.broker import EmbeddedBroker
 from optout.streams.embedded.tansu_quirks import EMBEDDED_FETCH_MAX_WAIT_MS, true_end_offsets
+from optout.streams.topics import ensure_topics
 
 pytestmark = pytest.mark.e2e
 RECORDS = 5000
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    running = EmbeddedBroker(free_port())
-    running.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +23,7 @@ def filled(broker: EmbeddedBroker) -> str:
 
 
 async def _fill(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic("quirk", num_partitions=1, replication_factor=1)])
-    await admin.close()
+    await ensure_topics(bootstrap, 1, 1, names=["quirk"])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     sent = [await producer.send("quirk", b"x" * 100) for _ in range(RECORDS)]
@@ -63,11 +51,8 @@ def test_end_offsets_are_wrong_and_the_workaround_finds_the_true_end(filled: str
 
 async def _fetch_latency_ms(bootstrap: str, max_wait_ms: int) -> float:
     """How long a waiting consumer takes to see a record produced while it waits."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     topic = f"wake-{max_wait_ms}"
-    await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    await admin.close()
+    await ensure_topics(bootstrap, 1, 1, names=[topic])
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=max_wait_ms
     )

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, Stack, eventually
-from tests.test_pipeline_e2e import blocked, replies_to, settle_and_assert_once
+from tests.support import (
+    ADMIN_TOKEN,
+    Stack,
+    blocked,
+    eventually,
+    replies_to,
+    settle_and_assert_once,
+)
 
 pytestmark = pytest.mark.e2e
 

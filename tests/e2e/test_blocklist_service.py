@@ -17,8 +17,7 @@ import pytest
 
 from optout.streams.embedded.broker import free_port
 from optout.tables.client.blocklist_reader import BlocklistReader
-from tests.conftest import ADMIN_TOKEN, Stack, eventually
-from tests.test_pipeline_e2e import blocked, settle_and_assert_once
+from tests.support import ADMIN_TOKEN, Stack, blocked, eventually, settle_and_assert_once
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}

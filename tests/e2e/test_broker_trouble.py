@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Stack, eventually
+from tests.support import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 

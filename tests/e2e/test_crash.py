@@ -20,7 +20,7 @@ from optout.schemas import AvroSerde, Record
 from optout.streams.embedded.broker import free_port
 from optout.streams.rules.decide import decide
 from optout.streams.rules.number_settings import default_settings
-from tests.conftest import Stack, eventually
+from tests.support import Stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 MESSAGES = 20_000

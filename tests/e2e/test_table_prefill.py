@@ -9,11 +9,11 @@ from pathlib import Path
 import faust
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from optout.streams.app import ROCKSDICT
-from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.broker import EmbeddedBroker
 from optout.streams.runtime.table_prefill import prefill_tables
+from optout.streams.topics import ensure_topics
 
 pytestmark = pytest.mark.e2e
 CHANGELOG = "prefill-test-changelog"
@@ -42,34 +42,20 @@ async def send(bootstrap: str, records: list[tuple[bytes, bytes | None]]) -> dic
         await producer.stop()
 
 
-async def create_changelog(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(CHANGELOG, num_partitions=4, replication_factor=1)])
-    finally:
-        await admin.close()
-
-
 def test_prefill_writes_what_faust_reads_and_resumes_from_the_stored_offset(
-    tmp_path: Path,
+    tmp_path: Path, broker: EmbeddedBroker
 ) -> None:
-    broker = EmbeddedBroker(free_port())
-    broker.start()
-    try:
-        asyncio.run(create_changelog(broker.bootstrap))
-        first = [(f"k{n}".encode(), f"v{n}".encode()) for n in range(2000)]
-        asyncio.run(send(broker.bootstrap, first))
-        applied = asyncio.run(prefill_tables(broker.bootstrap, [faust_table(tmp_path)], 4096))
-        assert applied == {CHANGELOG: 2000}
+    asyncio.run(ensure_topics(broker.bootstrap, 4, 1, names=[CHANGELOG]))
+    first = [(f"k{n}".encode(), f"v{n}".encode()) for n in range(2000)]
+    asyncio.run(send(broker.bootstrap, first))
+    applied = asyncio.run(prefill_tables(broker.bootstrap, [faust_table(tmp_path)], 4096))
+    assert applied == {CHANGELOG: 2000}
 
-        later = [(b"k1", b"changed"), (b"k2", None), (b"new", b"value")]
-        last_offsets = asyncio.run(send(broker.bootstrap, later))
-        table = faust_table(tmp_path)
-        applied = asyncio.run(prefill_tables(broker.bootstrap, [table], 4096))
-        assert applied == {CHANGELOG: 3}
-    finally:
-        broker.stop()
+    later = [(b"k1", b"changed"), (b"k2", None), (b"new", b"value")]
+    last_offsets = asyncio.run(send(broker.bootstrap, later))
+    table = faust_table(tmp_path)
+    applied = asyncio.run(prefill_tables(broker.bootstrap, [table], 4096))
+    assert applied == {CHANGELOG: 3}
 
     store = table.data  # Faust's own store over the same files
     stored = {}

@@ -9,13 +9,13 @@ import logging
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer.fetcher import PartitionRecords
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.memory_records import MemoryRecords
 
 from optout.streams.embedded import tansu_quirks as broker_quirks
-from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.broker import EmbeddedBroker
+from optout.streams.topics import ensure_topics
 
 PRODUCERS = 4
 RECORDS_EACH = 5000
@@ -73,10 +73,7 @@ def test_a_range_missing_for_longer_than_the_patience_is_skipped_with_an_error(
 
 
 async def _tail_while_producers_write(bootstrap: str) -> tuple[int, list[tuple[int, int, int]]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic("tailed", num_partitions=4, replication_factor=1)])
-    await admin.close()
+    await ensure_topics(bootstrap, 4, 1, names=["tailed"])
     consumer = AIOKafkaConsumer(
         "tailed", bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=10
     )
@@ -117,13 +114,8 @@ async def _produce(bootstrap: str, name: str) -> None:
 
 @pytest.mark.e2e
 def test_a_consumer_tailing_concurrent_producers_reads_every_record_in_order(
-    workaround: None,
+    workaround: None, broker: EmbeddedBroker
 ) -> None:
-    broker = EmbeddedBroker(free_port())
-    broker.start()
-    try:
-        read, jumps = asyncio.run(_tail_while_producers_write(broker.bootstrap))
-    finally:
-        broker.stop()
+    read, jumps = asyncio.run(_tail_while_producers_write(broker.bootstrap))
     assert jumps == []
     assert read == PRODUCERS * RECORDS_EACH

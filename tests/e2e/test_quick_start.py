@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from optout.streams.embedded.broker import free_port
-from tests.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,20 @@
+"""Test support: a running stack, waiting, and questions asked of the stack.
+
+Test modules import from here, never from each other or from conftest.
+"""
+
+from tests.support.pipeline import blocked, replies_to, settle_and_assert_once, webhooks_for
+from tests.support.stack import ADMIN_TOKEN, HTTP_TIMEOUT, WEBHOOK_SECRET, Stack
+from tests.support.waiting import eventually
+
+__all__ = [
+    "ADMIN_TOKEN",
+    "HTTP_TIMEOUT",
+    "WEBHOOK_SECRET",
+    "Stack",
+    "blocked",
+    "eventually",
+    "replies_to",
+    "settle_and_assert_once",
+    "webhooks_for",
+]
