@@ -2,10 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PURE_MODULES := -m optout.streams.rules.keywords -m optout.streams.rules.decide -m optout.streams.rules.templates \
-	-m optout.streams.rules.validate -m optout.streams.config -m optout.streams.rules.regions \
-	-m optout.streams.rules.retry_schedule -m optout.streams.rules.webhook_signing -m optout.streams.rules.destinations \
-	-m optout.streams.rules.number_settings -p optout.schemas
+PACKAGES := -p optout.schemas -p optout.streams -p optout.tables
 
 .PHONY: install run test lint typecheck unit e2e crash clean
 
@@ -29,7 +26,7 @@ lint: install
 typecheck: install
 	mkdir -p build/typecheck/optout
 	for d in streams schemas tables; do ln -sfn ../../../$$d build/typecheck/optout/$$d; done
-	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases $(PURE_MODULES)
+	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases $(PACKAGES)
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -7,9 +7,10 @@ bytes of a topic, a table and a lookup route are always the same ('+1555...|+155
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Any
 
 import faust
-from faust.types import RecordMetadata
+from faust.types import RecordMetadata, TableT
 
 from optout.schemas import AvroSerde
 from optout.schemas.registry import SchemaRegistry
@@ -54,7 +55,7 @@ app = faust.App(
 )
 
 
-def raw_topic(name: str, **options: object) -> faust.TopicT:
+def raw_topic(name: str, **options: Any) -> faust.TopicT:
     """A topic of Avro bytes with raw keys; decoding is the agents' job, so that a bad
     record becomes a dead letter rather than an exception inside Faust."""
     return app.topic(
@@ -66,7 +67,7 @@ def raw_topic(name: str, **options: object) -> faust.TopicT:
     )
 
 
-def bytes_table(name: str, changelog: str) -> faust.Table:
+def bytes_table(name: str, changelog: str) -> TableT:
     """A RocksDB (rocksdict) table of raw byte keys and values, backed by the compacted
     `changelog` topic; raw keys keep table, topic and lookup route in agreement."""
     return app.Table(

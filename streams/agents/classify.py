@@ -38,11 +38,11 @@ from optout.streams.app import (
     webhook_serde,
     webhook_topic,
 )
+from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.streams.rules.decide import Decision, consent_event, decide
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
-from optout.streams.web.metrics import MESSAGES, PROCESSING
 from optout.tables.blocklist import get_entry, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import pair_key

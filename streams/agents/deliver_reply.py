@@ -28,12 +28,12 @@ from optout.streams.app import (
     replies_topic,
     reply_serde,
 )
+from optout.streams.metrics import COMPLIANCE_CLOCK
 from optout.streams.rules.retry_schedule import Verdict
 from optout.streams.runtime.batches import handle_each
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import Delivery, attempt, settle
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
-from optout.streams.web.metrics import COMPLIANCE_CLOCK
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import app, config, webhook_serde, webhook_topic
-from optout.streams.rules.destinations import DestinationRefused, check_url, resolver
+from optout.streams.rules.destinations import DestinationRefused, check_url
 from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
 from optout.streams.rules.webhook_signing import signed_headers
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import (
     Delivery,
     DestinationSlots,
@@ -33,6 +33,7 @@ from optout.streams.sinks.http_delivery import (
     schedule_retry,
     settle,
 )
+from optout.streams.sinks.public_resolver import resolver
 from optout.streams.topics import WEBHOOK_TOPIC
 from optout.tables.settings import settings_for, settings_reader
 

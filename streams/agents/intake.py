@@ -16,7 +16,7 @@ from optout.schemas import DecodeError
 from optout.streams.app import app, inbound_by_pair_topic, inbound_serde, inbound_topic, produce
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.tables.keys import pair_key
 
 

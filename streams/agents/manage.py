@@ -16,7 +16,7 @@ from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic
 from optout.streams.rules.decide import consent_event, decide_manual
 from optout.streams.runtime.batches import handle_each
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.tables.blocklist import (
     blocklist_commands_topic,
     command_serde,

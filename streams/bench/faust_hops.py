@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import cast
 
 import faust
 from faust.types import EventT
@@ -46,5 +47,9 @@ async def _produce_two(events: Sequence[EventT]) -> None:
 
 
 async def _send(events: Sequence[EventT], topics: list[faust.TopicT]) -> None:
-    acks = [await produce(t, event.key, event.value) for event in events for t in topics]
+    acks = [
+        await produce(t, cast(bytes, event.key), cast(bytes, event.value))
+        for event in events
+        for t in topics
+    ]
     await asyncio.gather(*acks)

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -92,7 +92,7 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 300.0) -> Non
         await asyncio.sleep(0.2)
 
 
-def stop_all(processes: list[subprocess.Popen[bytes] | None]) -> None:
+def stop_all(processes: Sequence[subprocess.Popen[bytes] | None]) -> None:
     """Terminate the processes that were started, and wait for each."""
     for process in processes:
         if process is not None:

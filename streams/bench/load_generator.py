@@ -10,6 +10,7 @@ from __future__ import annotations
 import selectors
 import socket
 import time
+from typing import cast
 
 
 class _Connection:
@@ -69,7 +70,7 @@ def fixed_rate_gets(
                 latencies.append(time.perf_counter() - connection.due)
                 idle.append(connection)
     for key in list(selector.get_map().values()):
-        key.fileobj.close()
+        cast(socket.socket, key.fileobj).close()
     return latencies
 
 

@@ -61,7 +61,7 @@ async def _bench_pipeline(
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
         async with embedded_broker(PARTITIONS) as broker:
-            processes: list[subprocess.Popen[bytes] | None] = []
+            processes: list[subprocess.Popen[bytes]] = []
             try:
                 baseline = await _raw_baseline(broker.bootstrap, messages)
                 two_hops = await _raw_two_hops(broker.bootstrap, messages)
@@ -90,7 +90,7 @@ async def _bench_pipeline(
                     "pipeline_events_per_second": round(throughput),
                     "ratio_to_baseline": round(throughput / baseline, 3),
                     "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
-                    "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes if p),
+                    "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes),
                 }
             finally:
                 stop_all(processes)

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from optout.schemas.registry import SchemaRegistry
 from optout.streams.config import Config
@@ -34,7 +35,7 @@ __all__ = [
 RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
 
 
-def running_up() -> dict[str, str]:
+def running_up() -> dict[str, Any]:
     """Where a running `optout up` listens, if one is running."""
     try:
         found = json.loads(RUN_FILE.read_text())
@@ -47,7 +48,7 @@ def running_up() -> dict[str, str]:
 def service_defaults(config: Config) -> dict[str, str]:
     """What a number without settings gets from the service: a running `optout up`'s own
     defaults when the command talks to it, else the OPTOUT_DEFAULT_* settings."""
-    announced = {} if config.broker_url else running_up().get("defaults", {})
+    announced: dict[str, str] = {} if config.broker_url else running_up().get("defaults", {})
     return {
         "brand_name": announced.get("brand_name") or config.default_brand_name,
         "help_contact": announced.get("help_contact") or config.default_help_contact,

@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import PartitionRecords
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def install_end_offset_workaround(bootstrap: str) -> None:
         return
     reported_highwaters = thread_class._highwaters
 
-    async def _highwaters(self, partitions: Iterable[TopicPartition]):  # type: ignore[no-untyped-def]
+    async def _highwaters(self, partitions: list[TP]):  # type: ignore[no-untyped-def]
         reported = await reported_highwaters(self, partitions)
         if self.consumer.in_transaction:
             return reported

@@ -11,12 +11,7 @@ never followed.
 from __future__ import annotations
 
 import ipaddress
-import socket
-from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 
 class DestinationRefused(OSError):
@@ -60,35 +55,7 @@ def check_url(
         return  # a name: checked when it is resolved
     reason = refusal_for_address(parts.hostname)
     if reason and not allow_private and parts.netloc not in allowed_hosts:
-        raise DestinationRefused(f"webhook URL {url!r} refused: {reason} {_HOW_TO_ALLOW}")
+        raise DestinationRefused(f"webhook URL {url!r} refused: {reason} {HOW_TO_ALLOW}")
 
 
-_HOW_TO_ALLOW = "(allowed only with OPTOUT_WEBHOOK_ALLOW_PRIVATE=true)"
-
-
-class PublicOnlyResolver(AbstractResolver):
-    """Resolves names and refuses those with any non-public address."""
-
-    def __init__(self, allowed_hosts: frozenset[str] = frozenset()) -> None:
-        self._resolver = ThreadedResolver()
-        self.allowed_hosts = allowed_hosts
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._resolver.resolve(host, port, family)
-        if f"{host}:{port}" in self.allowed_hosts:
-            return results
-        for result in results:
-            reason = refusal_for_address(result["host"])
-            if reason:
-                raise DestinationRefused(f"{host} resolves to {reason} {_HOW_TO_ALLOW}")
-        return results
-
-    async def close(self) -> None:
-        await self._resolver.close()
-
-
-def resolver(allow_private: bool, allowed_hosts: frozenset[str] = frozenset()) -> Any:
-    """The resolver webhook deliveries use."""
-    return ThreadedResolver() if allow_private else PublicOnlyResolver(allowed_hosts)
+HOW_TO_ALLOW = "(allowed only with OPTOUT_WEBHOOK_ALLOW_PRIVATE=true)"

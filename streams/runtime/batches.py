@@ -30,14 +30,15 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, cast
 
 from aiokafka.errors import KafkaError
-from faust.streams import _current_event
+from faust.streams import Stream, _current_event
 from faust.types import TP, EventT, StreamT
 
 from optout.streams.app import app, config
-from optout.streams.sinks.dead_letters import send_to_dead_letters
-from optout.streams.web.metrics import BATCH_FAILURES
+from optout.streams.metrics import BATCH_FAILURES
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,19 @@ class InOrder:
         return True
 
 
+def committed_offset(tp: TP) -> int | None:
+    """The next offset Faust will commit on `tp` (where a seek put it), if any."""
+    return cast(Any, app.consumer)._committed_offset.get(tp)
+
+
+def next_offset_to_process(tp: TP) -> int | None:
+    """The next offset this worker would process on `tp`: committed, or else read."""
+    consumer = cast(Any, app.consumer)
+    return consumer._committed_offset.get(tp) or consumer._read_offset.get(tp)
+
+
 in_order = InOrder(
-    committed_offset=lambda tp: app.consumer._committed_offset.get(tp),  # where the seek put it
+    committed_offset=committed_offset,
     seek=lambda tp, offset: app.consumer.seek(tp, offset),
 )
 app.on_partitions_revoked.connect(in_order.forget)
@@ -130,7 +142,7 @@ async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
     not through the stream's per-event iteration, which alone holds a worker near 5,000
     events/s (README, "Performance"). Backpressure and a rebalance's flushing of the queue still
     apply."""
-    queue = stream.channel.queue
+    queue = cast(Any, stream.channel).queue
     while True:
         try:
             taken = [await queue.get()]
@@ -160,7 +172,7 @@ def _current(event: EventT) -> bool:
 
 async def each(stream: StreamT) -> AsyncIterator[EventT]:
     """Each event, in offset order, acknowledged once the loop body that handled it finished."""
-    unacked = stream.noack()
+    unacked = cast(Stream, stream).noack()
     async for event in unacked.events():
         if await _next_or_ack(event):
             yield event

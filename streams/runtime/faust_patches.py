@@ -66,7 +66,7 @@ def install_eager_delivery() -> None:
             raise
         return await wait_first(self, Resumed(first, waiting_on), *others, timeout=timeout)
 
-    Consumer.wait_first = eager_wait_first  # type: ignore[method-assign]
+    Consumer.wait_first = eager_wait_first  # type: ignore[method-assign,assignment]
     Consumer._optout_eager_delivery = True  # type: ignore[attr-defined]
 
 

@@ -1,1 +1,1 @@
-"""The edges where records leave the pipeline: HTTP deliveries (with retries) and dead letters."""
+"""The edge where records leave the pipeline over HTTP: deliveries, their retries and results."""

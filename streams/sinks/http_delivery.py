@@ -19,9 +19,11 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import aiohttp
-from faust.types import EventT, StreamT
+from faust.streams import Stream
+from faust.types import EventT, StreamT, TopicT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
@@ -31,6 +33,7 @@ from optout.streams.app import (
     raw_topic,
     retry_serde,
 )
+from optout.streams.metrics import DELIVERIES, DELIVERY_LATENCY
 from optout.streams.rules.destinations import DestinationRefused
 from optout.streams.rules.retry_schedule import (
     AttemptOutcome,
@@ -40,9 +43,8 @@ from optout.streams.rules.retry_schedule import (
     retry_tier,
 )
 from optout.streams.runtime.batches import handle_each
-from optout.streams.sinks.dead_letters import send_to_dead_letters
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
-from optout.streams.web.metrics import DELIVERIES, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
 jitter = random.Random()
@@ -222,10 +224,10 @@ async def retry_each(
     if before is not None:
         await before()
     if acks_itself:
-        async for event in stream.noack().events():
+        async for event in cast(Stream, stream).noack().events():
             await retry(event)
     else:
-        await handle_each(stream, retry, f"{stream.channel.get_topic_name()} agent")
+        await handle_each(stream, retry, f"{cast(TopicT, stream.channel).get_topic_name()} agent")
 
 
 class DestinationSlots:

@@ -1,1 +1,1 @@
-"""The worker's web side that is not a table view: health, metrics, authentication."""
+"""The worker's web side that is not a table view: health and readiness, `/metrics`, tokens."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from faust.exceptions import ConsumerNotStarted
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from optout.streams.app import app
+from optout.streams.runtime.batches import next_offset_to_process
 
 
 def worker_ready() -> bool:
@@ -16,7 +17,7 @@ def worker_ready() -> bool:
     return (
         not app.rebalancing
         and bool(app.consumer.assignment())
-        and app.tables.recovery.completed.is_set()
+        and cast(Any, app.tables).recovery.completed.is_set()
     )
 
 
@@ -52,7 +53,7 @@ class ConsumerLag:
             assigned = []
         for tp in assigned:
             end = consumer.highwater(tp)
-            done = consumer._committed_offset.get(tp) or consumer._read_offset.get(tp)
+            done = next_offset_to_process(tp)
             if end is not None and done is not None:
                 lag.add_metric([tp.topic, str(tp.partition)], max(0, end - done - 1))
         yield lag

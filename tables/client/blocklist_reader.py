@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 
@@ -77,7 +79,8 @@ class BlocklistReader:
         prefix = number_prefix(number)
         start = prefix + (after.encode() + b"\x00" if after else b"")
         page: list[dict] = []
-        for key, value in self._db.items(from_key=start):
+        items = cast(Iterable[tuple[bytes, bytes]], self._db.items(from_key=start))  # raw mode
+        for key, value in items:
             if not key.startswith(prefix) or len(page) >= limit:
                 break
             if value[:1] == BLOCKED:

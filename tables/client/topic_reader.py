@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 FETCH_MAX_BYTES = 1024**2
 
 
+class Store(Protocol):
+    """Where a TopicReader applies records: a dict, or anything with these two methods."""
+
+    def __setitem__(self, key: bytes, value: Any, /) -> None: ...
+
+    def pop(self, key: bytes, default: None, /) -> object: ...
+
+
 class TopicReader:
     """Applies every record of a topic to `store` (a None value deletes the key), or hands each
     record to `on_record` instead."""
@@ -32,7 +40,7 @@ class TopicReader:
         self,
         bootstrap: str,
         topic: str,
-        store: MutableMapping[bytes, Any],
+        store: Store,
         decode: Callable[[bytes], Any] = bytes,
         poll_timeout_ms: int = 200,
         on_record: Callable[[ConsumerRecord], None] | None = None,

@@ -18,9 +18,9 @@ from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
 from optout.streams.app import app, config, registry
+from optout.streams.metrics import BLOCKED_PAIRS
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
 from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
-from optout.streams.web.metrics import BLOCKED_PAIRS
 from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, get_entry
 from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.keys import pair_key

@@ -13,7 +13,7 @@ from aiokafka.consumer.fetcher import PartitionRecords
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.memory_records import MemoryRecords
 
-from optout.streams.embedded import tansu_quirks as broker_quirks
+from optout.streams.embedded import tansu_quirks
 from optout.streams.embedded.broker import EmbeddedBroker
 from optout.streams.topics import ensure_topics
 
@@ -46,8 +46,8 @@ def fetched(fetch_offset: int, *batches: bytes) -> PartitionRecords:
 
 @pytest.fixture
 def workaround(monkeypatch: pytest.MonkeyPatch) -> None:
-    broker_quirks.install_skipped_records_workaround()
-    monkeypatch.setattr(broker_quirks, "SKIPPED_RANGE_PATIENCE_S", 30.0)
+    tansu_quirks.install_skipped_records_workaround()
+    monkeypatch.setattr(tansu_quirks, "SKIPPED_RANGE_PATIENCE_S", 30.0)
 
 
 def test_a_fetch_that_jumps_ahead_stops_at_the_jump_and_asks_again_from_there(
@@ -65,8 +65,8 @@ def test_a_fetch_that_jumps_ahead_stops_at_the_jump_and_asks_again_from_there(
 def test_a_range_missing_for_longer_than_the_patience_is_skipped_with_an_error(
     workaround: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(broker_quirks, "SKIPPED_RANGE_PATIENCE_S", 0.0)
-    with caplog.at_level(logging.ERROR, logger=broker_quirks.__name__):
+    monkeypatch.setattr(tansu_quirks, "SKIPPED_RANGE_PATIENCE_S", 0.0)
+    with caplog.at_level(logging.ERROR, logger=tansu_quirks.__name__):
         records = fetched(0, record_batch(0, 5), record_batch(8, 2))
         assert [r.offset for r in records] == [0, 1, 2, 3, 4, 8, 9]
     assert "offsets 5..7 missing" in caplog.text

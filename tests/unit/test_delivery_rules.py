@@ -9,7 +9,6 @@ import pytest
 
 from optout.streams.rules.destinations import (
     DestinationRefused,
-    PublicOnlyResolver,
     check_url,
     refusal_for_address,
 )
@@ -21,6 +20,7 @@ from optout.streams.rules.retry_schedule import (
     retry_tier,
 )
 from optout.streams.rules.webhook_signing import sign, signed_headers, verify_signature
+from optout.streams.sinks.public_resolver import PublicOnlyResolver
 
 NOW = 1_795_000_000.0
 

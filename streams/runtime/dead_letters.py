@@ -8,7 +8,7 @@ import time
 from faust.types import EventT
 
 from optout.streams.app import dead_letter_serde, dead_letter_topic
-from optout.streams.web.metrics import DEAD_LETTERS
+from optout.streams.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
