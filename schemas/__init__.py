@@ -21,6 +21,19 @@ import fastavro
 
 from optout.schemas.registry import SchemaRegistry
 
+__all__ = [
+    "AvroSerde",
+    "CONFLUENT_MAGIC",
+    "Contract",
+    "DecodeError",
+    "RELEASED_DIR",
+    "Record",
+    "SCHEMA_DIR",
+    "SINGLE_OBJECT_MAGIC",
+    "contract",
+    "known_writer_schemas",
+]
+
 SCHEMA_DIR = Path(__file__).parent
 RELEASED_DIR = SCHEMA_DIR / "released"
 

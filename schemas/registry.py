@@ -6,6 +6,8 @@ import json
 import urllib.error
 import urllib.request
 
+__all__ = ["CONTENT_TYPE", "SchemaRegistry"]
+
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 

@@ -17,6 +17,30 @@ from optout.schemas.registry import SchemaRegistry
 from optout.streams import topics
 from optout.streams.config import Config
 
+__all__ = [
+    "ROCKSDICT",
+    "app",
+    "bytes_table",
+    "config",
+    "dead_letter_serde",
+    "dead_letter_topic",
+    "delivery_result_serde",
+    "delivery_results_topic",
+    "inbound_by_pair_topic",
+    "inbound_serde",
+    "inbound_topic",
+    "optout_event_serde",
+    "optout_events_topic",
+    "produce",
+    "raw_topic",
+    "registry",
+    "replies_topic",
+    "reply_serde",
+    "retry_serde",
+    "webhook_serde",
+    "webhook_topic",
+]
+
 config = Config()
 # Table store options: RocksDB through rocksdict, with memory bounded whatever the table size
 # (Faust's defaults are a 2 GiB block cache and 3 x 64 MiB write buffers per partition).

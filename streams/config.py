@@ -8,6 +8,15 @@ from pathlib import Path
 
 from optout.streams.topics import RETRY_TIERS
 
+__all__ = [
+    "AGENT_MODULES",
+    "BENCH_AGENT_MODULES",
+    "Config",
+    "EMBEDDED_SESSION_TIMEOUT_SECONDS",
+    "KAFKA_SESSION_TIMEOUT_SECONDS",
+    "config",
+]
+
 # Agents a worker can run, by the name `optout worker --agents` takes, with the web views that
 # answer from their tables.
 AGENT_MODULES = {

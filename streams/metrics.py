@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+__all__ = [
+    "BATCH_FAILURES",
+    "BLOCKED_PAIRS",
+    "COMPLIANCE_CLOCK",
+    "DEAD_LETTERS",
+    "DELIVERIES",
+    "DELIVERY_LATENCY",
+    "MESSAGES",
+    "PROCESSING",
+]
+
 DEAD_LETTERS = Counter(
     "optout_dead_letters_total", "Records sent to the dead-letter topic", ["source_topic"]
 )

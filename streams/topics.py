@@ -14,6 +14,31 @@ from aiokafka.errors import KafkaConnectionError
 
 from optout.streams.exceptions import BrokerUnavailable
 
+__all__ = [
+    "ALL_TOPICS",
+    "BENCH_FIRST_HOP_TOPIC",
+    "BENCH_OUTPUT_TOPICS",
+    "BENCH_SECOND_HOP_TOPIC",
+    "BLOCKLIST_CHANGELOG_TOPIC",
+    "BLOCKLIST_COMMANDS_TOPIC",
+    "COMPACTED_TOPICS",
+    "DEAD_LETTER_TOPIC",
+    "DELIVERY_RESULTS_TOPIC",
+    "HISTORY_CHANGELOG_TOPIC",
+    "INBOUND_BY_PAIR_TOPIC",
+    "INBOUND_TOPIC",
+    "OPTOUT_EVENTS_TOPIC",
+    "REPLIES_TOPIC",
+    "RETRY_TIERS",
+    "RETRY_TOPICS",
+    "SEEN_MESSAGES_CHANGELOG_TOPIC",
+    "SENT_REPLIES_CHANGELOG_TOPIC",
+    "SETTINGS_TOPIC",
+    "WEBHOOK_TOPIC",
+    "ensure_topics",
+    "retry_topic",
+]
+
 log = logging.getLogger(__name__)
 
 INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here

@@ -48,6 +48,15 @@ from optout.tables.history import record_change
 from optout.tables.keys import pair_key
 from optout.tables.settings import settings_for, settings_reader
 
+__all__ = [
+    "Unconfirmed",
+    "classify",
+    "classify_batch",
+    "classify_one",
+    "seen_messages",
+    "send_outputs",
+]
+
 log = logging.getLogger(__name__)
 
 # Message ids already processed, so a carrier's redelivery sends no second reply.

@@ -35,6 +35,16 @@ from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import Delivery, attempt, settle
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 
+__all__ = [
+    "attempt_copies",
+    "attempt_locks",
+    "deliver_reply",
+    "handle_reply",
+    "one_attempt_at_a_time",
+    "reply_delivery",
+    "sent_replies",
+]
+
 log = logging.getLogger(__name__)
 
 sent_replies = bytes_table("sent-replies", SENT_REPLIES_CHANGELOG_TOPIC)

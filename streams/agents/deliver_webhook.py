@@ -37,6 +37,15 @@ from optout.streams.sinks.public_resolver import resolver
 from optout.streams.topics import WEBHOOK_TOPIC
 from optout.tables.settings import settings_for, settings_reader
 
+__all__ = [
+    "deliver_webhook",
+    "handle_webhook",
+    "slots",
+    "webhook_body",
+    "webhook_delivery",
+    "webhook_session",
+]
+
 log = logging.getLogger(__name__)
 
 slots = DestinationSlots(config.delivery_concurrency, config.per_destination_concurrency)

@@ -19,6 +19,8 @@ from optout.streams.runtime.batches import batches, handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.tables.keys import pair_key
 
+__all__ = ["intake", "rekey"]
+
 
 @app.agent(inbound_topic)
 async def intake(stream):  # type: ignore[no-untyped-def]

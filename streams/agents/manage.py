@@ -26,6 +26,8 @@ from optout.tables.blocklist import (
 from optout.tables.history import record_change
 from optout.tables.keys import pair_key
 
+__all__ = ["apply_command", "manage"]
+
 log = logging.getLogger(__name__)
 
 

@@ -21,6 +21,8 @@ from optout.streams.app import app, produce, raw_topic
 from optout.streams.runtime.batches import batches, handle_in_full
 from optout.streams.topics import BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS, BENCH_SECOND_HOP_TOPIC
 
+__all__ = ["first_hop_topic", "forward", "output_topics", "produce_two", "second_hop_topic"]
+
 first_hop_topic = raw_topic(BENCH_FIRST_HOP_TOPIC)
 second_hop_topic = raw_topic(BENCH_SECOND_HOP_TOPIC)
 output_topics = [raw_topic(name) for name in BENCH_OUTPUT_TOPICS]

@@ -12,6 +12,8 @@ import socket
 import time
 from typing import cast
 
+__all__ = ["fixed_rate_gets", "serve_constant_answer"]
+
 
 class _Connection:
     def __init__(self, host: str, port: int) -> None:

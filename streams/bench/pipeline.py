@@ -47,6 +47,8 @@ from optout.streams.topics import (
     ensure_topics,
 )
 
+__all__ = ["PARTITIONS", "bench_pipeline"]
+
 PARTITIONS = 4
 
 

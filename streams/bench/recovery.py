@@ -30,6 +30,8 @@ from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.keys import pair_key
 
+__all__ = ["RESTORE_DONE", "RESTORE_STARTED", "bench_recovery"]
+
 RESTORE_STARTED = "Restoring state from changelog topics"
 RESTORE_DONE = "Done reading from changelog topics"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+__all__ = ["HELP_TEXTS", "OPT_IN_TEXTS", "OPT_OUT_TEXTS", "ORDINARY_TEXTS", "inbound_texts"]
+
 OPT_OUT_TEXTS = (
     "STOP", "stop", "Stop.", "STOP!", "unsubscribe", "Stop please", "STOP texting me",
     "ＳＴＯＰ", "ЅТОР", "Arrêt", "cancel", "quit", "please remove me from your list", "🛑 STOP",

@@ -9,6 +9,8 @@ from optout.streams.cli.common import (
     report,
 )
 
+__all__ = ["add_commands"]
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="benchmarks")

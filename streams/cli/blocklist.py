@@ -15,6 +15,8 @@ from optout.streams.cli.common import (
 )
 from optout.streams.config import Config
 
+__all__ = ["add_commands"]
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     blocklist = commands.add_parser("blocklist", help="ask or manage the block list")

@@ -8,6 +8,8 @@ import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
+__all__ = ["JsonFormatter", "TEXT_FORMAT", "configure_logging", "json_logging_config"]
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

@@ -18,6 +18,8 @@ from optout.streams.cli.common import (
 from optout.streams.config import Config
 from optout.streams.topics import INBOUND_TOPIC
 
+__all__ = ["add_commands"]
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     inject = commands.add_parser(

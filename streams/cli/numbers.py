@@ -16,6 +16,8 @@ from optout.streams.cli.common import (
 )
 from optout.streams.config import Config
 
+__all__ = ["add_commands"]
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     numbers = commands.add_parser(

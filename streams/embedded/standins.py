@@ -13,6 +13,8 @@ from typing import Any
 import mode
 from aiohttp import web
 
+__all__ = ["CARRIER_PATH", "Received", "Scripted", "StandIn", "StandInsService", "WEBHOOK_PATH"]
+
 log = logging.getLogger("optout.standins")
 
 CARRIER_PATH = "/v1/messages"

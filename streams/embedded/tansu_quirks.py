@@ -45,6 +45,17 @@ from aiokafka.consumer.fetcher import PartitionRecords
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+__all__ = [
+    "EMBEDDED_FETCH_MAX_WAIT_MS",
+    "FETCH_ATTEMPTS",
+    "SKIPPED_RANGE_PATIENCE_S",
+    "WHOLE_FETCH_PARTITIONS",
+    "install_end_offset_workaround",
+    "install_fetch_workarounds",
+    "install_skipped_records_workaround",
+    "true_end_offsets",
+]
+
 log = logging.getLogger(__name__)
 
 FETCH_ATTEMPTS = 20

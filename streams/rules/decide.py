@@ -14,6 +14,8 @@ from optout.streams.rules.number_settings import keywords_for
 from optout.streams.rules.regions import is_canadian, is_nanp
 from optout.streams.rules.templates import BILINGUAL, reply_text
 
+__all__ = ["Decision", "RECONFIRM_AFTER_MS", "consent_event", "decide", "decide_manual"]
+
 # A sender who is already blocked and texts STOP again gets one reminder a day at most.
 RECONFIRM_AFTER_MS = 24 * 60 * 60 * 1000
 

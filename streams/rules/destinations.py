@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+__all__ = ["DestinationRefused", "HOW_TO_ALLOW", "check_url", "refusal_for_address"]
+
 
 class DestinationRefused(OSError):
     """A destination the service will not send to; the message says why."""

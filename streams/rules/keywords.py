@@ -22,6 +22,35 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = [
+    "ASCII_WORDS",
+    "BILINGUAL_IN_CANADA",
+    "COMBINING_MARKS",
+    "Classification",
+    "DEFAULT_HELP",
+    "DEFAULT_KEYWORDS",
+    "DEFAULT_OPT_IN",
+    "DEFAULT_OPT_OUT",
+    "FILLER_WORDS",
+    "Intent",
+    "KEYWORD_LANGUAGE",
+    "KeywordSet",
+    "NOT_A_KEYWORD",
+    "OPT_OUT_TARGET_WORDS",
+    "PHRASE_WORDS",
+    "PROTECTED_KEYWORDS",
+    "REVOCATION",
+    "REVOCATION_PHRASES",
+    "STRONG_REVOCATION_WORDS",
+    "UNCLEAR",
+    "UNCLEAR_REVOCATION",
+    "UNCLEAR_REVOCATION_PHRASES",
+    "UNICODE_CLEANUP",
+    "YES",
+    "classify_text",
+    "normalise",
+]
+
 
 class Intent(StrEnum):
     OPT_OUT = "OPT_OUT"

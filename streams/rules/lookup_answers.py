@@ -8,6 +8,8 @@ from typing import Any
 from optout.schemas import Record
 from optout.streams.rules.validate import is_e164
 
+__all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch"]
+
 MAX_BATCH = 1000
 
 

@@ -13,6 +13,17 @@ from optout.streams.rules.regions import is_canadian
 from optout.streams.rules.templates import reply_problems
 from optout.streams.rules.validate import is_e164
 
+__all__ = [
+    "KEYWORD_FIELDS",
+    "SETTABLE",
+    "apply_changes",
+    "default_settings",
+    "effective_settings",
+    "keywords_for",
+    "settings_problems",
+    "shown",
+]
+
 KEYWORD_FIELDS = (
     "extra_opt_out_keywords",
     "extra_opt_in_keywords",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["CANADIAN_AREA_CODES", "NANP_PREFIX", "is_canadian", "is_nanp"]
+
 NANP_PREFIX = "+1"
 
 # Canadian area codes of the North American Numbering Plan (CNAC list, 2026).

@@ -7,6 +7,17 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
+__all__ = [
+    "AttemptOutcome",
+    "JITTER",
+    "MAX_RETRY_AFTER_SECONDS",
+    "Verdict",
+    "outcome_for_status",
+    "parse_retry_after",
+    "retry_delay",
+    "retry_tier",
+]
+
 MAX_RETRY_AFTER_SECONDS = 3600.0
 JITTER = 0.2  # each delay is drawn from +-20% of the nominal one
 

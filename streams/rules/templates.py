@@ -5,6 +5,19 @@ from __future__ import annotations
 
 from optout.streams.rules.keywords import DEFAULT_OPT_OUT, Intent, normalise
 
+__all__ = [
+    "BILINGUAL",
+    "DEFAULT_TEMPLATES",
+    "KNOWN_REPLIES",
+    "LANGUAGES",
+    "MAX_CANADIAN_REPLY_CHARS",
+    "OPT_OUT_WORDS",
+    "RATES_NOTICE",
+    "reply_key",
+    "reply_problems",
+    "reply_text",
+]
+
 MAX_CANADIAN_REPLY_CHARS = 160
 LANGUAGES = ("en", "fr", "es")
 BILINGUAL = "en+fr"  # INFO in Canada: one reply, English then French

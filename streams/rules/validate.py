@@ -6,6 +6,15 @@ import re
 
 from optout.schemas import DecodeError, Record
 
+__all__ = [
+    "E164",
+    "InvalidMessage",
+    "MAX_MEDIA_URLS",
+    "MAX_TEXT_CHARS",
+    "is_e164",
+    "validate_inbound",
+]
+
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MAX_TEXT_CHARS = 10_000  # concatenated SMS rarely exceed 1,600; anything larger is not a text
 MAX_MEDIA_URLS = 10

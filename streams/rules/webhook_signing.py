@@ -14,6 +14,16 @@ import hashlib
 import hmac
 import time
 
+__all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
+    "SCHEME",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "sign",
+    "signed_headers",
+    "verify_signature",
+]
+
 TIMESTAMP_HEADER = "X-OptOut-Timestamp"
 SIGNATURE_HEADER = "X-OptOut-Signature"
 SCHEME = "v1="

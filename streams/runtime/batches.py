@@ -40,6 +40,24 @@ from optout.streams.app import app, config
 from optout.streams.metrics import BATCH_FAILURES
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 
+__all__ = [
+    "ATTEMPTS_BEFORE_SPLITTING",
+    "Handler",
+    "InOrder",
+    "MAX_BACKOFF_SECONDS",
+    "MISSING_OFFSET_PATIENCE_S",
+    "Offset",
+    "SEEK_AGAIN_AFTER_S",
+    "batches",
+    "committed_offset",
+    "each",
+    "handle_each",
+    "handle_in_full",
+    "in_order",
+    "next_offset_to_process",
+    "table_writes_for",
+]
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[EventT]], Awaitable[None]]

@@ -10,6 +10,8 @@ from faust.types import EventT
 from optout.streams.app import dead_letter_serde, dead_letter_topic
 from optout.streams.metrics import DEAD_LETTERS
 
+__all__ = ["send_to_dead_letters"]
+
 log = logging.getLogger(__name__)
 
 

@@ -29,6 +29,8 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 from mode.services import WaitResults
 
+__all__ = ["Resumed", "install_commit_fix", "install_eager_delivery"]
+
 
 def install_commit_fix() -> None:
     if getattr(Consumer, "_optout_commit_fix", False):

@@ -24,6 +24,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faust.stores.rocksdb import RocksDBOptions, Store
 from rocksdict import WriteBatch
 
+__all__ = ["PREFILL_DONE", "PREFILL_STARTED", "PROGRESS_EVERY_S", "prefill_tables"]
+
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 5.0

@@ -46,6 +46,21 @@ from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
 
+__all__ = [
+    "Delivery",
+    "DestinationSlots",
+    "Handler",
+    "attempt",
+    "deliver",
+    "jitter",
+    "record_result",
+    "retry_each",
+    "retry_topics",
+    "schedule_retry",
+    "settle",
+    "wait_until_due",
+]
+
 log = logging.getLogger(__name__)
 jitter = random.Random()
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from optout.streams.config import config
 
+__all__ = ["Refused", "admin_caller", "check_lookup_allowed"]
+
 
 class Refused(Exception):
     """A request without a valid token: answered 401 with the message."""

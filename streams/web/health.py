@@ -11,6 +11,8 @@ from prometheus_client.core import GaugeMetricFamily
 from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
 
+__all__ = ["ConsumerLag", "healthz", "metrics", "worker_ready"]
+
 
 def worker_ready() -> bool:
     """Partitions assigned and tables recovered: the worker is processing and answering."""

@@ -26,6 +26,8 @@ from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 from optout.tables.keys import number_prefix, pair_key
 
+__all__ = ["BlocklistReader"]
+
 BLOCKED, NOT_BLOCKED = b"\x01", b"\x00"
 
 

@@ -21,6 +21,8 @@ from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, par
 from optout.streams.web.auth import Refused, check_lookup_allowed
 from optout.tables.client.blocklist_reader import BlocklistReader
 
+__all__ = ["READER", "healthz", "lookup_app", "lookup_batch", "lookup_one", "serve"]
+
 log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)
 

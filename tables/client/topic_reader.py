@@ -17,6 +17,15 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+__all__ = [
+    "FETCH_MAX_BYTES",
+    "Store",
+    "TopicReader",
+    "read_records",
+    "read_to_end",
+    "read_until_caught_up",
+]
+
 log = logging.getLogger(__name__)
 
 # The most one fetch brings in, whatever the per-partition limits (quirk 4 in
