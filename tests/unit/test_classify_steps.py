@@ -1,0 +1,125 @@
+"""The classify agent's batch function without a broker: its tables are dicts, its producer and
+flush are recorders, so the order of its crash-safe steps is asserted one by one.
+
+The order (streams/agents/classify.py): table changes, then a flush that puts them on the broker,
+then the message's records, then the seen-mark; a second message of the same pair waits until
+the first is confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from optout.schemas import AvroSerde
+from optout.streams.agents import classify
+from optout.streams.app import app
+from optout.streams.rules.number_settings import default_settings
+from optout.tables import blocklist, history
+
+BUSINESS, USER = "+15559990000", "+15550001111"
+INBOUND = AvroSerde("inbound_message", "inbound-messages")
+
+
+@dataclass
+class FakeEvent:
+    value: bytes
+
+
+class Recording(dict):
+    """A table that notes each write in the shared step log."""
+
+    def __init__(self, name: str, steps: list[str]) -> None:
+        super().__init__()
+        self.name, self.steps = name, steps
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.steps.append(f"{self.name} {key.decode()}")
+        super().__setitem__(key, value)
+
+
+@pytest.fixture
+def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every side effect of classify_batch, in order."""
+    log: list[str] = []
+
+    async def produce(topic: Any, key: bytes, value: bytes) -> asyncio.Future[None]:
+        log.append(f"send {topic.get_topic_name()}")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    class Producer:
+        async def flush(self) -> None:
+            log.append("flush")
+
+    async def dead_letter(event: Any, reason: str) -> None:
+        log.append(f"dead letter: {reason[:40]}")
+
+    monkeypatch.setattr(classify, "produce", produce)
+    monkeypatch.setattr(classify, "send_to_dead_letters", dead_letter)
+    monkeypatch.setattr(classify, "table_writes_for", lambda event: contextlib.nullcontext())
+    monkeypatch.setattr(classify, "seen_messages", Recording("seen", log))
+    monkeypatch.setattr(classify, "settings_for", lambda n: default_settings(n, "Acme", "h@a.b"))
+    monkeypatch.setattr(blocklist, "blocklist", Recording("block", log))
+    monkeypatch.setattr(history, "history", Recording("history", log))
+    monkeypatch.setattr(app, "_producer", Producer())
+    yield log
+
+
+def inbound(message_id: str, text: str, to: str = BUSINESS) -> FakeEvent:
+    message = {
+        "message_id": message_id, "channel": "SMS", "from_number": USER, "to_number": to,
+        "text": text, "media_urls": [], "received_at": 1_790_000_000_000, "carrier": None,
+    }  # fmt: skip
+    return FakeEvent(INBOUND.encode(message))
+
+
+def run(*events: FakeEvent) -> None:
+    asyncio.run(classify.classify_batch(list(events)))
+
+
+def test_a_stop_is_written_flushed_sent_and_then_marked_seen(steps: list[str]) -> None:
+    run(inbound("m-1", "STOP"))
+    pair = f"{BUSINESS}|{USER}"
+    assert steps == [
+        f"block {pair}",
+        f"history {pair}",
+        "flush",
+        "send customer-webhook",
+        "send outbound-replies",
+        "send optout-events",
+        "seen m-1",
+    ]
+
+
+def test_a_plain_text_needs_no_flush(steps: list[str]) -> None:
+    run(inbound("m-2", "see you at 5"))
+    assert steps == ["send customer-webhook", "seen m-2"]
+
+
+def test_a_second_message_of_a_pair_waits_for_the_first_to_be_confirmed(
+    steps: list[str],
+) -> None:
+    run(inbound("m-3", "STOP"), inbound("m-4", "START"), inbound("m-5", "hi", to="+15559990001"))
+    first_seen, second_block = steps.index("seen m-3"), steps.index(f"block {BUSINESS}|{USER}", 1)
+    assert first_seen < second_block, steps
+    assert steps[-2:] == ["seen m-4", "seen m-5"] or steps[-2:] == ["seen m-5", "seen m-4"]
+
+
+def test_a_redelivered_message_does_nothing(steps: list[str]) -> None:
+    run(inbound("m-6", "STOP"))
+    steps.clear()
+    run(inbound("m-6", "STOP"))
+    assert steps == []
+
+
+def test_an_undecodable_record_is_dead_lettered_and_the_batch_goes_on(steps: list[str]) -> None:
+    run(FakeEvent(b"\x00not avro"), inbound("m-7", "hello"))
+    assert steps[0].startswith("dead letter:")
+    assert steps[1:] == ["send customer-webhook", "seen m-7"]
