@@ -1,4 +1,4 @@
-"""The classify worker is killed with SIGKILL three times while 20,000 messages stream through.
+"""The classify worker is killed with SIGKILL three times while messages stream through.
 
 Afterwards: the block list equals the input replayed in order through the same decisions; every
 message reached the webhook receiver, once per idempotency key; the carrier accepted each reply
@@ -8,6 +8,7 @@ Idempotency-Key); every consent change is on `optout-events` once per event id, 
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter, defaultdict
@@ -23,7 +24,8 @@ from optout.streams.rules.number_settings import default_settings
 from tests.support import Stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
-MESSAGES = 20_000
+# `make test` streams 10,000 messages (the third kill lands near 6,000); `make crash` 20,000.
+MESSAGES = int(os.environ.get("OPTOUT_CRASH_TEST_MESSAGES", "10000"))
 KILLS = 3
 BUSINESSES = [f"+1555031{n:04d}" for n in range(10)]
 USERS = [f"+1555041{n:04d}" for n in range(40)]
@@ -109,6 +111,7 @@ def test_kill_9_three_times_mid_stream_loses_and_doubles_nothing(crash_stack: St
         delivered_at_kill.append(len(webhook_keys(stack)))
         stack.kill_worker()
         stack.start_worker()
+    print(f"webhooks delivered at each kill: {delivered_at_kill} of {MESSAGES}")
     assert delivered_at_kill[-1] < MESSAGES, "every kill must land mid-stream"
 
     all_ids = {m["message_id"] for m in messages}
