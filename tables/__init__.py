@@ -1,1 +1,2 @@
-"""The block-list and settings tables, and the web views that read them."""
+"""The tables (block list, audit history, per-number settings) and their key; readers from
+outside a worker in `client/`, the HTTP API in `views/`."""
