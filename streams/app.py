@@ -26,9 +26,9 @@ __all__ = [
     "dead_letter_topic",
     "delivery_result_serde",
     "delivery_results_topic",
-    "inbound_by_pair_topic",
+    "inbound_topics",
+    "rekeyed_inbound_topic",
     "inbound_serde",
-    "inbound_topic",
     "optout_event_serde",
     "optout_events_topic",
     "produce",
@@ -79,11 +79,11 @@ app = faust.App(
 )
 
 
-def raw_topic(name: str, **options: Any) -> faust.TopicT:
+def raw_topic(*names: str, **options: Any) -> faust.TopicT:
     """A topic of Avro bytes with raw keys; decoding is the agents' job, so that a bad
     record becomes a dead letter rather than an exception inside Faust."""
     return app.topic(
-        name,
+        *names,
         key_serializer="raw",
         value_serializer="raw",
         partitions=config.partitions,
@@ -111,8 +111,9 @@ async def produce(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[Re
     return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
 
-inbound_topic = raw_topic(topics.INBOUND_TOPIC)
-inbound_by_pair_topic = raw_topic(topics.INBOUND_BY_PAIR_TOPIC)
+rekeyed_inbound_topic = raw_topic(topics.REKEYED_INBOUND_TOPIC)
+# What classify reads: both topics, co-partitioned, so an end user's messages meet in one partition.
+inbound_topics = raw_topic(topics.INBOUND_TOPIC, topics.REKEYED_INBOUND_TOPIC)
 replies_topic = raw_topic(topics.REPLIES_TOPIC)
 webhook_topic = raw_topic(topics.WEBHOOK_TOPIC)
 optout_events_topic = raw_topic(topics.OPTOUT_EVENTS_TOPIC)

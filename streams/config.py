@@ -21,7 +21,6 @@ __all__ = [
 # answer from their tables.
 AGENT_MODULES = {
     "classify": (
-        "optout.streams.agents.intake",
         "optout.streams.agents.classify",
         "optout.streams.agents.manage",
         "optout.tables.views.blocklist",
@@ -32,7 +31,10 @@ AGENT_MODULES = {
     "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),
 }
 # Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work.
-BENCH_AGENT_MODULES = {"bench-hops": ("optout.streams.bench.faust_hops",)}
+BENCH_AGENT_MODULES = {
+    "bench-hops": ("optout.streams.bench.faust_hops",),
+    "bench-one-hop": ("optout.streams.bench.faust_one_hop",),
+}
 
 
 # The embedded broker holds every group join for half the session timeout, and a worker restarted
@@ -143,7 +145,7 @@ class Config:
     )
     # Workers that keep a warm copy of each table partition they do not own, to take over fast.
     standby_replicas: int = field(default_factory=lambda: int(_env("OPTOUT_STANDBY_REPLICAS", "1")))
-    # The intake and classify agents take what has arrived, up to batch_size messages, and wait
+    # The classify agent takes what has arrived, up to batch_size messages, and wait
     # for the broker once per batch.
     batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))
     # At most this much is fetched per partition at a time. Faust's 1 MiB, times every changelog

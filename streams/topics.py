@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
@@ -17,6 +17,8 @@ from optout.streams.exceptions import BrokerUnavailable
 __all__ = [
     "ALL_TOPICS",
     "BENCH_FIRST_HOP_TOPIC",
+    "BENCH_ONE_HOP_OUTPUT_TOPICS",
+    "BENCH_ONE_HOP_TOPIC",
     "BENCH_OUTPUT_TOPICS",
     "BENCH_SECOND_HOP_TOPIC",
     "BLOCKLIST_CHANGELOG_TOPIC",
@@ -25,7 +27,7 @@ __all__ = [
     "DEAD_LETTER_TOPIC",
     "DELIVERY_RESULTS_TOPIC",
     "HISTORY_CHANGELOG_TOPIC",
-    "INBOUND_BY_PAIR_TOPIC",
+    "REKEYED_INBOUND_TOPIC",
     "INBOUND_TOPIC",
     "OPTOUT_EVENTS_TOPIC",
     "REPLIES_TOPIC",
@@ -42,7 +44,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 INBOUND_TOPIC = "inbound-messages"  # carriers produce InboundMessage here
-INBOUND_BY_PAIR_TOPIC = "inbound-by-pair"  # inbound re-keyed by 'business|end_user'
+# Inbound messages that did not arrive in their end user's partition, re-keyed by the end user.
+REKEYED_INBOUND_TOPIC = "inbound-by-user"
 REPLIES_TOPIC = "outbound-replies"
 WEBHOOK_TOPIC = "customer-webhook"
 OPTOUT_EVENTS_TOPIC = "optout-events"
@@ -77,7 +80,7 @@ COMPACTED_TOPICS = {
 }
 ALL_TOPICS = (
     INBOUND_TOPIC,
-    INBOUND_BY_PAIR_TOPIC,
+    REKEYED_INBOUND_TOPIC,
     REPLIES_TOPIC,
     WEBHOOK_TOPIC,
     OPTOUT_EVENTS_TOPIC,
@@ -96,6 +99,8 @@ ALL_TOPICS = (
 BENCH_FIRST_HOP_TOPIC = "bench-faust-in"
 BENCH_SECOND_HOP_TOPIC = "bench-faust-by-pair"
 BENCH_OUTPUT_TOPICS = ("bench-faust-out", "bench-faust-seen")
+BENCH_ONE_HOP_TOPIC = "bench-faust-one-in"
+BENCH_ONE_HOP_OUTPUT_TOPICS = ("bench-faust-one-out", "bench-faust-one-seen")
 
 
 async def ensure_topics(
@@ -104,9 +109,10 @@ async def ensure_topics(
     replication_factor: int,
     wait_seconds: float = 0.0,
     names: Iterable[str] = ALL_TOPICS,
+    configs: Mapping[str, str] | None = None,
 ) -> None:
     """Create the topics of `names` (every topic the service uses) that do not exist yet,
-    compacted where they must be.
+    compacted where they must be, with `configs` besides.
 
     Retries with backoff while the broker is unreachable, saying so each time, for
     `wait_seconds` (0: until it answers).
@@ -119,7 +125,8 @@ async def ensure_topics(
                 name,
                 num_partitions=partitions,
                 replication_factor=replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
+                topic_configs=({"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {})
+                | dict(configs or {}),
             )
             for name in names
             if name not in existing

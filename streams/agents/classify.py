@@ -1,14 +1,22 @@
 """Classify agent: inbound messages in, each one's decision applied and published.
 
+It reads `inbound-messages` as carriers write it, and `inbound-by-user`, co-partitioned. A
+message in its end user's partition (the one Kafka's default partitioner gives the sender's
+number, as it does for a carrier keying by the sender) is classified where it is; any other is
+re-keyed by the end user onto `inbound-by-user` and classified when it comes back in its partition.
+Either way all of an end user's messages, to any number, are classified in one partition, in order.
+
 Messages come in batches (streams/runtime/batches.py) and are handled in this order, so that a
 crash at any point loses nothing and applies nothing twice:
-1. a redelivered message id is skipped;
+1. a message that has had effects before (a reply, a block, a lift) is skipped: its id is among
+   the seen-marks; a message without effects leaves no mark and writes nothing to any table;
 2. per message, in partition order: the block-list entry (and its audit history) is written, so
    the block is in force before any reply goes out;
 3. once those table changes are on the broker (one producer flush for many messages), each
    message's reply, opt-out event and webhook event are sent, and the broker's
    acknowledgements awaited;
-4. only then are those message ids remembered as done (and, after the batch, acknowledged).
+4. only then are the ids of the messages with effects remembered as done (and, after the batch,
+   every message acknowledged).
 A crash before 4 reprocesses the messages; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
 That works only if a pair has at most one message between 2 and 4, so a second message of a
@@ -28,11 +36,13 @@ from optout.schemas import DecodeError, Record
 from optout.streams.app import (
     app,
     bytes_table,
-    inbound_by_pair_topic,
+    config,
     inbound_serde,
+    inbound_topics,
     optout_event_serde,
     optout_events_topic,
     produce,
+    rekeyed_inbound_topic,
     replies_topic,
     reply_serde,
     webhook_serde,
@@ -40,19 +50,24 @@ from optout.streams.app import (
 )
 from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.streams.rules.decide import Decision, consent_event, decide
+from optout.streams.rules.partitioning import end_user_partition
+from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import get_entry, put_entry
 from optout.tables.history import record_change
-from optout.tables.keys import pair_key
+from optout.tables.keys import end_user_key, pair_key
 from optout.tables.settings import settings_for, settings_reader
 
 __all__ = [
     "Unconfirmed",
     "classify",
     "classify_batch",
-    "classify_one",
+    "apply",
+    "decide_one",
+    "has_effects",
+    "position_of",
     "seen_messages",
     "send_outputs",
 ]
@@ -63,7 +78,7 @@ log = logging.getLogger(__name__)
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 
 
-@app.agent(inbound_by_pair_topic)
+@app.agent(inbound_topics)
 async def classify(stream):  # type: ignore[no-untyped-def]
     # A disabled number or a custom brand must be known before the first message is decided.
     await settings_reader.caught_up.wait()
@@ -73,27 +88,29 @@ async def classify(stream):  # type: ignore[no-untyped-def]
 
 class Unconfirmed:
     """Messages decided, with their table changes written, whose records are not yet on the
-    broker."""
+    broker; and records re-keyed to their end user's partition, not yet acknowledged."""
 
     def __init__(self) -> None:
         self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
-        self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, when done
+        self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, its seen-mark
         self.pairs: set[bytes] = set()
+        self.rekeyed: list[Awaitable] = []
 
     async def confirm(self) -> None:
         """Send the messages' records once their table changes are on the broker, wait for the
-        broker, then remember the message ids as done."""
+        broker, then remember the ids of the messages that had effects."""
         if any(d.entry_changed or change is not None for _, d, change, _ in self.outputs):
             # A block is on the broker, for a worker taking over, before its confirmation is sent.
             await app.producer.flush()
         acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
-        await asyncio.gather(*acks)
-        for message_id, (event, done_at) in self.done.items():
+        await asyncio.gather(*acks, *self.rekeyed)
+        for message_id, (event, seen_mark) in self.done.items():
             with table_writes_for(event):
-                seen_messages[message_id] = done_at
+                seen_messages[message_id] = seen_mark
         self.outputs.clear()
         self.done.clear()
         self.pairs.clear()
+        self.rekeyed.clear()
 
 
 async def classify_batch(events: Sequence[EventT]) -> None:
@@ -101,36 +118,49 @@ async def classify_batch(events: Sequence[EventT]) -> None:
     for event in events:
         try:
             message = inbound_serde.decode(event.value)
+            validate_inbound(message)
         except DecodeError as exc:
             await send_to_dead_letters(event, str(exc))
             continue
-        message_id = message["message_id"].encode()
-        if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
-            log.info("redelivered message %s ignored", message["message_id"])
+        end_user = message["from_number"]
+        if event.message.partition != end_user_partition(end_user, config.partitions):
+            rekeyed = await produce(rekeyed_inbound_topic, end_user_key(end_user), event.value)
+            unconfirmed.rekeyed.append(rekeyed)
             continue
-        pair = pair_key(message["to_number"], message["from_number"])
+        pair = pair_key(message["to_number"], end_user)
         if pair in unconfirmed.pairs:
             await unconfirmed.confirm()
         now_ms = int(time.time() * 1000)
-        with table_writes_for(event):
-            decision, change = classify_one(message, now_ms)
+        message_id = message["message_id"].encode()
+        with table_writes_for(event):  # reads and writes in the end user's partition
+            decision = decide_one(message, now_ms, position_of(event))
+            if has_effects(decision):
+                if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
+                    log.info("redelivered message %s ignored", message["message_id"])
+                    continue
+                unconfirmed.done[message_id] = (event, str(message["received_at"]).encode())
+                unconfirmed.pairs.add(pair)
+            change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
-        unconfirmed.done[message_id] = (event, str(now_ms).encode())
-        unconfirmed.pairs.add(pair)
     await unconfirmed.confirm()
 
 
-def classify_one(message: Record, now_ms: int) -> tuple[Decision, Record | None]:
-    """Decide one message and write its block-list change: the decision and its consent event."""
+def has_effects(decision: Decision) -> bool:
+    """Whether a message replies or changes the block list: only then is it remembered."""
+    return decision.reply_text is not None or decision.entry_changed
+
+
+def position_of(event: EventT) -> str:
+    """Where a message was read: 'topic:partition:offset'."""
+    return f"{event.message.topic}:{event.message.partition}:{event.message.offset}"
+
+
+def decide_one(message: Record, now_ms: int, position: str) -> Decision:
+    """What one message does, from the pair's entry and the number's settings."""
     started = time.perf_counter()
     business, end_user = message["to_number"], message["from_number"]
-    decision = decide(message, get_entry(business, end_user), settings_for(business), now_ms)
-    if decision.entry_changed and decision.entry is not None:
-        put_entry(decision.entry)
-    change = None
-    if decision.consent_action is not None and decision.entry is not None:
-        change = consent_event(decision.entry, message["received_at"])
-        record_change(change)
+    entry = get_entry(business, end_user)
+    decision = decide(message, entry, settings_for(business), now_ms, position)
     classification = decision.classification
     MESSAGES.labels(classification.intent.value, classification.rule).inc()
     PROCESSING.observe(time.perf_counter() - started)
@@ -142,14 +172,25 @@ def classify_one(message: Record, now_ms: int) -> tuple[Decision, Record | None]
         classification.intent,
         classification.rule,
     )
-    return decision, change
+    return decision
+
+
+def apply(decision: Decision, message: Record) -> Record | None:
+    """Write a decision's block-list change and its audit history; its consent event, if any."""
+    if decision.entry_changed and decision.entry is not None:
+        put_entry(decision.entry)
+    if decision.consent_action is None or decision.entry is None:
+        return None
+    change = consent_event(decision.entry, message["received_at"])
+    record_change(change)
+    return change
 
 
 async def send_outputs(
     message: Record, decision: Decision, change: Record | None, now_ms: int
 ) -> list[Awaitable]:
     """Send every record the decision calls for; the broker's acknowledgements, to wait for."""
-    key = pair_key(message["to_number"], message["from_number"])
+    key = end_user_key(message["from_number"])
     records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
         records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))

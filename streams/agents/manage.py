@@ -24,7 +24,7 @@ from optout.tables.blocklist import (
     put_entry,
 )
 from optout.tables.history import record_change
-from optout.tables.keys import pair_key
+from optout.tables.keys import end_user_key
 
 __all__ = ["apply_command", "manage"]
 
@@ -51,7 +51,7 @@ async def apply_command(event: EventT) -> None:
     change = consent_event(entry, command["requested_at"])
     record_change(change)
     sent = await optout_events_topic.send(
-        key=pair_key(business, end_user), value=optout_event_serde.encode(change)
+        key=end_user_key(end_user), value=optout_event_serde.encode(change)
     )
     await sent
     log.info(

@@ -29,7 +29,7 @@ from optout.streams.bench.load_generator import fixed_rate_gets, serve_constant_
 from optout.streams.embedded.broker import free_port
 from optout.streams.topics import BLOCKLIST_COMMANDS_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
-from optout.tables.keys import pair_key
+from optout.tables.keys import end_user_key
 
 __all__ = ["bench_blocklist"]
 
@@ -95,7 +95,7 @@ async def _fill(bootstrap: str, pairs: int) -> list[tuple[str, str]]:
                        "end_user_number": sender, "reason": "benchmark", "actor": "bench",
                        "requested_at": int(time.time() * 1000)}  # fmt: skip
             await producer.send(
-                BLOCKLIST_COMMANDS_TOPIC, serde.encode(command), key=pair_key(number, sender)
+                BLOCKLIST_COMMANDS_TOPIC, serde.encode(command), key=end_user_key(sender)
             )
         await producer.flush()
     finally:

@@ -27,6 +27,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from optout.schemas import AvroSerde
+from optout.streams.bench import quix_peer
 from optout.streams.bench.harness import (
     embedded_broker,
     peak_rss_mb,
@@ -40,6 +41,8 @@ from optout.streams.bench.traffic import inbound_texts
 from optout.streams.embedded.broker import free_port
 from optout.streams.topics import (
     BENCH_FIRST_HOP_TOPIC,
+    BENCH_ONE_HOP_OUTPUT_TOPICS,
+    BENCH_ONE_HOP_TOPIC,
     BENCH_OUTPUT_TOPICS,
     BENCH_SECOND_HOP_TOPIC,
     INBOUND_TOPIC,
@@ -68,8 +71,19 @@ async def _bench_pipeline(
                 baseline = await _raw_baseline(broker.bootstrap, messages)
                 two_hops = await _raw_two_hops(broker.bootstrap, messages)
                 say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
-                faust_hops = await _faust_two_hops(broker.bootstrap, Path(tmp), messages)
-                say(f"Faust two hops: {faust_hops:,.0f} events/s; loading {messages:,} inbound ...")
+                faust_hops = await _faust_hops(
+                    broker.bootstrap, Path(tmp), messages, "bench-hops",
+                    BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS,
+                )  # fmt: skip
+                faust_one_hop = await _faust_hops(
+                    broker.bootstrap, Path(tmp), messages, "bench-one-hop",
+                    BENCH_ONE_HOP_TOPIC, BENCH_ONE_HOP_OUTPUT_TOPICS,
+                )  # fmt: skip
+                quix = await _quix_streams(broker.bootstrap, Path(tmp), messages)
+                say(
+                    f"Faust: two hops {faust_hops:,.0f}, one hop {faust_one_hop:,.0f} events/s; "
+                    f"Quix Streams {quix or 0:,.0f} events/s; loading {messages:,} inbound ..."
+                )
                 await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
                 ports = [free_port() for _ in range(workers)]
                 for n, port in enumerate(ports):
@@ -89,6 +103,8 @@ async def _bench_pipeline(
                     "baseline_events_per_second": round(baseline),
                     "raw_two_hops_events_per_second": round(two_hops),
                     "faust_two_hops_events_per_second": round(faust_hops),
+                    "faust_one_hop_events_per_second": round(faust_one_hop),
+                    "quix_streams_events_per_second": round(quix) if quix else None,
                     "pipeline_events_per_second": round(throughput),
                     "ratio_to_baseline": round(throughput / baseline, 3),
                     "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
@@ -167,25 +183,43 @@ async def _raw_stage(
         await consumer.stop()
 
 
-async def _faust_two_hops(bootstrap: str, tmp: Path, messages: int) -> float:
-    """The two hops as Faust agents doing no work, in a worker of their own: events per
-    second from the first output record to the last."""
-    await ensure_topics(
-        bootstrap,
-        PARTITIONS,
-        1,
-        names={BENCH_FIRST_HOP_TOPIC, BENCH_SECOND_HOP_TOPIC, *BENCH_OUTPUT_TOPICS},
-    )
-    await _produce_raw(bootstrap, BENCH_FIRST_HOP_TOPIC, messages)
+async def _faust_hops(
+    bootstrap: str, tmp: Path, messages: int, agents: str, source: str, outputs: tuple[str, ...]
+) -> float:
+    """Faust agents doing no work (`agents`), in a worker of their own, from `source` to
+    `outputs`: events per second from the first output record to the last."""
+    await ensure_topics(bootstrap, PARTITIONS, 1, names={source, *outputs, BENCH_SECOND_HOP_TOPIC})
+    await _produce_raw(bootstrap, source, messages)
     port = free_port()
-    worker = spawn(bootstrap, tmp, "worker", port, log_name="faust-hops", agents="bench-hops")
+    worker = spawn(bootstrap, tmp, "worker", port, log_name=agents, agents=agents)
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{port}", worker)
-        return await _drain_rate(bootstrap, BENCH_OUTPUT_TOPICS[0], messages)
+        return await _drain_rate(bootstrap, outputs[0], messages)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+async def _quix_streams(bootstrap: str, tmp: Path, messages: int) -> float | None:
+    """Quix Streams on the same job, stateful with a changelog (streams/bench/quix_peer.py):
+    events per second from its first output record to the last; None when not installed."""
+    if not quix_peer.available():
+        say('Quix Streams row skipped: not installed (pip install -e ".[peers]")')
+        return None
+    # Quix reads the source topic's retention.ms, which this broker reports only when set.
+    topics = {quix_peer.SOURCE_TOPIC, *quix_peer.OUTPUT_TOPICS}
+    await ensure_topics(
+        bootstrap, PARTITIONS, 1, names=topics, configs={"retention.ms": "86400000"}
+    )
+    await _produce_raw(bootstrap, quix_peer.SOURCE_TOPIC, messages)
+    command = [sys.executable, "-m", quix_peer.__name__, bootstrap, str(tmp / "quix-state")]
+    with (tmp / "quix.log").open("wb") as log:
+        peer = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        return await _drain_rate(bootstrap, quix_peer.OUTPUT_TOPICS[0], messages)
+    finally:
+        stop_all([peer])
 
 
 async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:

@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import embedded_broker, peak_rss_mb, say, spawn, wait_ready
 from optout.streams.embedded.broker import free_port
+from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.table_prefill import PREFILL_DONE, PREFILL_STARTED
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
@@ -32,6 +33,7 @@ from optout.tables.keys import pair_key
 
 __all__ = ["RESTORE_DONE", "RESTORE_STARTED", "bench_recovery"]
 
+PARTITIONS = 4  # the workers' default (OPTOUT_PARTITIONS)
 RESTORE_STARTED = "Restoring state from changelog topics"
 RESTORE_DONE = "Done reading from changelog topics"
 
@@ -45,7 +47,7 @@ def bench_recovery(sizes: list[int]) -> dict[str, object]:
 
 async def _recovery(entries: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        async with embedded_broker() as broker:
+        async with embedded_broker(PARTITIONS) as broker:
             await _fill_changelog(broker.bootstrap, entries)
             reader_seconds = await _reader_catch_up(broker.bootstrap, Path(tmp) / "reader")
             say("first start: building local state ...")
@@ -123,7 +125,10 @@ async def _fill_changelog(bootstrap: str, entries: int) -> None:
                      "source": "keyword", "confirmed_at": now, "reason": None,
                      "actor": None}  # fmt: skip
             await producer.send(
-                BLOCKLIST_CHANGELOG_TOPIC, serde.encode(entry), key=pair_key(number, sender)
+                BLOCKLIST_CHANGELOG_TOPIC,
+                serde.encode(entry),
+                key=pair_key(number, sender),
+                partition=end_user_partition(sender, PARTITIONS),  # where classify writes it
             )
             if n % 50_000 == 0:
                 say(f"  filling the changelog: {n:,}/{entries:,}")

@@ -144,6 +144,11 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
          against_baseline(figures["raw_two_hops_events_per_second"])),
         ("Faust, the two hops doing no work",
          against_baseline(figures["faust_two_hops_events_per_second"])),
+        ("Faust, one hop doing no work",
+         against_baseline(figures["faust_one_hop_events_per_second"])),
+        ("Quix Streams, one hop, stateful with a changelog",
+         against_baseline(figures["quix_streams_events_per_second"])
+         if figures["quix_streams_events_per_second"] else 'skipped: pip install -e ".[peers]"'),
         ("classify pipeline", f"{figures['pipeline_events_per_second']:,}/s"),
         ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",

@@ -34,13 +34,32 @@ class Decision:
         return bool(self.entry and self.entry["blocked"])
 
 
-def decide(message: Record, entry: Record | None, settings: Record, now_ms: int) -> Decision:
-    """Apply the keyword policy to one message for one (business number, end user) pair."""
+def decide(
+    message: Record,
+    entry: Record | None,
+    settings: Record,
+    now_ms: int,
+    position: str | None = None,
+) -> Decision:
+    """Apply the keyword policy to one message for one (business number, end user) pair.
+
+    `position` ('topic:partition:offset') is where the message was read; the entry remembers
+    the position of the message that last changed it.
+    """
     blocked = bool(entry and entry["blocked"])
     # A redelivery of the message that made the current entry: the entry stays as it is, but
     # everything it caused is said again, since the first attempt may have died before publishing.
     replayed = entry is not None and entry["message_id"] == message["message_id"]
     classification = _classify(message, blocked or replayed, settings)
+    language = _reply_language(classification, message["to_number"])
+    if not replayed and _read_before(position, entry):
+        # Read again after a restart, from before a change already made by a later message:
+        # what it did (its reply and events) went out before that change was made.
+        return Decision(classification, None, language, entry, False, None)
+    if classification.intent is Intent.OPT_IN and not replayed and _older_than(message, entry):
+        classification = Classification(
+            Intent.NONE, classification.keyword, classification.language, "opt_in_older_than_block"
+        )
     intent = classification.intent
     replying = intent is not Intent.NONE
 
@@ -48,15 +67,14 @@ def decide(message: Record, entry: Record | None, settings: Record, now_ms: int)
     if replayed:
         action = "OPT_OUT" if blocked else "OPT_IN"
     elif intent is Intent.OPT_OUT and not blocked:
-        new_entry, action = _entry(message, classification, True, now_ms), "OPT_OUT"
+        new_entry, action = _entry(message, classification, True, now_ms, position), "OPT_OUT"
     elif intent is Intent.OPT_OUT and entry is not None:
         replying = now_ms - entry["confirmed_at"] >= RECONFIRM_AFTER_MS
         if replying:
-            new_entry = entry | {"confirmed_at": now_ms}
+            new_entry = entry | {"confirmed_at": now_ms, "position": position}
     elif intent is Intent.OPT_IN and blocked:
-        new_entry, action = _entry(message, classification, False, now_ms), "OPT_IN"
+        new_entry, action = _entry(message, classification, False, now_ms, position), "OPT_IN"
 
-    language = _reply_language(classification, message["to_number"])
     reply = None
     if replying:
         reply = reply_text(
@@ -83,7 +101,13 @@ def _reply_language(classification: Classification, business_number: str) -> str
     return classification.language
 
 
-def _entry(message: Record, classification: Classification, blocked: bool, now_ms: int) -> Record:
+def _entry(
+    message: Record,
+    classification: Classification,
+    blocked: bool,
+    now_ms: int,
+    position: str | None,
+) -> Record:
     return {
         "business_number": message["to_number"],
         "end_user_number": message["from_number"],
@@ -95,7 +119,27 @@ def _entry(message: Record, classification: Classification, blocked: bool, now_m
         "confirmed_at": now_ms if blocked else 0,
         "reason": None,
         "actor": None,
+        "received_at": message["received_at"],
+        "position": position,
     }
+
+
+def _read_before(position: str | None, entry: Record | None) -> bool:
+    """Whether `position` is earlier on the same topic partition than the message that last
+    changed `entry`."""
+    made_at = entry.get("position") if entry else None
+    if position is None or made_at is None:
+        return False
+    place, _, offset = position.rpartition(":")
+    made_place, _, made_offset = made_at.rpartition(":")
+    return place == made_place and int(offset) < int(made_offset)
+
+
+def _older_than(message: Record, entry: Record | None) -> bool:
+    """Whether the carrier received `message` before the message that made `entry`: a late
+    redelivery of an opt-in must not lift a block made since. (An opt-out is always applied.)"""
+    made_at = entry.get("received_at") if entry else None
+    return made_at is not None and message["received_at"] < made_at
 
 
 def decide_manual(command: Record, entry: Record | None, now_ms: int) -> Record | None:
@@ -114,6 +158,8 @@ def decide_manual(command: Record, entry: Record | None, now_ms: int) -> Record 
         "confirmed_at": 0,
         "reason": command["reason"],
         "actor": command["actor"],
+        "received_at": command["requested_at"],
+        "position": None,
     }
 
 

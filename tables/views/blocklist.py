@@ -23,7 +23,7 @@ from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, par
 from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
 from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, get_entry
 from optout.tables.client.blocklist_reader import BlocklistReader
-from optout.tables.keys import pair_key
+from optout.tables.keys import end_user_key
 
 __all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route"]
 
@@ -52,9 +52,7 @@ async def refuse_or_route(view: View, request: Request, number: str, sender: str
     except Refused as refused:
         return view.json({"error": str(refused)}, status=refused.status)
     try:
-        return await app.router.route_req(
-            blocklist.name, pair_key(number, sender), view.web, request
-        )
+        return await app.router.route_req(blocklist.name, end_user_key(sender), view.web, request)
     except SameNode:
         return None
     except aiohttp.ClientError as exc:
@@ -113,7 +111,7 @@ class PairView(View):
             "requested_at": int(time.time() * 1000),
         }
         sent = await blocklist_commands_topic.send(
-            key=pair_key(number, sender), value=command_serde.encode(command)
+            key=end_user_key(sender), value=command_serde.encode(command)
         )
         await sent  # accepted means on the broker
         return self.json({"accepted": command["command_id"], "action": action}, status=202)
@@ -137,10 +135,10 @@ class BatchCheckView(View):
             return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
         by_owner: dict[str, list[int]] = defaultdict(list)
         try:
-            for index, (number, sender) in enumerate(pairs):
-                by_owner[
-                    str(app.router.key_store(blocklist.name, pair_key(number, sender)))
-                ].append(index)
+            for index, (_, sender) in enumerate(pairs):
+                by_owner[str(app.router.key_store(blocklist.name, end_user_key(sender)))].append(
+                    index
+                )
         except KeyError:
             return self.json({"error": "partitions are being assigned; try again"}, status=503)
         results: list[dict | None] = [None] * len(pairs)

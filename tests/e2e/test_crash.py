@@ -166,11 +166,13 @@ def reply_attempts(stack: Stack) -> dict[str, list[str]]:
 
 def where_lost(stack: Stack, missing: set[str]) -> str:
     """Which hop lost the messages that never reached the webhook receiver."""
-    rekeyed = stack.read_topic("inbound-by-pair", "inbound_message")
-    repartitioned = {m["message_id"] for m in rekeyed}
+    classified = {
+        e["message"]["message_id"] for e in stack.read_topic("customer-webhook", "webhook_event")
+    }
     return (
         f"{len(missing)} messages never reached the webhook receiver, e.g. {sorted(missing)[:10]}; "
-        f"{len(missing & repartitioned)} of them are on inbound-by-pair (lost after intake)"
+        f"{len(missing & classified)} of them are on customer-webhook (lost in delivery), "
+        f"the others were never classified"
     )
 
 

@@ -202,7 +202,7 @@ def test_metrics_count_messages_and_time_the_compliance_clock(stack: Stack) -> N
     assert 'optout_messages_total{intent="OPT_OUT",rule="exact_keyword"}' in metrics
     assert 'optout_reply_after_inbound_seconds_count{intent="OPT_OUT"}' in metrics
     assert "optout_delivery_attempts_total" in metrics
-    assert 'optout_consumer_lag{partition="0",topic="inbound-by-pair"}' in metrics
+    assert 'optout_consumer_lag{partition="0",topic="inbound-messages"}' in metrics
 
     def blocked_pairs_gauge() -> float:
         with urllib.request.urlopen(f"{stack.web_url}/metrics", timeout=10) as reply:

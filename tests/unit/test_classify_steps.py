@@ -2,8 +2,9 @@
 flush are recorders, so the order of its crash-safe steps is asserted one by one.
 
 The order (streams/agents/classify.py): table changes, then a flush that puts them on the broker,
-then the message's records, then the seen-mark; a second message of the same pair waits until
-the first is confirmed.
+then the message's records, then the seen-mark of a message that had effects; a second message
+of the same pair waits until the first is confirmed; a message outside its end user's partition
+is only re-keyed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pytest
 
 from optout.schemas import AvroSerde
 from optout.streams.agents import classify
-from optout.streams.app import app
+from optout.streams.app import app, config
 from optout.streams.rules.number_settings import default_settings
+from optout.streams.rules.partitioning import end_user_partition
 from optout.tables import blocklist, history
 
 BUSINESS, USER = "+15559990000", "+15550001111"
@@ -27,8 +29,16 @@ INBOUND = AvroSerde("inbound_message", "inbound-messages")
 
 
 @dataclass
+class FakeMessage:
+    partition: int
+    topic: str = "inbound-messages"
+    offset: int = 0
+
+
+@dataclass
 class FakeEvent:
     value: bytes
+    message: FakeMessage
 
 
 class Recording(dict):
@@ -72,12 +82,17 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield log
 
 
-def inbound(message_id: str, text: str, to: str = BUSINESS) -> FakeEvent:
+def inbound(
+    message_id: str, text: str, to: str = BUSINESS, partition: int | None = None
+) -> FakeEvent:
+    """A carrier's message; in its end user's partition unless told otherwise."""
     message = {
         "message_id": message_id, "channel": "SMS", "from_number": USER, "to_number": to,
         "text": text, "media_urls": [], "received_at": 1_790_000_000_000, "carrier": None,
     }  # fmt: skip
-    return FakeEvent(INBOUND.encode(message))
+    if partition is None:
+        partition = end_user_partition(USER, config.partitions)
+    return FakeEvent(INBOUND.encode(message), FakeMessage(partition))
 
 
 def run(*events: FakeEvent) -> None:
@@ -98,9 +113,15 @@ def test_a_stop_is_written_flushed_sent_and_then_marked_seen(steps: list[str]) -
     ]
 
 
-def test_a_plain_text_needs_no_flush(steps: list[str]) -> None:
+def test_a_plain_text_is_forwarded_and_writes_nothing(steps: list[str]) -> None:
     run(inbound("m-2", "see you at 5"))
-    assert steps == ["send customer-webhook", "seen m-2"]
+    assert steps == ["send customer-webhook"]
+
+
+def test_a_message_outside_its_end_users_partition_is_only_rekeyed(steps: list[str]) -> None:
+    elsewhere = (end_user_partition(USER, config.partitions) + 1) % config.partitions
+    run(inbound("m-8", "STOP", partition=elsewhere))
+    assert steps == ["send inbound-by-user"]
 
 
 def test_a_second_message_of_a_pair_waits_for_the_first_to_be_confirmed(
@@ -109,7 +130,7 @@ def test_a_second_message_of_a_pair_waits_for_the_first_to_be_confirmed(
     run(inbound("m-3", "STOP"), inbound("m-4", "START"), inbound("m-5", "hi", to="+15559990001"))
     first_seen, second_block = steps.index("seen m-3"), steps.index(f"block {BUSINESS}|{USER}", 1)
     assert first_seen < second_block, steps
-    assert steps[-2:] == ["seen m-4", "seen m-5"] or steps[-2:] == ["seen m-5", "seen m-4"]
+    assert steps[-1] == "seen m-4" and "seen m-5" not in steps
 
 
 def test_a_redelivered_message_does_nothing(steps: list[str]) -> None:
@@ -120,6 +141,6 @@ def test_a_redelivered_message_does_nothing(steps: list[str]) -> None:
 
 
 def test_an_undecodable_record_is_dead_lettered_and_the_batch_goes_on(steps: list[str]) -> None:
-    run(FakeEvent(b"\x00not avro"), inbound("m-7", "hello"))
+    run(FakeEvent(b"\x00not avro", FakeMessage(0)), inbound("m-7", "hello"))
     assert steps[0].startswith("dead letter:")
-    assert steps[1:] == ["send customer-webhook", "seen m-7"]
+    assert steps[1:] == ["send customer-webhook"]

@@ -147,3 +147,38 @@ def test_a_numbers_own_keywords_and_replies() -> None:
     assert basta.reply_text == "Acme: done, no more texts. Reply START to come back."
     assert decide(message("END"), None, own, NOW).classification.intent is Intent.NONE
     assert decide(message("basta"), None, SETTINGS, NOW).classification.intent is Intent.NONE
+
+
+def test_an_opt_in_received_before_the_block_was_made_changes_nothing() -> None:
+    """A carrier redelivering an old START (or YES) late must not lift a block made since."""
+    entry = blocked_entry() | {"received_at": NOW - 5}
+    for text in ("START", "YES"):
+        late = message(text, message_id="m-late") | {"received_at": NOW - 6}
+        decision = decide(late, entry, SETTINGS, NOW)
+        assert decision.classification.rule == "opt_in_older_than_block", text
+        assert not decision.entry_changed and decision.reply_text is None
+    on_time = decide(message("START") | {"received_at": NOW - 5}, entry, SETTINGS, NOW)
+    assert on_time.entry_changed and on_time.consent_action == "OPT_IN"
+
+
+def test_an_opt_out_is_applied_however_late_it_arrives() -> None:
+    lifted = blocked_entry() | {"blocked": False, "received_at": NOW - 5}
+    late = message("STOP", message_id="m-late") | {"received_at": NOW - 60_000}
+    decision = decide(late, lifted, SETTINGS, NOW)
+    assert decision.entry_changed and decision.consent_action == "OPT_OUT"
+    assert decision.entry is not None and decision.entry["received_at"] == NOW - 60_000
+
+
+def test_a_message_read_again_from_before_the_last_change_changes_nothing() -> None:
+    """After a restart, a STOP read again from before a START already applied must not block
+    again (it had no effect the first time, so it left no seen-mark): the crash test's case."""
+    lifted = blocked_entry() | {"blocked": False, "position": "inbound-messages:2:2926"}
+    again = decide(
+        message("STOP", message_id="m-765"), lifted, SETTINGS, NOW, "inbound-messages:2:765"
+    )
+    assert not again.entry_changed and again.reply_text is None and again.consent_action is None
+    assert again.classification.intent is Intent.OPT_OUT  # still forwarded as what it is
+    for position in ("inbound-messages:2:2927", "inbound-messages:3:765", "inbound-by-user:2:765"):
+        fresh = decide(message("STOP", message_id="m-new"), lifted, SETTINGS, NOW, position)
+        assert fresh.entry_changed and fresh.entry is not None, position
+        assert fresh.entry["position"] == position
