@@ -148,6 +148,14 @@ class Config:
     # The classify agent takes what has arrived, up to batch_size messages, and wait
     # for the broker once per batch.
     batch_size: int = field(default_factory=lambda: int(_env("OPTOUT_BATCH_SIZE", "500")))
+    # Message and reply ids are kept for deduplication this long (carriers redeliver for hours to
+    # days), and pruned at most this often per partition (streams/runtime/pruning.py).
+    dedupe_retention_s: float = field(
+        default_factory=lambda: float(_env("OPTOUT_DEDUPE_RETENTION_HOURS", "72")) * 3600
+    )
+    prune_interval_s: float = field(
+        default_factory=lambda: float(_env("OPTOUT_PRUNE_INTERVAL_SECONDS", "60"))
+    )
     # At most this much is fetched per partition at a time. Faust's 1 MiB, times every changelog
     # partition a restoring worker reads, is most of its memory growth with a long block list.
     consumer_max_fetch_bytes: int = field(

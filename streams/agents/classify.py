@@ -54,6 +54,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.pruning import Pruner
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import get_entry, put_entry
 from optout.tables.history import record_change
@@ -69,13 +70,16 @@ __all__ = [
     "has_effects",
     "position_of",
     "seen_messages",
+    "seen_pruner",
     "send_outputs",
 ]
 
 log = logging.getLogger(__name__)
 
-# Message ids already processed, so a carrier's redelivery sends no second reply.
+# Ids of messages that had effects, so a carrier's redelivery sends no second reply; each with
+# the time the carrier received it, forgotten after the retention.
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
+seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
 
 
 @app.agent(inbound_topics)
@@ -143,6 +147,8 @@ async def classify_batch(events: Sequence[EventT]) -> None:
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
     await unconfirmed.confirm()
+    if events:
+        seen_pruner.prune(events[-1])
 
 
 def has_effects(decision: Decision) -> bool:

@@ -32,6 +32,7 @@ from optout.streams.metrics import COMPLIANCE_CLOCK
 from optout.streams.rules.retry_schedule import Verdict
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.pruning import Pruner
 from optout.streams.sinks.http_delivery import Delivery, attempt, settle
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 
@@ -42,12 +43,14 @@ __all__ = [
     "handle_reply",
     "one_attempt_at_a_time",
     "reply_delivery",
+    "sent_pruner",
     "sent_replies",
 ]
 
 log = logging.getLogger(__name__)
 
 sent_replies = bytes_table("sent-replies", SENT_REPLIES_CHANGELOG_TOPIC)
+sent_pruner = Pruner(sent_replies, config.dedupe_retention_s, config.prune_interval_s)
 # The reply ids being attempted now (by the main agent or a retry agent), and how many copies
 # of each hold or wait for its lock.
 attempt_locks: dict[bytes, asyncio.Lock] = {}
@@ -79,6 +82,7 @@ async def handle_reply(event: EventT, envelope: Record | None = None) -> None:
             clock = time.time() - reply["received_at"] / 1000
             COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
         await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+    sent_pruner.prune(event)
 
 
 @asynccontextmanager

@@ -15,17 +15,22 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from optout.schemas import AvroSerde
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
-from optout.streams.topics import ensure_topics
+from optout.streams.topics import INBOUND_TOPIC, ensure_topics
 
 __all__ = [
+    "drain_rate",
     "embedded_broker",
     "peak_rss_mb",
     "percentiles",
+    "produce_inbound",
     "say",
     "spawn",
     "stop_all",
+    "timestamps",
     "wait_for",
     "wait_ready",
 ]
@@ -47,9 +52,11 @@ def spawn(
     log_level: str = "warning",
     log_name: str | None = None,
     agents: str = "classify",
+    **settings: str,
 ) -> subprocess.Popen[bytes]:
     """A worker running `agents` (role "worker") or a lookup replica (role "lookups") on
-    `port`, with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log."""
+    `port`, with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log; `settings`
+    are OPTOUT_* variables besides."""
     env = os.environ | {
         "OPTOUT_BROKER_URL": bootstrap,
         "OPTOUT_EMBEDDED_BROKER": "true",
@@ -57,6 +64,7 @@ def spawn(
         "OPTOUT_WEB_PORT": str(port),
         "OPTOUT_LOOKUP_PORT": str(port),
         "OPTOUT_LOG_LEVEL": log_level,
+        **settings,
     }
     command = [sys.executable, "-m", "optout.streams.cli", role]
     if role == "worker":
@@ -118,3 +126,45 @@ def peak_rss_mb(pid: int) -> float:
 def say(text: str) -> None:
     """Progress, on standard error."""
     print(text, file=sys.stderr, flush=True)
+
+
+async def produce_inbound(bootstrap: str, records: list[tuple[bytes, dict]]) -> None:
+    """Produce inbound messages as a carrier keying by the sender would, received now."""
+    serde = AvroSerde("inbound_message", INBOUND_TOPIC)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for key, message in records:
+            message["received_at"] = int(time.time() * 1000)
+            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def drain_rate(bootstrap: str, topic: str, count: int) -> float:
+    """Events per second from the first of `count` records on `topic` to the last (broker
+    timestamps), waiting until they all exist."""
+    stamps = await timestamps(bootstrap, topic, count, timeout=1800)
+    return count / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+
+
+async def timestamps(bootstrap: str, topic: str, count: int, timeout: float) -> list[int]:
+    """Broker timestamps of the first `count` records of `topic`, waiting until they exist."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    stamps: list[int] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(stamps) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(stamps):,} of {count:,} webhook records")
+            batches = await consumer.getmany(timeout_ms=1000)
+            stamps += [r.timestamp for records in batches.values() for r in records]
+            print(f"\r  {len(stamps):,}/{count:,} processed", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        return stamps[:count]
+    finally:
+        await consumer.stop()

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.bench import quix_peer
 from optout.streams.bench.harness import (
+    drain_rate,
     embedded_broker,
     peak_rss_mb,
     percentiles,
+    produce_inbound,
     say,
     spawn,
     stop_all,
     wait_ready,
 )
-from optout.streams.bench.traffic import inbound_texts
+from optout.streams.bench.traffic import inbound_records
 from optout.streams.embedded.broker import free_port
 from optout.streams.topics import (
     BENCH_FIRST_HOP_TOPIC,
@@ -84,7 +85,7 @@ async def _bench_pipeline(
                     f"Faust: two hops {faust_hops:,.0f}, one hop {faust_one_hop:,.0f} events/s; "
                     f"Quix Streams {quix or 0:,.0f} events/s; loading {messages:,} inbound ..."
                 )
-                await _produce_inbound(broker.bootstrap, _inbound_records(messages, "load"))
+                await produce_inbound(broker.bootstrap, inbound_records(messages, "load"))
                 ports = [free_port() for _ in range(workers)]
                 for n, port in enumerate(ports):
                     processes.append(
@@ -94,7 +95,7 @@ async def _bench_pipeline(
                     for port, process in zip(ports, processes, strict=True):
                         await wait_ready(session, f"http://127.0.0.1:{port}", process)
                 say("draining the backlog ...")
-                throughput = await _drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
+                throughput = await drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
                 say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
                 latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
                 return {
@@ -195,7 +196,7 @@ async def _faust_hops(
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{port}", worker)
-        return await _drain_rate(bootstrap, outputs[0], messages)
+        return await drain_rate(bootstrap, outputs[0], messages)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -217,7 +218,7 @@ async def _quix_streams(bootstrap: str, tmp: Path, messages: int) -> float | Non
     with (tmp / "quix.log").open("wb") as log:
         peer = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        return await _drain_rate(bootstrap, quix_peer.OUTPUT_TOPICS[0], messages)
+        return await drain_rate(bootstrap, quix_peer.OUTPUT_TOPICS[0], messages)
     finally:
         stop_all([peer])
 
@@ -234,73 +235,11 @@ async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:
         await producer.stop()
 
 
-def _inbound_records(count: int, prefix: str) -> list[tuple[bytes, dict]]:
-    """Realistic inbound messages: many numbers and senders, about 5% MMS."""
-    rng = random.Random(len(prefix) + count)
-    records = []
-    for n, text in enumerate(inbound_texts(count, seed=count)):
-        business, sender = f"+1555{rng.randrange(200):07d}", f"+1666{rng.randrange(50_000):07d}"
-        mms = rng.random() < 0.05
-        message = {
-            "message_id": f"{prefix}-{n}",
-            "channel": "MMS" if mms else "SMS",
-            "from_number": sender,
-            "to_number": business,
-            "text": text,
-            "media_urls": [f"https://media.example/{n}.jpg"] if mms else [],
-            "received_at": 0,
-            "carrier": "bench",
-        }
-        records.append((sender.encode(), message))
-    return records
-
-
-async def _produce_inbound(bootstrap: str, records: list[tuple[bytes, dict]]) -> None:
-    serde = AvroSerde("inbound_message", INBOUND_TOPIC)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    await producer.start()
-    try:
-        for key, message in records:
-            message["received_at"] = int(time.time() * 1000)
-            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
-async def _drain_rate(bootstrap: str, topic: str, count: int) -> float:
-    """Events per second from the first of `count` records on `topic` to the last (broker
-    timestamps), waiting until they all exist."""
-    stamps = await _timestamps(bootstrap, topic, count, timeout=1800)
-    return count / max((max(stamps) - min(stamps)) / 1000, 1e-3)
-
-
-async def _timestamps(bootstrap: str, topic: str, count: int, timeout: float) -> list[int]:
-    """Broker timestamps of the first `count` records of `topic`, waiting until they exist."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    stamps: list[int] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(stamps) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(stamps):,} of {count:,} webhook records")
-            batches = await consumer.getmany(timeout_ms=1000)
-            stamps += [r.timestamp for records in batches.values() for r in records]
-            print(f"\r  {len(stamps):,}/{count:,} processed", end="", file=sys.stderr, flush=True)
-        print(file=sys.stderr)
-        return stamps[:count]
-    finally:
-        await consumer.stop()
-
-
 async def _latency_at(bootstrap: str, rate: int, seconds: float, skip: int) -> list[float]:
     """Offer inbound messages at `rate`/s; seconds from received_at to the webhook record."""
     serde = AvroSerde("inbound_message", INBOUND_TOPIC)
     webhook = AvroSerde("webhook_event", WEBHOOK_TOPIC)
-    records = _inbound_records(int(rate * seconds), "latency")
+    records = inbound_records(int(rate * seconds), "latency")
     consumer = AIOKafkaConsumer(
         WEBHOOK_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import random
 
-__all__ = ["HELP_TEXTS", "OPT_IN_TEXTS", "OPT_OUT_TEXTS", "ORDINARY_TEXTS", "inbound_texts"]
+__all__ = [
+    "HELP_TEXTS",
+    "OPT_IN_TEXTS",
+    "OPT_OUT_TEXTS",
+    "ORDINARY_TEXTS",
+    "inbound_records",
+    "inbound_texts",
+]
 
 OPT_OUT_TEXTS = (
     "STOP", "stop", "Stop.", "STOP!", "unsubscribe", "Stop please", "STOP texting me",
@@ -44,3 +51,24 @@ def inbound_texts(count: int, seed: int = 7) -> list[str]:
                 )
             )
     return texts
+
+
+def inbound_records(count: int, prefix: str) -> list[tuple[bytes, dict]]:
+    """Realistic inbound messages: many numbers and senders, about 5% MMS."""
+    rng = random.Random(len(prefix) + count)
+    records = []
+    for n, text in enumerate(inbound_texts(count, seed=count)):
+        business, sender = f"+1555{rng.randrange(200):07d}", f"+1666{rng.randrange(50_000):07d}"
+        mms = rng.random() < 0.05
+        message = {
+            "message_id": f"{prefix}-{n}",
+            "channel": "MMS" if mms else "SMS",
+            "from_number": sender,
+            "to_number": business,
+            "text": text,
+            "media_urls": [f"https://media.example/{n}.jpg"] if mms else [],
+            "received_at": 0,
+            "carrier": "bench",
+        }
+        records.append((sender.encode(), message))
+    return records

@@ -30,6 +30,7 @@ def test_bench_recovery_restores_and_measures() -> None:
 
 def test_bench_pipeline_drains_the_backlog_and_measures_latency() -> None:
     figures = bench("pipeline", "--messages", "300", "--rate", "50", "--latency-seconds", "1")
+    assert figures["faust_one_hop_events_per_second"] > 0
     assert figures["pipeline_events_per_second"] > 0 and figures["baseline_events_per_second"] > 0
     assert figures["raw_two_hops_events_per_second"] > 0
     assert figures["faust_two_hops_events_per_second"] > 0
@@ -59,3 +60,15 @@ def test_bench_blocklist_measures_every_way_of_asking() -> None:
     for name in ("http_fixed_rate", "replica_fixed_rate", "floor_fixed_rate"):
         assert 0 < figures[name]["p50_ms"] <= figures[name]["p99_ms"], name
     assert figures["reader_lookups_per_second"] > 0 and figures["dict_baseline_per_second"] > 0
+
+
+def test_bench_state_measures_what_a_worker_would_restore() -> None:
+    figures = bench("state", "--messages", "300,1200", "--retention-seconds", "60")
+    small, large = figures["runs"]
+    assert [small["messages"], large["messages"]] == [300, 1200]
+    for run in (small, large):
+        # Within the retention nothing is pruned: one live mark per message with effects.
+        assert 0 < run["live_seen_marks"] == run["changelog_records"] < run["messages"]
+        assert run["data_dir_mb"] > 0 and run["events_per_second"] > 0
+    ratio = large["live_seen_marks"] / small["live_seen_marks"]
+    assert figures["live_marks_largest_to_smallest"] == pytest.approx(ratio, abs=0.01)

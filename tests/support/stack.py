@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from optout.schemas import AvroSerde
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
@@ -170,9 +170,14 @@ class Stack:
 
     def read_topic(self, topic: str, contract: str) -> list[dict]:
         """Every record on a topic so far, decoded."""
-        return self.run(self._read_topic(topic, AvroSerde(contract, topic)))
+        serde = AvroSerde(contract, topic)
+        return [serde.decode(record.value) for record in self.read_records(topic)]
 
-    async def _read_topic(self, topic: str, serde: AvroSerde) -> list[dict]:
+    def read_records(self, topic: str) -> list[ConsumerRecord]:
+        """Every record on a topic so far, as the broker has it."""
+        return self.run(self._read_records(topic))
+
+    async def _read_records(self, topic: str) -> list[ConsumerRecord]:
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=self.broker.bootstrap, auto_offset_reset="earliest"
         )
@@ -180,7 +185,7 @@ class Stack:
         try:
             records = []
             while batches := await consumer.getmany(timeout_ms=1500):
-                records += [serde.decode(r.value) for rs in batches.values() for r in rs]
+                records += [record for rs in batches.values() for record in rs]
             return records
         finally:
             await consumer.stop()
