@@ -147,9 +147,13 @@ def _run_faust_worker(
     config: Config, services: tuple[object, ...], logging_config: dict | None
 ) -> int:
     import faust
+    import mode.loop
 
     from optout.streams.app import app
     from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
+
+    if config.event_loop != "asyncio":
+        mode.loop.use(config.event_loop)  # before any loop of the worker's is made
 
     install_commit_fix()
     install_eager_delivery()
