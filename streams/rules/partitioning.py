@@ -9,6 +9,8 @@ record is re-keyed first (streams/agents/classify.py).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["end_user_partition", "murmur2"]
 
 _SEED, _M, _MASK = 0x9747B28C, 0x5BD1E995, 0xFFFFFFFF
@@ -35,6 +37,7 @@ def murmur2(data: bytes) -> int:
     return h
 
 
+@lru_cache(maxsize=2**16)
 def end_user_partition(end_user_number: str, partitions: int) -> int:
     """The partition of an end user's records: Kafka's default partitioner on their number."""
     return (murmur2(end_user_number.encode()) & 0x7FFFFFFF) % partitions
