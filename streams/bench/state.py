@@ -3,7 +3,9 @@
 For each size: a fresh broker and classify worker (dedupe retention `--retention-seconds`,
 pruning every second), that many realistic inbound messages at full speed, drained; then the
 seen-marks alive on `seen-messages-changelog` (the table's state: what a restarting worker
-restores), the changelog's records, and the worker's data directory on disk. Before ids were
+restores), the changelog's records (tombstones included: the embedded broker does not compact),
+the seen-messages table's RocksDB files, and the worker's whole data directory (the block list
+and its history grow with the pairs that opted out: that is state to keep). Before ids were
 pruned, the live marks grew with every message ever handled (one per message).
 """
 
@@ -64,6 +66,7 @@ async def _state_after(messages: int, retention_s: float) -> dict[str, int | flo
                     "events_per_second": round(rate),
                     "live_seen_marks": live,
                     "changelog_records": records,
+                    "seen_table_mb": round(_size_mb(Path(tmp) / "worker", "seen-messages-*"), 1),
                     "data_dir_mb": round(_size_mb(Path(tmp) / "worker"), 1),
                 }
             finally:
@@ -89,5 +92,8 @@ async def _changelog_state(bootstrap: str) -> tuple[int, int]:
         await consumer.stop()
 
 
-def _size_mb(folder: Path) -> float:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1024**2
+def _size_mb(folder: Path, pattern: str = "*") -> float:
+    """Megabytes on disk under the folders (or files) of `folder` matching `pattern`."""
+    matched = list(folder.rglob(pattern))
+    files = {f for m in matched for f in ([m] if m.is_file() else m.rglob("*")) if f.is_file()}
+    return sum(f.stat().st_size for f in files) / 1024**2

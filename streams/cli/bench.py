@@ -211,6 +211,10 @@ def _state_rows(figures: dict) -> list[tuple[str, str]]:
         rows += [
             (f"{run['messages']:,} messages: seen-marks alive", f"{run['live_seen_marks']:,}"),
             (f"{run['messages']:,} messages: changelog records", f"{run['changelog_records']:,}"),
+            (
+                f"{run['messages']:,} messages: seen-messages table on disk",
+                f"{run['seen_table_mb']} MB",
+            ),
             (f"{run['messages']:,} messages: worker data on disk", f"{run['data_dir_mb']} MB"),
             (f"{run['messages']:,} messages: classified", f"{run['events_per_second']:,}/s"),
         ]
