@@ -77,7 +77,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Ids of messages that had effects, so a carrier's redelivery sends no second reply; each with
-# the time the carrier received it, forgotten after the retention.
+# the time it was handled, forgotten after the retention.
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
 
@@ -142,7 +142,7 @@ async def classify_batch(events: Sequence[EventT]) -> None:
                 if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
                     log.info("redelivered message %s ignored", message["message_id"])
                     continue
-                unconfirmed.done[message_id] = (event, str(message["received_at"]).encode())
+                unconfirmed.done[message_id] = (event, str(now_ms).encode())
                 unconfirmed.pairs.add(pair)
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
