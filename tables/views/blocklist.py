@@ -1,8 +1,8 @@
 """The block list's HTTP API: lookups for send services, hand-made changes, listings.
 
-Lookups are answered by the worker that owns the pair's partition (others forward them, and
-split a batch into one request per owner). Listings come from a full copy of the list that each
-worker follows from the changelog, opened when the worker starts.
+Lookups are answered by the worker that owns the end user's partition, where the pair's entry
+is (others forward them, and split a batch into one request per owner). Listings come from a
+full copy of the list that each worker follows from the changelog, opened when it starts.
 """
 
 from __future__ import annotations
