@@ -156,10 +156,15 @@ class Config:
     prune_interval_s: float = field(
         default_factory=lambda: float(_env("OPTOUT_PRUNE_INTERVAL_SECONDS", "60"))
     )
-    # At most this much is fetched per partition at a time. Faust's 1 MiB, times every changelog
-    # partition a restoring worker reads, is most of its memory growth with a long block list.
+    # At most this much is fetched per partition at a time while processing: 1 MiB made the
+    # one-hop pipeline 40-50% faster than 256 KiB (10,526 against 7,153 events/s).
     consumer_max_fetch_bytes: int = field(
-        default_factory=lambda: int(_env("OPTOUT_CONSUMER_MAX_FETCH_KB", "256")) * 1024
+        default_factory=lambda: int(_env("OPTOUT_CONSUMER_MAX_FETCH_KB", "1024")) * 1024
+    )
+    # At most this much is fetched at a time when a worker rebuilds its tables from their
+    # changelogs (streams/runtime/table_prefill.py): its memory stays flat as the list grows.
+    restore_fetch_bytes: int = field(
+        default_factory=lambda: int(_env("OPTOUT_RESTORE_FETCH_KB", "256")) * 1024
     )
     # Read every table's changelog in bulk before Faust starts (streams/runtime/table_prefill.py).
     prefill_tables: bool = field(default_factory=lambda: _flag("OPTOUT_PREFILL_TABLES", True))

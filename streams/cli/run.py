@@ -175,7 +175,7 @@ def _run_faust_worker(
         from optout.streams.runtime.table_prefill import prefill_tables
 
         tables = list(app.tables.values())
-        asyncio.run(prefill_tables(config.broker_url, tables, config.consumer_max_fetch_bytes))
+        asyncio.run(prefill_tables(config.broker_url, tables, config.restore_fetch_bytes))
     worker = faust.Worker(
         app,
         *services,  # type: ignore[arg-type]
