@@ -40,7 +40,7 @@ crash: install
 	OPTOUT_CRASH_TEST_MESSAGES=20000 $(BIN)/python -m pytest -q -s -m crash
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 clean:
 	rm -rf $(VENV) build .optout *.egg-info .pytest_cache .ruff_cache .mypy_cache
