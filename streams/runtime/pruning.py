@@ -1,9 +1,11 @@
 """Dedupe state that forgets: message and reply ids are kept only as long as carriers redeliver.
 
 The seen-messages and sent-replies tables hold ids with a time (epoch ms as text). Every
-`interval` seconds per partition, the agent that owns the partition deletes the ids older than
-the retention, from its own RocksDB and, through Faust's table, from the compacted changelog, so
-state, changelog and recovery time stay bounded however many messages have passed.
+`interval` seconds per partition, the agent that owns the partition looks at the next `budget`
+ids of that partition (resuming where it stopped, so a long table never stalls a batch) and
+deletes those older than the retention, from its own RocksDB and, through Faust's table, from
+the compacted changelog: state, changelog and recovery time stay bounded however many messages
+have passed.
 """
 
 from __future__ import annotations
@@ -21,28 +23,36 @@ __all__ = ["Pruner", "stale_keys"]
 log = logging.getLogger(__name__)
 
 
-def stale_keys(table: TableT, partition: int, cutoff_ms: int, limit: int) -> list[bytes]:
-    """Keys of one partition of `table` whose time is before `cutoff_ms`, at most `limit`."""
+def stale_keys(
+    table: TableT, partition: int, cutoff_ms: int, after: bytes | None, budget: int
+) -> tuple[list[bytes], bytes | None]:
+    """Of at most `budget` keys of one partition of `table` after `after` (from the start when
+    None), those whose time is before `cutoff_ms`; and the key to go on after (None: the end)."""
     database = cast(Any, table.data)._db_for_partition(partition)
-    stale = []
-    for key, value in database.items():
+    stale: list[bytes] = []
+    scanned = 0
+    for key, value in database.items(from_key=after) if after else database.items():
+        if key == after:  # from_key is inclusive
+            continue
         if int(value) < cutoff_ms:
             stale.append(key)
-            if len(stale) >= limit:
-                break
-    return stale
+        scanned += 1
+        if scanned >= budget:
+            return stale, key
+    return stale, None
 
 
 class Pruner:
-    """Deletes a table's ids older than `retention_s`, at most once per `interval_s` per
-    partition, from inside the agent that owns the partition."""
+    """Deletes a table's ids older than `retention_s`, looking at `budget` ids of a partition at
+    most once per `interval_s`, from inside the agent that owns the partition."""
 
-    def __init__(self, table: TableT, retention_s: float, interval_s: float, limit: int = 50_000):
+    def __init__(self, table: TableT, retention_s: float, interval_s: float, budget: int = 20_000):
         self.table = table
         self.retention_ms = int(retention_s * 1000)
         self.interval_s = interval_s
-        self.limit = limit
+        self.budget = budget
         self.last_run: dict[int, float] = {}
+        self.resume_after: dict[int, bytes | None] = {}
 
     def prune(self, event: EventT) -> int:
         """Prune the partition of `event` if it is due: how many ids were deleted."""
@@ -51,7 +61,9 @@ class Pruner:
             return 0
         self.last_run[partition] = now
         cutoff = int(time.time() * 1000) - self.retention_ms
-        stale = stale_keys(self.table, partition, cutoff, self.limit)
+        stale, self.resume_after[partition] = stale_keys(
+            self.table, partition, cutoff, self.resume_after.get(partition), self.budget
+        )
         with table_writes_for(event):
             for key in stale:
                 del self.table[key]
