@@ -63,9 +63,9 @@ from optout.tables.settings import settings_for, settings_reader
 
 __all__ = [
     "Unconfirmed",
+    "apply",
     "classify",
     "classify_batch",
-    "apply",
     "decide_one",
     "has_effects",
     "position_of",

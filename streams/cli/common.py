@@ -18,8 +18,8 @@ from optout.schemas.registry import SchemaRegistry
 from optout.streams.config import Config
 
 __all__ = [
-    "RUN_FILE",
     "NoBroker",
+    "RUN_FILE",
     "broker_url",
     "iso",
     "produce",
