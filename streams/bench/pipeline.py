@@ -1,13 +1,14 @@
 """`optout bench pipeline`: the classify path against raw aiokafka, in one run on one broker.
 
 1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces two records for
-   each (no state): the practical limit of this broker and machine. Next to it, the same with
-   the pipeline's two hops (re-key, then classify's two outputs): the ceiling of that shape;
-   and those two hops as Faust agents that do no work (streams/bench/faust_hops.py): the
-   ceiling of a Faust pipeline of that shape.
+   each (no state): the practical limit of this broker and machine. Next to it: the same with
+   two hops (re-key, then two outputs), the shape the pipeline had before its one hop; Faust
+   agents that do no work, as two hops (streams/bench/faust_hops.py) and as one
+   (streams/bench/faust_one_hop.py): the ceiling of a Faust pipeline of each shape; and Quix
+   Streams doing the one-hop job with state (streams/bench/quix_peer.py), when installed.
 2. Throughput: the same number of realistic inbound messages wait on `inbound-messages`; a
-   classify worker (intake, classify: decode, dedupe, classify, table update, three outputs)
-   drains them; events/s from its first output to its last.
+   classify worker (decode, validate, classify, table writes for messages with effects, the
+   outputs) drains them; events/s from its first output to its last.
 3. Latency at a fixed offered load: inbound messages at `--rate`/s, each timed from its
    received_at to the broker timestamp of its webhook record.
 4. Peak resident memory of the worker (VmHWM; the largest, with `--workers` K > 1).
@@ -74,7 +75,7 @@ async def _bench_pipeline(
                 say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
                 faust_hops = await _faust_hops(
                     broker.bootstrap, Path(tmp), messages, "bench-hops",
-                    BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS,
+                    BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS, via=(BENCH_SECOND_HOP_TOPIC,),
                 )  # fmt: skip
                 faust_one_hop = await _faust_hops(
                     broker.bootstrap, Path(tmp), messages, "bench-one-hop",
@@ -185,11 +186,17 @@ async def _raw_stage(
 
 
 async def _faust_hops(
-    bootstrap: str, tmp: Path, messages: int, agents: str, source: str, outputs: tuple[str, ...]
+    bootstrap: str,
+    tmp: Path,
+    messages: int,
+    agents: str,
+    source: str,
+    outputs: tuple[str, ...],
+    via: tuple[str, ...] = (),
 ) -> float:
-    """Faust agents doing no work (`agents`), in a worker of their own, from `source` to
-    `outputs`: events per second from the first output record to the last."""
-    await ensure_topics(bootstrap, PARTITIONS, 1, names={source, *outputs, BENCH_SECOND_HOP_TOPIC})
+    """Faust agents doing no work (`agents`), in a worker of their own, from `source` (through
+    the topics `via`) to `outputs`: events per second from the first output record to the last."""
+    await ensure_topics(bootstrap, PARTITIONS, 1, names={source, *via, *outputs})
     await _produce_raw(bootstrap, source, messages)
     port = free_port()
     worker = spawn(bootstrap, tmp, "worker", port, log_name=agents, agents=agents)

@@ -1,6 +1,7 @@
 """HTTP deliveries with retries through retry topics and dead letters when they give up.
 
-Shared by the reply and webhook delivery agents. One attempt is judged by retry_policy; then:
+Shared by the reply and webhook delivery agents. One attempt is judged by
+rules/retry_schedule.py; then:
 - sent: a SENT result;
 - a transient failure with attempts left: the record goes to `<topic>-retry-<tier>` wrapped in
   a DeliveryRetry envelope that says when it is due (a RETRYING result);

@@ -17,7 +17,7 @@ from mode.services import WaitResults
 
 from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
 
-TP0 = TP("inbound-by-pair", 0)
+TP0 = TP("inbound-messages", 0)
 
 
 def consumer_state(committed: int | None, acked: list[int]) -> SimpleNamespace:

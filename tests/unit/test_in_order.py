@@ -12,7 +12,7 @@ from faust.types import TP
 from optout.streams.runtime import batches
 from optout.streams.runtime.batches import InOrder, Offset
 
-TP1 = TP("inbound-by-pair", 1)
+TP1 = TP("inbound-messages", 1)
 
 
 def event(offset: int) -> SimpleNamespace:

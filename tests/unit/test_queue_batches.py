@@ -19,7 +19,7 @@ GENERATION = 7
 class Event:
     def __init__(self, offset: int, generation: int = GENERATION) -> None:
         self.message = SimpleNamespace(
-            tp=TP("inbound-by-pair", 0), offset=offset, generation_id=generation, tracked=False
+            tp=TP("inbound-messages", 0), offset=offset, generation_id=generation, tracked=False
         )
         self.acked = False
 
