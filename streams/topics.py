@@ -22,6 +22,7 @@ __all__ = [
     "BENCH_OUTPUT_TOPICS",
     "BENCH_SECOND_HOP_TOPIC",
     "BLOCKLIST_CHANGELOG_TOPIC",
+    "BRAND_SETTINGS_TOPIC",
     "BLOCKLIST_COMMANDS_TOPIC",
     "COMPACTED_TOPICS",
     "DEAD_LETTER_TOPIC",
@@ -53,6 +54,7 @@ DEAD_LETTER_TOPIC = "dead-letters"
 DELIVERY_RESULTS_TOPIC = "delivery-results"
 RETRY_TIERS = 3  # <topic>-retry-1 .. -3, each waiting about as long as its delay setting
 SETTINGS_TOPIC = "number-settings"  # compacted; the settings table's changelog
+BRAND_SETTINGS_TOPIC = "brand-settings"  # compacted; per brand, its default scope
 BLOCKLIST_CHANGELOG_TOPIC = "blocklist-changelog"  # compacted; the block-list table's changelog
 SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelivery detection
 
@@ -73,6 +75,7 @@ RETRY_TOPICS = tuple(
 )
 COMPACTED_TOPICS = {
     SETTINGS_TOPIC,
+    BRAND_SETTINGS_TOPIC,
     BLOCKLIST_CHANGELOG_TOPIC,
     SEEN_MESSAGES_CHANGELOG_TOPIC,
     SENT_REPLIES_CHANGELOG_TOPIC,
@@ -87,6 +90,7 @@ ALL_TOPICS = (
     DEAD_LETTER_TOPIC,
     DELIVERY_RESULTS_TOPIC,
     SETTINGS_TOPIC,
+    BRAND_SETTINGS_TOPIC,
     BLOCKLIST_CHANGELOG_TOPIC,
     SEEN_MESSAGES_CHANGELOG_TOPIC,
     SENT_REPLIES_CHANGELOG_TOPIC,

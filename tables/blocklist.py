@@ -1,24 +1,28 @@
-"""The block list: per business number, the end users who opted out.
+"""The block list: per consent scope (a number, a campaign or a brand), the end users who
+opted out.
 
-A RocksDB (rocksdict) table keyed by the pair (tables/keys.py), backed by the compacted
-`blocklist-changelog` topic whose values are Avro BlocklistEntry records. Hand-made changes are
-commands on `blocklist-commands`, applied by the manage agent like any other change. Its HTTP
-API is in tables/views/blocklist.py.
+A RocksDB (rocksdict) table keyed by (scope id, end user) (tables/keys.py,
+streams/rules/scopes.py), backed by the compacted `blocklist-changelog` topic whose values are
+Avro BlocklistEntry records. Hand-made changes are commands on `blocklist-commands`, applied by
+the manage agent like any other change. Its HTTP API is in tables/views/blocklist.py.
 """
 
 from __future__ import annotations
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import bytes_table, raw_topic, registry
+from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
 from optout.tables.keys import pair_key
+from optout.tables.settings import settings_for
 
 __all__ = [
     "blocklist",
     "blocklist_commands_topic",
     "blocklist_entry_serde",
     "command_serde",
-    "get_entry",
+    "consent_for",
+    "entry_in",
     "put_entry",
 ]
 
@@ -29,11 +33,17 @@ blocklist_commands_topic = raw_topic(BLOCKLIST_COMMANDS_TOPIC)
 blocklist = bytes_table("blocklist", BLOCKLIST_CHANGELOG_TOPIC)
 
 
-def get_entry(business_number: str, end_user_number: str) -> Record | None:
-    value = blocklist.get(pair_key(business_number, end_user_number))
+def entry_in(scope: str, end_user_number: str) -> Record | None:
+    """The end user's entry in a scope (read in the end user's partition)."""
+    value = blocklist.get(pair_key(scope_id(scope), end_user_number))
     return None if value is None else blocklist_entry_serde.decode(value)
 
 
 def put_entry(entry: Record) -> None:
-    key = pair_key(entry["business_number"], entry["end_user_number"])
+    key = pair_key(scope_id(scope_of(entry)), entry["end_user_number"])
     blocklist[key] = blocklist_entry_serde.encode(entry)
+
+
+def consent_for(business_number: str, end_user_number: str) -> Consent:
+    """May `business_number` text `end_user_number`, and which entry decides it."""
+    return consent(settings_for(business_number), lambda scope: entry_in(scope, end_user_number))

@@ -4,13 +4,15 @@ pair's, which tables are keyed by.
 Consent belongs to the end user: inbound messages (as carriers key them, or re-keyed), replies,
 webhooks, opt-out events and block-list commands are keyed by the end user's number, so all of
 one end user's records meet in one partition, in order. Table entries are keyed by the pair
-(business number, end user) but written in the end user's partition, so lookups are routed by
-the end user (`end_user_key`) while the entry is found by the pair (`pair_key`).
+(scope id, end user) (the scope id is the business number for a number's own scope, else
+'brand:<id>' or 'campaign:<id>'; streams/rules/scopes.py) but written in the end user's
+partition, so lookups are routed by the end user (`end_user_key`) while the entries are found
+by the pair (`pair_key`).
 """
 
 from __future__ import annotations
 
-__all__ = ["end_user_key", "number_prefix", "pair_key"]
+__all__ = ["end_user_key", "pair_key", "scope_prefix"]
 
 
 def end_user_key(end_user_number: str) -> bytes:
@@ -18,11 +20,12 @@ def end_user_key(end_user_number: str) -> bytes:
     return end_user_number.encode()
 
 
-def pair_key(business_number: str, end_user_number: str) -> bytes:
-    """b'+15559990000|+15550001111': the pair's key in the block list and its history."""
-    return f"{business_number}|{end_user_number}".encode()
+def pair_key(scope_id: str, end_user_number: str) -> bytes:
+    """b'+15559990000|+15550001111' or b'brand:acme|+15550001111': the key of an end user's
+    entry in a scope, in the block list and its history."""
+    return f"{scope_id}|{end_user_number}".encode()
 
 
-def number_prefix(business_number: str) -> bytes:
-    """What the keys of all of a business number's pairs start with."""
-    return f"{business_number}|".encode()
+def scope_prefix(scope_id: str) -> bytes:
+    """What the keys of all of a scope's entries start with."""
+    return f"{scope_id}|".encode()

@@ -1,23 +1,33 @@
-"""Per-number settings: the compacted `number-settings` topic, followed into memory.
+"""Per-number and per-brand settings: the compacted `number-settings` and `brand-settings`
+topics, followed into memory.
 
 Every classify worker holds every number's settings (they are few and small), keyed by the
-number, values Avro NumberSettings. A number with no record gets the defaults from
-configuration. (Faust's GlobalTable would fit, but it hangs partition assignment on the
-embedded broker and has open multi-worker bugs; a plain topic reader does the job.)
+number, values Avro NumberSettings, and the brands' default scopes. A number with no record
+gets the defaults from configuration. (Faust's GlobalTable would fit, but it hangs partition
+assignment on the embedded broker and has open multi-worker bugs; a plain topic reader does the
+job.)
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from typing import Any
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
 from optout.streams.rules.number_settings import default_settings, effective_settings
-from optout.streams.topics import SETTINGS_TOPIC
+from optout.streams.topics import BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 
 __all__ = [
+    "SettingsByNumber",
+    "brand_defaults",
+    "brand_serde",
+    "brand_settings_reader",
+    "brand_settings_topic",
     "configured_defaults",
+    "former_members",
     "number_settings",
     "settings_for",
     "settings_reader",
@@ -25,17 +35,58 @@ __all__ = [
     "settings_topic",
 ]
 
+
+class SettingsByNumber(dict[bytes, Record]):
+    """Every number's stored settings, and which numbers left each scope."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left: dict[str, set[bytes]] = defaultdict(set)
+
+    def __setitem__(self, number: bytes, settings: Record) -> None:
+        self.pop(number, None)
+        super().__setitem__(number, settings)
+        for former in settings.get("former_scopes") or ():
+            self.left[former["scope"]].add(number)
+
+    def pop(self, number: bytes, default: Any = None) -> Any:
+        settings = super().pop(number, default)
+        for former in (settings or {}).get("former_scopes") or ():
+            self.left[former["scope"]].discard(number)
+        return settings
+
+
 settings_topic = raw_topic(SETTINGS_TOPIC)
 settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry)
-number_settings: dict[bytes, Record] = {}
+number_settings = SettingsByNumber()
 settings_reader = TopicReader(
     config.broker_url, SETTINGS_TOPIC, number_settings, decode=settings_serde.decode
+)
+brand_settings_topic = raw_topic(BRAND_SETTINGS_TOPIC)
+brand_serde = AvroSerde("brand_settings", BRAND_SETTINGS_TOPIC, registry)
+brand_settings: dict[bytes, Record] = {}
+brand_settings_reader = TopicReader(
+    config.broker_url, BRAND_SETTINGS_TOPIC, brand_settings, decode=brand_serde.decode
 )
 
 
 @app.task
 async def follow_settings() -> Any:
-    await settings_reader.run()
+    await asyncio.gather(settings_reader.run(), brand_settings_reader.run())
+
+
+def brand_defaults() -> dict[str, str]:
+    """Each brand's default scope, by brand id (brands that set one)."""
+    return {
+        record["brand_id"]: record["opt_out_scope"]
+        for record in brand_settings.values()
+        if record["opt_out_scope"]
+    }
+
+
+def former_members(scope: str) -> list[Record]:
+    """The settings of the numbers that left a scope."""
+    return [settings_for(number.decode()) for number in number_settings.left.get(scope, ())]
 
 
 def configured_defaults(number: str) -> Record:

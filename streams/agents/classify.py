@@ -10,8 +10,8 @@ Messages come in batches (streams/runtime/batches.py) and are handled in this or
 crash at any point loses nothing and applies nothing twice:
 1. a message that has had effects before (a reply, a block, a lift) is skipped: its id is among
    the seen-marks; a message without effects leaves no mark and writes nothing to any table;
-2. per message, in partition order: the block-list entry (and its audit history) is written, so
-   the block is in force before any reply goes out;
+2. per message, in partition order: the end user's entry in the number's consent scope (and its
+   audit history) is written, so the block is in force before any reply goes out;
 3. once those table changes are on the broker (one producer flush for many messages), each
    message's reply, opt-out event and webhook event are sent, and the broker's
    acknowledgements awaited;
@@ -19,8 +19,8 @@ crash at any point loses nothing and applies nothing twice:
    every message acknowledged).
 A crash before 4 reprocesses the messages; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
-That works only if a pair has at most one message between 2 and 4, so a second message of a
-pair waits until the first one is confirmed.
+That works only if an end user has at most one message with effects between 2 and 4, so a
+second one of the end user waits until the first one is confirmed.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ from optout.streams.runtime.batches import batches, handle_in_full, table_writes
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
-from optout.tables.blocklist import get_entry, put_entry
+from optout.tables.blocklist import entry_in, put_entry
 from optout.tables.history import record_change
-from optout.tables.keys import end_user_key, pair_key
-from optout.tables.settings import settings_for, settings_reader
+from optout.tables.keys import end_user_key
+from optout.tables.settings import former_members, settings_for, settings_reader
 
 __all__ = [
     "Unconfirmed",
@@ -97,7 +97,7 @@ class Unconfirmed:
     def __init__(self) -> None:
         self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
         self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, its seen-mark
-        self.pairs: set[bytes] = set()
+        self.end_users: set[str] = set()
         self.rekeyed: list[Awaitable] = []
 
     async def confirm(self) -> None:
@@ -113,7 +113,7 @@ class Unconfirmed:
                 seen_messages[message_id] = seen_mark
         self.outputs.clear()
         self.done.clear()
-        self.pairs.clear()
+        self.end_users.clear()
         self.rekeyed.clear()
 
 
@@ -131,9 +131,6 @@ async def classify_batch(events: Sequence[EventT]) -> None:
             rekeyed = await produce(rekeyed_inbound_topic, end_user_key(end_user), event.value)
             unconfirmed.rekeyed.append(rekeyed)
             continue
-        pair = pair_key(message["to_number"], end_user)
-        if pair in unconfirmed.pairs:
-            await unconfirmed.confirm()
         now_ms = int(time.time() * 1000)
         message_id = message["message_id"].encode()
         with table_writes_for(event):  # reads and writes in the end user's partition
@@ -142,8 +139,10 @@ async def classify_batch(events: Sequence[EventT]) -> None:
                 if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
                     log.info("redelivered message %s ignored", message["message_id"])
                     continue
+                if end_user in unconfirmed.end_users:
+                    await unconfirmed.confirm()
                 unconfirmed.done[message_id] = (event, str(now_ms).encode())
-                unconfirmed.pairs.add(pair)
+                unconfirmed.end_users.add(end_user)
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
     await unconfirmed.confirm()
@@ -162,11 +161,17 @@ def position_of(event: EventT) -> str:
 
 
 def decide_one(message: Record, now_ms: int, position: str) -> Decision:
-    """What one message does, from the pair's entry and the number's settings."""
+    """What one message does, from the end user's entries and the number's settings."""
     started = time.perf_counter()
     business, end_user = message["to_number"], message["from_number"]
-    entry = get_entry(business, end_user)
-    decision = decide(message, entry, settings_for(business), now_ms, position)
+    decision = decide(
+        message,
+        settings_for(business),
+        lambda scope: entry_in(scope, end_user),
+        now_ms,
+        position,
+        former_members,
+    )
     classification = decision.classification
     MESSAGES.labels(classification.intent.value, classification.rule).inc()
     PROCESSING.observe(time.perf_counter() - started)
@@ -182,9 +187,11 @@ def decide_one(message: Record, now_ms: int, position: str) -> Decision:
 
 
 def apply(decision: Decision, message: Record) -> Record | None:
-    """Write a decision's block-list change and its audit history; its consent event, if any."""
+    """Write a decision's block-list changes and its audit history; its consent event, if any."""
     if decision.entry_changed and decision.entry is not None:
         put_entry(decision.entry)
+    for kept in decision.kept:
+        put_entry(kept)
     if decision.consent_action is None or decision.entry is None:
         return None
     change = consent_event(decision.entry, message["received_at"])

@@ -43,6 +43,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         command.add_argument("number", help="business number, E.164")
         command.add_argument("sender", help="end user's number, E.164")
         command.add_argument("--reason", required=True, help="why, for the audit history")
+        command.add_argument(
+            "--scope",
+            help="the consent scope to change, to be sure of it: the number's scope "
+            "(brand:ID, campaign:ID or number:NUMBER; the default), or for add number:NUMBER "
+            "to block at this number alone",
+        )
         command.set_defaults(run=_blocklist_change, change=change)
     history = blocklist_commands.add_parser(
         "history", help="every change of a pair; with --at, was it blocked then and why"
@@ -56,7 +62,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="write blocked pairs as CSV (one number's or all)",
         description="Read the block list's changelog and write CSV, with progress on stderr.",
     )
-    export.add_argument("--number", help="only this business number")
+    export.add_argument("--number", help="only entries made through this business number")
+    export.add_argument("--scope", help="only this consent scope (brand:ID, campaign:ID, ...)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--all", action="store_true", help="unblocked pairs too")
     export.set_defaults(run=_blocklist_export)
@@ -69,7 +76,8 @@ def _blocklist_check(args: argparse.Namespace) -> int:
 def _blocklist_change(args: argparse.Namespace) -> int:
     method = "POST" if args.change == "add" else "DELETE"
     path = f"/v1/blocklist/{args.number}/{args.sender}"
-    return web_call(f"blocklist {args.change}", method, path, {"reason": args.reason})
+    body = {"reason": args.reason} | ({"scope": args.scope} if args.scope else {})
+    return web_call(f"blocklist {args.change}", method, path, body)
 
 
 def _blocklist_history(args: argparse.Namespace) -> int:
@@ -81,6 +89,7 @@ def _blocklist_export(args: argparse.Namespace) -> int:
     import csv
 
     from optout.schemas import AvroSerde
+    from optout.streams.rules.scopes import scope_of
     from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
     from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
 
@@ -91,13 +100,15 @@ def _blocklist_export(args: argparse.Namespace) -> int:
     asyncio.run(read_until_caught_up(reader, timeout=600, progress=progress("reading block list")))
     rows = sorted(
         (e for e in entries.values() if e["blocked"] or args.all),
-        key=lambda e: (e["business_number"], e["end_user_number"]),
+        key=lambda e: (scope_of(e), e["end_user_number"]),
     )
+    rows = [e | {"scope": scope_of(e)} for e in rows]
     rows = [e for e in rows if not args.number or e["business_number"] == args.number]
+    rows = [e for e in rows if not args.scope or e["scope"] == args.scope]
     output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
-        fields = ["business_number", "end_user_number", "blocked", "since", "source", "keyword",
-                  "message_id", "reason", "actor"]  # fmt: skip
+        fields = ["scope", "business_number", "end_user_number", "blocked", "since", "source",
+                  "keyword", "message_id", "reason", "actor"]  # fmt: skip
         writer = csv.DictWriter(output, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for entry in rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +30,7 @@ __all__ = [
     "report",
     "running_up",
     "service_defaults",
+    "wait_until_followed",
     "web_call",
 ]
 
@@ -94,28 +96,57 @@ def web_call(
     what: str, method: str, path: str, body: dict | None = None, query: dict | None = None
 ) -> int:
     """Call the running service's HTTP API, print the JSON answer; 0 on success, 1 if not."""
+    try:
+        print(json.dumps(_web_request(method, path, body, query), indent=2))
+        return 0
+    except urllib.error.HTTPError as exc:
+        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(
+            f"optout {what}: cannot reach {_web_url()} ({exc}); is `optout up` running?",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def wait_until_followed(path: str, followed: Callable[[Any], bool], timeout: float = 10.0) -> bool:
+    """After a change written to a topic: wait until the running service's answer at `path`
+    shows it. False when it does not within `timeout`; True when no service answers at all
+    (nothing is running to follow it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if followed(_web_request("GET", path)):
+                return True
+        except urllib.error.HTTPError:
+            pass
+        except OSError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _web_url() -> str:
     web_url = os.environ.get("OPTOUT_WEB_URL") or running_up().get("web_url")
-    web_url = web_url or f"http://127.0.0.1:{os.environ.get('OPTOUT_WEB_PORT', '6066')}"
+    return web_url or f"http://127.0.0.1:{os.environ.get('OPTOUT_WEB_PORT', '6066')}"
+
+
+def _web_request(
+    method: str, path: str, body: dict | None = None, query: dict | None = None
+) -> Any:
     url = (
-        web_url + urllib.parse.quote(path) + ("?" + urllib.parse.urlencode(query) if query else "")
+        _web_url()
+        + urllib.parse.quote(path)
+        + ("?" + urllib.parse.urlencode(query) if query else "")
     )
     headers = {"Content-Type": "application/json"}
     if os.environ.get("OPTOUT_TOKEN"):
         headers["Authorization"] = f"Bearer {os.environ['OPTOUT_TOKEN']}"
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            print(json.dumps(json.loads(response.read()), indent=2))
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
-    except OSError as exc:
-        print(
-            f"optout {what}: cannot reach {web_url} ({exc}); is `optout up` running?",
-            file=sys.stderr,
-        )
-    return 1
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def iso(epoch_ms: int) -> str:

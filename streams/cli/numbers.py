@@ -1,4 +1,5 @@
-"""`optout numbers ...`: read and change per-number settings."""
+"""`optout numbers ...` and `optout brands ...`: read and change per-number settings and each
+brand's default consent scope."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from optout.streams.cli.common import (
     produce,
     registry,
     service_defaults,
+    wait_until_followed,
 )
 from optout.streams.config import Config
+from optout.streams.rules.scopes import SCOPE_KINDS
+from optout.streams.topics import BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 
 __all__ = ["add_commands"]
 
@@ -22,7 +26,7 @@ __all__ = ["add_commands"]
 def add_commands(commands: argparse._SubParsersAction) -> None:
     numbers = commands.add_parser(
         "numbers",
-        help="per-number settings: keywords, replies, webhook",
+        help="per-number settings: consent scope, keywords, replies, webhook",
         description="Read and change per-number settings on the number-settings topic. "
         "Changes that would make a reply non-compliant are refused.",
     )
@@ -47,6 +51,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     numbers_set.add_argument("--help-contact")
     numbers_set.add_argument("--webhook-url")
     numbers_set.add_argument("--webhook-secret", help="key for the webhook signatures")
+    numbers_set.add_argument("--brand-id", help="the brand this number sends for ('' for none)")
+    numbers_set.add_argument("--campaign-id", help="its campaign ('' for none)")
+    numbers_set.add_argument(
+        "--opt-out-scope",
+        choices=(*SCOPE_KINDS, ""),
+        help="what one opt-out to this number covers: this number, every number of its "
+        "campaign, or of its brand ('': the brand's default, else number). Changing it never "
+        "unblocks anyone (README, Consent scopes)",
+    )
     for intent in ("opt-out", "opt-in", "help"):
         numbers_set.add_argument(
             f"--add-{intent}", action="append", default=[], metavar="KEYWORD",
@@ -61,14 +74,39 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     numbers_set.set_defaults(run=_numbers_set)
 
+    brands = commands.add_parser(
+        "brands",
+        help="per-brand settings: the default consent scope of its numbers",
+        description="A brand's default scope applies to each of its numbers (numbers set "
+        "--brand-id) that sets no --opt-out-scope of its own.",
+    )
+    brands_commands = brands.add_subparsers(required=True, metavar="ACTION")
+    brands_get = brands_commands.add_parser("get", help="print a brand's default scope")
+    brands_get.add_argument("brand_id")
+    brands_get.set_defaults(run=_brands_get)
+    brands_set = brands_commands.add_parser(
+        "set", help="set a brand's default scope; its numbers that set none move to it"
+    )
+    brands_set.add_argument("brand_id")
+    brands_set.add_argument("--opt-out-scope", required=True, choices=(*SCOPE_KINDS, ""))
+    brands_set.set_defaults(run=_brands_set)
+
 
 def _settings_store(config: Config) -> dict[bytes, dict]:
+    return _read_settings(config, "number_settings", SETTINGS_TOPIC)
+
+
+def _brand_defaults(config: Config) -> dict[str, str]:
+    brands = _read_settings(config, "brand_settings", BRAND_SETTINGS_TOPIC).values()
+    return {b["brand_id"]: b["opt_out_scope"] for b in brands if b["opt_out_scope"]}
+
+
+def _read_settings(config: Config, contract: str, topic: str) -> dict[bytes, dict]:
     from optout.schemas import AvroSerde
-    from optout.streams.topics import SETTINGS_TOPIC
     from optout.tables.client.topic_reader import read_to_end
 
-    serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry(config))
-    return asyncio.run(read_to_end(broker_url(config), SETTINGS_TOPIC, serde.decode))
+    serde = AvroSerde(contract, topic, registry(config))
+    return asyncio.run(read_to_end(broker_url(config), topic, serde.decode))
 
 
 def _numbers_get(args: argparse.Namespace) -> int:
@@ -92,20 +130,23 @@ def _numbers_list(args: argparse.Namespace) -> int:
 
 def _numbers_set(args: argparse.Namespace) -> int:
     from optout.schemas import AvroSerde
-    from optout.streams.rules.number_settings import (
-        apply_changes,
-        default_settings,
-        effective_settings,
-        settings_problems,
-        shown,
-    )
-    from optout.streams.topics import SETTINGS_TOPIC
+    from optout.streams.rules.number_settings import default_settings, shown, updated_settings
 
     config = Config()
-    current = _settings_store(config).get(args.number.encode()) or default_settings(args.number)
+    stored = _settings_store(config).get(args.number.encode())
+    current = stored or default_settings(args.number)
     changes: dict = {
         key: value
-        for key in ("enabled", "brand_name", "help_contact", "webhook_url", "webhook_secret")
+        for key in (
+            "enabled",
+            "brand_name",
+            "help_contact",
+            "webhook_url",
+            "webhook_secret",
+            "brand_id",
+            "campaign_id",
+            "opt_out_scope",
+        )  # fmt: skip
         if (value := getattr(args, key)) is not None
     }
     for option, field in (
@@ -122,13 +163,13 @@ def _numbers_set(args: argparse.Namespace) -> int:
             print(f"optout numbers set: --reply takes NAME=TEXT, not {bad}", file=sys.stderr)
             return 2
         changes["replies"] = current["replies"] | dict(r.split("=", 1) for r in args.reply)
-    updated, problems = apply_changes(current, changes)
-    updated |= {"number": args.number, "updated_at": int(time.time() * 1000)}
     service = service_defaults(config)
     defaults = default_settings(
         args.number, service["brand_name"], service["help_contact"], service["webhook_url"] or None
     )
-    problems = problems or settings_problems(effective_settings(updated, defaults))
+    updated, problems = updated_settings(
+        stored, changes, defaults, _brand_defaults(config), int(time.time() * 1000)
+    )
     if problems:
         print(f"optout numbers set: refused, {args.number} would not comply:", file=sys.stderr)
         for problem in problems:
@@ -143,4 +184,60 @@ def _numbers_set(args: argparse.Namespace) -> int:
     value = AvroSerde("number_settings", SETTINGS_TOPIC, registry(config)).encode(updated)
     asyncio.run(produce(broker_url(config), SETTINGS_TOPIC, args.number.encode(), value))
     print(json.dumps(shown(updated), indent=2))
+    _say_if_not_followed([updated])
+    return 0
+
+
+def _say_if_not_followed(changed: list[dict]) -> None:
+    """A running service applies settings once it has read them: wait for that, so that the
+    next command (a message to the number) meets them."""
+    for settings in changed:
+        path = f"/v1/numbers/{settings['number']}"
+        written = settings["updated_at"]
+        if not wait_until_followed(
+            path, lambda answer, at=written: answer["settings"]["updated_at"] >= at
+        ):
+            print(
+                f"optout: stored, but the running service has not applied the settings of "
+                f"{settings['number']} yet (is it behind on the number-settings topic?)",
+                file=sys.stderr,
+            )
+
+
+def _brands_get(args: argparse.Namespace) -> int:
+    config = Config()
+    numbers = [
+        s["number"] for s in _settings_store(config).values() if s.get("brand_id") == args.brand_id
+    ]
+    default = _brand_defaults(config).get(args.brand_id)
+    print(json.dumps({"brand_id": args.brand_id, "opt_out_scope": default, "numbers": numbers}))
+    return 0
+
+
+def _brands_set(args: argparse.Namespace) -> int:
+    from optout.schemas import AvroSerde
+    from optout.streams.rules.number_settings import follow_brand_default
+    from optout.streams.rules.scopes import id_problem
+
+    config = Config()
+    now_ms = int(time.time() * 1000)
+    default = args.opt_out_scope or None
+    rewritten, problems = follow_brand_default(
+        _settings_store(config).values(), args.brand_id, default, now_ms
+    )
+    problems = [p for p in [id_problem("brand_id", args.brand_id)] if p] or problems
+    if problems:
+        print(f"optout brands set: refused for brand {args.brand_id}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    record = {"brand_id": args.brand_id, "opt_out_scope": default, "updated_at": now_ms}
+    brand_serde = AvroSerde("brand_settings", BRAND_SETTINGS_TOPIC, registry(config))
+    settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry(config))
+    records = [(BRAND_SETTINGS_TOPIC, args.brand_id.encode(), brand_serde.encode(record))]
+    records += [(SETTINGS_TOPIC, s["number"].encode(), settings_serde.encode(s)) for s in rewritten]
+    for topic, key, value in records:
+        asyncio.run(produce(broker_url(config), topic, key, value))
+    print(json.dumps(record | {"numbers_rescoped": [s["number"] for s in rewritten]}))
+    _say_if_not_followed(rewritten)
     return 0

@@ -1,23 +1,44 @@
 """Decide what one inbound message does: reply, block-list change, consent event, webhook.
 
-Pure: takes the message, the pair's current block-list entry and the number's settings (Avro
-records as dicts) and returns a Decision. The classify agent only reads, calls this, and writes.
+Pure: takes the message, the number's settings, the end user's block-list entries (by scope,
+see rules/scopes.py) and returns a Decision. The classify agent only reads, calls this, and
+writes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
 
 from optout.schemas import Record
 from optout.streams.rules.keywords import BILINGUAL_IN_CANADA, Classification, Intent, classify_text
 from optout.streams.rules.number_settings import keywords_for
 from optout.streams.rules.regions import is_canadian, is_nanp
+from optout.streams.rules.scopes import (
+    EntryOf,
+    consent,
+    current_scope,
+    kept_by_former_members,
+    scope_of,
+)
 from optout.streams.rules.templates import BILINGUAL, reply_text
 
-__all__ = ["Decision", "RECONFIRM_AFTER_MS", "consent_event", "decide", "decide_manual"]
+__all__ = [
+    "Decision",
+    "FormerMembers",
+    "RECONFIRM_AFTER_MS",
+    "consent_event",
+    "decide",
+    "decide_manual",
+]
 
 # A sender who is already blocked and texts STOP again gets one reminder a day at most.
 RECONFIRM_AFTER_MS = 24 * 60 * 60 * 1000
+
+
+# The settings of the numbers that left a scope.
+FormerMembers = Callable[[str], Iterable[Record]]
 
 
 @dataclass(frozen=True)
@@ -25,28 +46,32 @@ class Decision:
     classification: Classification
     reply_text: str | None  # None: no auto-reply
     reply_language: str
-    entry: Record | None  # the pair's block-list entry after this message
+    entry: Record | None  # the end user's entry in the number's scope after this message
     entry_changed: bool  # the entry must be written
     consent_action: str | None  # OPT_OUT / OPT_IN: publish a consent event
-
-    @property
-    def sender_blocked(self) -> bool:
-        return bool(self.entry and self.entry["blocked"])
+    sender_blocked: bool = False  # after this message, at the number texted
+    kept: list[Record] = field(default_factory=list)  # own entries of former members to write
 
 
 def decide(
     message: Record,
-    entry: Record | None,
     settings: Record,
+    entry_of: EntryOf,
     now_ms: int,
     position: str | None = None,
+    former_members: FormerMembers = lambda scope: (),
 ) -> Decision:
-    """Apply the keyword policy to one message for one (business number, end user) pair.
+    """Apply the keyword policy to one message from an end user to a business number.
 
-    `position` ('topic:partition:offset') is where the message was read; the entry remembers
-    the position of the message that last changed it.
+    `entry_of(scope)` is the end user's block-list entry in a scope. `position`
+    ('topic:partition:offset') is where the message was read; the entry remembers the position
+    of the message that last changed it.
     """
-    blocked = bool(entry and entry["blocked"])
+    entry_of = cache(entry_of)
+    scope = current_scope(settings)
+    entry = entry_of(scope)
+    decided = consent(settings, entry_of)
+    blocked = decided.blocked
     # A redelivery of the message that made the current entry: the entry stays as it is, but
     # everything it caused is said again, since the first attempt may have died before publishing.
     replayed = entry is not None and entry["message_id"] == message["message_id"]
@@ -55,32 +80,54 @@ def decide(
     if not replayed and _read_before(position, entry):
         # Read again after a restart, from before a change already made by a later message:
         # what it did (its reply and events) went out before that change was made.
-        return Decision(classification, None, language, entry, False, None)
-    if classification.intent is Intent.OPT_IN and not replayed and _older_than(message, entry):
+        return Decision(classification, None, language, entry, False, None, blocked)
+    if (
+        classification.intent is Intent.OPT_IN
+        and not replayed
+        and _older_than(message, decided.entry)
+    ):
         classification = Classification(
             Intent.NONE, classification.keyword, classification.language, "opt_in_older_than_block"
         )
     intent = classification.intent
     replying = intent is not Intent.NONE
 
+    in_scope = bool(entry and entry["blocked"])  # blocked by the scope's own entry
     new_entry, action = entry, None
     if replayed:
-        action = "OPT_OUT" if blocked else "OPT_IN"
-    elif intent is Intent.OPT_OUT and not blocked:
-        new_entry, action = _entry(message, classification, True, now_ms, position), "OPT_OUT"
+        action = "OPT_OUT" if in_scope else "OPT_IN"
+    elif intent is Intent.OPT_OUT and not in_scope:
+        new_entry = _entry(message, classification, scope, True, now_ms, position)
+        action = "OPT_OUT"
     elif intent is Intent.OPT_OUT and entry is not None:
         replying = now_ms - entry["confirmed_at"] >= RECONFIRM_AFTER_MS
         if replying:
             new_entry = entry | {"confirmed_at": now_ms, "position": position}
     elif intent is Intent.OPT_IN and blocked:
-        new_entry, action = _entry(message, classification, False, now_ms, position), "OPT_IN"
+        new_entry = _entry(message, classification, scope, False, now_ms, position)
+        action = "OPT_IN"
 
     reply = None
     if replying:
         reply = reply_text(
             intent, language, settings["brand_name"], settings["help_contact"], settings["replies"]
         )
-    return Decision(classification, reply, language, new_entry, new_entry is not entry, action)
+    if new_entry is entry or new_entry is None:
+        return Decision(classification, reply, language, entry, False, action, blocked)
+    return Decision(
+        classification,
+        reply,
+        language,
+        new_entry,
+        True,
+        action,
+        _blocked_after(settings, scope, new_entry, entry_of),
+        kept_by_former_members(scope, new_entry, former_members(scope), entry_of),
+    )
+
+
+def _blocked_after(settings: Record, scope: str, changed: Record | None, entry_of: EntryOf) -> bool:
+    return consent(settings, lambda s: changed if s == scope else entry_of(s)).blocked
 
 
 def _classify(message: Record, may_opt_in_by_yes: bool, settings: Record) -> Classification:
@@ -104,6 +151,7 @@ def _reply_language(classification: Classification, business_number: str) -> str
 def _entry(
     message: Record,
     classification: Classification,
+    scope: str,
     blocked: bool,
     now_ms: int,
     position: str | None,
@@ -111,6 +159,7 @@ def _entry(
     return {
         "business_number": message["to_number"],
         "end_user_number": message["from_number"],
+        "scope": scope,
         "blocked": blocked,
         "since": now_ms,
         "keyword": classification.keyword,
@@ -142,14 +191,28 @@ def _older_than(message: Record, entry: Record | None) -> bool:
     return made_at is not None and message["received_at"] < made_at
 
 
-def decide_manual(command: Record, entry: Record | None, now_ms: int) -> Record | None:
-    """The pair's new entry after a hand-made change, or None when it changes nothing."""
+def decide_manual(
+    command: Record,
+    settings: Record,
+    entry_of: EntryOf,
+    now_ms: int,
+    former_members: FormerMembers = lambda scope: (),
+) -> tuple[Record, list[Record]] | None:
+    """The new entry in the command's scope after a hand-made change, and the own entries to
+    write for numbers that left that scope; None when it changes nothing."""
+    entry_of = cache(entry_of)
+    scope = command.get("scope") or current_scope(settings)
+    entry = entry_of(scope)
     blocking = command["action"] == "OPT_OUT"
-    if bool(entry and entry["blocked"]) == blocking:
+    blocked = bool(entry and entry["blocked"])
+    if not blocking and scope == current_scope(settings):
+        blocked = blocked or consent(settings, entry_of).blocked  # own or former blocks lifted too
+    if blocked == blocking:
         return None
-    return {
+    changed = {
         "business_number": command["business_number"],
         "end_user_number": command["end_user_number"],
+        "scope": scope,
         "blocked": blocking,
         "since": now_ms,
         "keyword": None,
@@ -161,16 +224,18 @@ def decide_manual(command: Record, entry: Record | None, now_ms: int) -> Record 
         "received_at": command["requested_at"],
         "position": None,
     }
+    return changed, kept_by_former_members(scope, changed, former_members(scope), entry_of)
 
 
 def consent_event(entry: Record, received_at: int) -> Record:
-    """The opt-out event (for analysts and the audit history) of a block-list change."""
+    """The opt-out event (for analysts and the audit history) of a consent change."""
     action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
     return {
         "event_id": f"{entry['message_id']}:{action}",
         "action": action,
         "business_number": entry["business_number"],
         "end_user_number": entry["end_user_number"],
+        "scope": scope_of(entry),
         "keyword": entry["keyword"],
         "message_id": entry["message_id"],
         "source": entry["source"],

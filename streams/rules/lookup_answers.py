@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from optout.schemas import Record
+from optout.streams.rules.scopes import Consent
 from optout.streams.rules.validate import is_e164
 
 __all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch"]
@@ -13,15 +13,20 @@ __all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch"]
 MAX_BATCH = 1000
 
 
-def lookup_answer(business_number: str, end_user_number: str, entry: Record | None) -> dict:
-    """The JSON a send service gets: may `business_number` text `end_user_number`?"""
+def lookup_answer(business_number: str, end_user_number: str, consent: Consent) -> dict:
+    """The JSON a send service gets: may `business_number` text `end_user_number`, in which
+    consent scope, and where the deciding change came from (the number texted or named, keyword
+    or manual, message or command id, time)."""
+    entry = consent.entry
     since = entry["since"] if entry else None
     return {
         "number": business_number,
         "sender": end_user_number,
-        "blocked": bool(entry and entry["blocked"]),
+        "blocked": consent.blocked,
+        "scope": consent.scope,
         "since": iso(since),
         "since_ms": since,
+        "texted": entry["business_number"] if entry else None,
         **{k: entry[k] if entry else None for k in ("keyword", "message_id", "source", "reason")},
     }
 

@@ -5,23 +5,28 @@ Pure: the settings reader and web view (tables/settings.py), the CLI and decide(
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from optout.schemas import Record
 from optout.streams.rules.keywords import PROTECTED_KEYWORDS, KeywordSet, normalise
 from optout.streams.rules.regions import is_canadian
+from optout.streams.rules.scopes import SCOPE_KINDS, scope_problems, scope_transition
 from optout.streams.rules.templates import reply_problems
 from optout.streams.rules.validate import is_e164
 
 __all__ = [
     "KEYWORD_FIELDS",
+    "SCOPE_FIELDS",
     "SETTABLE",
     "apply_changes",
     "default_settings",
     "effective_settings",
+    "follow_brand_default",
     "keywords_for",
     "settings_problems",
     "shown",
+    "updated_settings",
 ]
 
 KEYWORD_FIELDS = (
@@ -50,6 +55,12 @@ def default_settings(
         **{name: [] for name in KEYWORD_FIELDS},
         "replies": {},
         "updated_at": 0,
+        "brand_id": None,
+        "campaign_id": None,
+        "opt_out_scope": None,
+        "scope": None,
+        "scope_since": 0,
+        "former_scopes": [],
     }
 
 
@@ -111,7 +122,11 @@ SETTABLE: dict[str, tuple[type, ...]] = {
     "webhook_secret": (str, type(None)),
     **{name: (list,) for name in KEYWORD_FIELDS},
     "replies": (dict,),
+    "brand_id": (str, type(None)),
+    "campaign_id": (str, type(None)),
+    "opt_out_scope": (str, type(None)),
 }
+SCOPE_FIELDS = ("brand_id", "campaign_id", "opt_out_scope")
 
 
 def apply_changes(current: Record, changes: dict) -> tuple[Record, list[str]]:
@@ -133,3 +148,48 @@ def _items_are_text(value: object) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     return True
+
+
+def updated_settings(
+    stored: Record | None,
+    changes: dict,
+    defaults: Record,
+    brand_defaults: Mapping[str, str],
+    now_ms: int,
+) -> tuple[Record, list[str]]:
+    """A number's stored settings after `changes` (its consent scope resolved, a scope it leaves
+    remembered), or the reasons they may not be stored. `defaults` fill what it leaves empty."""
+    number = defaults["number"]
+    changes = {k: (None if k in SCOPE_FIELDS and v == "" else v) for k, v in changes.items()}
+    updated, problems = apply_changes(stored or default_settings(number), changes)
+    updated = updated | {"number": number, "updated_at": now_ms}
+    if problems:
+        return updated, problems
+    brand_default = brand_defaults.get(updated.get("brand_id") or "")
+    problems = settings_problems(effective_settings(updated, defaults))
+    problems += scope_problems(updated, brand_default)
+    if problems:
+        return updated, problems
+    return scope_transition(stored, updated, brand_defaults, now_ms), []
+
+
+def follow_brand_default(
+    stored: Iterable[Record], brand_id: str, default: str | None, now_ms: int
+) -> tuple[list[Record], list[str]]:
+    """The brand's numbers that take its default scope (they set none), rewritten for a new
+    `default` where their scope changes; or the reasons the default may not be set."""
+    if default is not None and default not in SCOPE_KINDS:
+        return [], [f"opt_out_scope {default!r} is not one of {', '.join(SCOPE_KINDS)}"]
+    followers = [s for s in stored if s.get("brand_id") == brand_id and not s.get("opt_out_scope")]
+    problems = [f"{s['number']}: {p}" for s in followers for p in scope_problems(s, default)]
+    if problems:
+        return [], problems
+    defaults = {brand_id: default} if default else {}
+    rewritten = [
+        scope_transition(s, s | {"updated_at": now_ms}, defaults, now_ms) for s in followers
+    ]
+    return [
+        new
+        for new, old in zip(rewritten, followers, strict=True)
+        if new["scope"] != old.get("scope")
+    ], []

@@ -4,10 +4,13 @@
     reader.start_in_thread()                 # or: await reader.run() in your own event loop
     reader.wait_until_caught_up(timeout=60)
     if reader.is_blocked("+15559990000", "+15550001111"): ...
+    reader.consent("+15559990000", "+15550001111")  # blocked?, in which scope, the deciding entry
     reader.lag()                              # records not yet applied, per partition
 
 It follows the compacted `blocklist-changelog` topic from the beginning into RocksDB (rocksdict)
-and answers from disk-backed memory-mapped pages, so memory stays flat as the list grows.
+and answers from disk-backed memory-mapped pages, so memory stays flat as the list grows. It
+follows `number-settings` too, to answer for each number's consent scope as the workers do
+(streams/rules/scopes.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
-from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
+from optout.streams.rules.scopes import Consent, consent, current_scope, scope_id
+from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
-from optout.tables.keys import number_prefix, pair_key
+from optout.tables.keys import pair_key, scope_prefix
 
 __all__ = ["BlocklistReader"]
 
@@ -61,24 +65,39 @@ class BlocklistReader:
         self._reader = TopicReader(
             bootstrap, BLOCKLIST_CHANGELOG_TOPIC, self, self._compact, fetch_wait_ms
         )
+        settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, schema_registry)
+        self._settings: dict[bytes, Record] = {}
+        self._settings_reader = TopicReader(
+            bootstrap, SETTINGS_TOPIC, self._settings, settings_serde.decode, fetch_wait_ms
+        )
         self._caught_up = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- answers ---------------------------------------------------------------------------
     def is_blocked(self, number: str, sender: str) -> bool:
-        value = self._db.get(pair_key(number, sender))
-        return value is not None and value[:1] == BLOCKED
+        settings = self._settings.get(number.encode())
+        if settings is None or not (settings.get("scope") or settings.get("former_scopes")):
+            value = self._db.get(pair_key(number, sender))  # the number alone: one flag byte
+            return value is not None and value[:1] == BLOCKED
+        return self.consent(number, sender).blocked
+
+    def consent(self, number: str, sender: str) -> Consent:
+        """Whether `number` may text `sender`, in which scope, and the entry that decides it."""
+        return consent(self._settings_of(number), lambda scope: self._entry_in(scope, sender))
 
     def entry(self, number: str, sender: str) -> Record | None:
-        """The whole block-list entry of a pair (when and why), or None."""
-        value = self._db.get(pair_key(number, sender))
-        return None if value is None else self._serde.decode(value[1:])
+        """The block-list entry that decides whether `number` may text `sender` (when and why),
+        or None."""
+        return self.consent(number, sender).entry
+
+    def scope_of_number(self, number: str) -> str:
+        return current_scope(self._settings_of(number))
 
     def blocked_senders(
         self, number: str, after: str | None = None, limit: int = 100
     ) -> list[dict]:
-        """A page of a number's blocked senders, in sender order, after `after`."""
-        prefix = number_prefix(number)
+        """A page of the senders blocked in a number's scope, in sender order, after `after`."""
+        prefix = scope_prefix(scope_id(self.scope_of_number(number)))
         start = prefix + (after.encode() + b"\x00" if after else b"")
         page: list[dict] = []
         items = cast(Iterable[tuple[bytes, bytes]], self._db.items(from_key=start))  # raw mode
@@ -88,8 +107,8 @@ class BlocklistReader:
             if value[:1] == BLOCKED:
                 entry = self._serde.decode(value[1:])
                 page.append({"sender": key[len(prefix) :].decode(), "since": entry["since"],
-                             "source": entry["source"], "keyword": entry["keyword"],
-                             "reason": entry["reason"]})  # fmt: skip
+                             "texted": entry["business_number"], "source": entry["source"],
+                             "keyword": entry["keyword"], "reason": entry["reason"]})  # fmt: skip
         return page
 
     @property
@@ -107,10 +126,10 @@ class BlocklistReader:
 
     # -- following -------------------------------------------------------------------------
     async def run(self) -> None:
-        """Follow the changelog until cancelled (in the caller's event loop)."""
+        """Follow the changelog and the settings until cancelled (in the caller's event loop)."""
         watcher = asyncio.ensure_future(self._watch_caught_up())
         try:
-            await self._reader.run()
+            await asyncio.gather(self._reader.run(), self._settings_reader.run())
         finally:
             watcher.cancel()
 
@@ -126,8 +145,16 @@ class BlocklistReader:
         self._db.close()
 
     async def _watch_caught_up(self) -> None:
+        await self._settings_reader.caught_up.wait()
         await self._reader.caught_up.wait()
         self._caught_up.set()
+
+    def _settings_of(self, number: str) -> Record:
+        return self._settings.get(number.encode()) or {"number": number}
+
+    def _entry_in(self, scope: str, sender: str) -> Record | None:
+        value = self._db.get(pair_key(scope_id(scope), sender))
+        return None if value is None else self._serde.decode(value[1:])
 
     # -- the store interface TopicReader writes to -----------------------------------------
     def _compact(self, value: bytes) -> bytes:

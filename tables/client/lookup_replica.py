@@ -45,7 +45,7 @@ async def lookup_one(request: web.Request) -> web.Response:
     except Refused as refused:
         return web.json_response({"error": str(refused)}, status=refused.status)
     reader = request.app[READER]
-    return web.json_response(lookup_answer(number, sender, reader.entry(number, sender)))
+    return web.json_response(lookup_answer(number, sender, reader.consent(number, sender)))
 
 
 async def lookup_batch(request: web.Request) -> web.Response:
@@ -59,7 +59,7 @@ async def lookup_batch(request: web.Request) -> web.Response:
         return web.json_response({"error": str(exc)}, status=400)
     reader = request.app[READER]
     return web.json_response(
-        {"results": [lookup_answer(n, s, reader.entry(n, s)) for n, s in pairs]}
+        {"results": [lookup_answer(n, s, reader.consent(n, s)) for n, s in pairs]}
     )
 
 

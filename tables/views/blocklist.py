@@ -1,8 +1,9 @@
 """The block list's HTTP API: lookups for send services, hand-made changes, listings.
 
-Lookups are answered by the worker that owns the end user's partition, where the pair's entry
-is (others forward them, and split a batch into one request per owner). Listings come from a
-full copy of the list that each worker follows from the changelog, opened when it starts.
+Lookups are answered by the worker that owns the end user's partition, where the end user's
+entries in every scope are (others forward them, and split a batch into one request per owner).
+Listings come from a full copy of the list that each worker follows from the changelog, opened
+when it starts.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from faust.web import Request, Response, View
 from optout.streams.app import app, config, registry
 from optout.streams.metrics import BLOCKED_PAIRS
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.rules.scopes import current_scope, number_scope
 from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
-from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, get_entry
+from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, consent_for
 from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.keys import end_user_key
+from optout.tables.settings import settings_for
 
-__all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route"]
+__all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route", "scope_problem"]
 
 MAX_PAGE = 1000
 
@@ -70,15 +73,17 @@ def owner_unavailable(exc: Exception) -> str:
 class PairView(View):
     """GET: may `number` text `sender`? POST: block by hand; DELETE: unblock by hand.
 
-    POST and DELETE take {"reason": "..."} and an admin bearer token; they are accepted (202)
-    as commands and applied in order with the pair's other changes.
+    POST and DELETE take {"reason": "...", "scope": "..."} and an admin bearer token; they are
+    accepted (202) as commands and applied in order with the end user's other changes. The
+    change is made in the number's consent scope; "scope", when given, must name it (a removal
+    in a brand scope unblocks every number of the brand), or for a block, the number alone.
     """
 
     async def get(self, request: Request, number: str, sender: str) -> Response:
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        return self.json(lookup_answer(number, sender, get_entry(number, sender)))
+        return self.json(lookup_answer(number, sender, consent_for(number, sender)))
 
     async def post(self, request: Request, number: str, sender: str) -> Response:
         return await self._command(request, "OPT_OUT", number, sender)
@@ -101,11 +106,17 @@ class PairView(View):
         reason = body.get("reason") if isinstance(body, dict) else None
         if not isinstance(reason, str) or not reason.strip():
             return self.json({"error": 'body must be {"reason": "why, for the audit"}'}, status=400)
+        scope = current_scope(settings_for(number))
+        asked = body.get("scope") or scope
+        problem = scope_problem(number, scope, asked, action)
+        if problem:
+            return self.json({"error": problem}, status=409)
         command = {
             "command_id": f"manual-{uuid.uuid4()}",
             "action": action,
             "business_number": number,
             "end_user_number": sender,
+            "scope": asked,
             "reason": reason.strip(),
             "actor": actor,
             "requested_at": int(time.time() * 1000),
@@ -114,7 +125,9 @@ class PairView(View):
             key=end_user_key(sender), value=command_serde.encode(command)
         )
         await sent  # accepted means on the broker
-        return self.json({"accepted": command["command_id"], "action": action}, status=202)
+        return self.json(
+            {"accepted": command["command_id"], "action": action, "scope": asked}, status=202
+        )
 
 
 @app.page("/v1/blocklist/check")
@@ -168,13 +181,26 @@ class BatchCheckView(View):
             return (await response.json())["results"]
 
 
+def scope_problem(number: str, scope: str, asked: str, action: str) -> str | None:
+    """Why a hand-made change of `number` may not be made in `asked`, or None when it may: in
+    the number's scope, or a block of the number alone."""
+    if asked == scope or (action == "OPT_OUT" and asked == number_scope(number)):
+        return None
+    if action == "OPT_OUT":
+        return f"{number} is in scope {scope}: block in {scope} or {number_scope(number)}"
+    return (
+        f"{number} is in scope {scope}: a removal is made there (it unblocks every number of "
+        f"{scope}), not in {asked}"
+    )
+
+
 def _answer_here(number: str, sender: str) -> dict:
-    return lookup_answer(number, sender, get_entry(number, sender))
+    return lookup_answer(number, sender, consent_for(number, sender))
 
 
 @app.page("/v1/blocklist/{number}")
 class NumberListView(View):
-    """GET the blocked senders of a number, a page at a time (?limit=100&after=<sender>).
+    """GET the senders blocked in a number's scope, a page at a time (?limit=100&after=<sender>).
     Answered from this worker's full copy, which follows the changelog (see `lag`)."""
 
     async def get(self, request: Request, number: str) -> Response:
@@ -195,6 +221,7 @@ class NumberListView(View):
         return self.json(
             {
                 "number": number,
+                "scope": full_copy.scope_of_number(number),
                 "senders": senders,
                 "next": senders[-1]["sender"] if len(senders) == limit else None,
                 "lag": sum(full_copy.lag().values()),

@@ -8,7 +8,7 @@ from typing import Any
 from faust.web import Request, Response, View
 
 from optout.streams.app import app
-from optout.tables.history import history_of, state_at
+from optout.tables.history import number_history, state_at
 from optout.tables.views.blocklist import refuse_or_route
 
 __all__ = ["HistoryView", "parse_time"]
@@ -26,18 +26,19 @@ def parse_time(value: str) -> int:
 
 @app.page("/v1/blocklist/{number}/{sender}/history")
 class HistoryView(View):
-    """GET every change of a pair; with ?at=TIME, also whether it was blocked then, and why."""
+    """GET every consent change that speaks for the number (in its scope, its own, scopes it
+    left); with ?at=TIME, also whether the sender was blocked for it then, and why."""
 
     async def get(self, request: Request, number: str, sender: str) -> Response:
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        events = history_of(number, sender)
+        events = number_history(number, sender)
         answer: dict[str, Any] = {"number": number, "sender": sender, "events": events}
         at = request.query.get("at")
         if at:
             try:
-                answer["at"] = state_at(events, parse_time(at)) | {"time": at}
+                answer["at"] = state_at(number, sender, parse_time(at)) | {"time": at}
             except ValueError:
                 return self.json({"error": f"at={at!r} is not epoch ms or ISO 8601"}, status=400)
         return self.json(answer)

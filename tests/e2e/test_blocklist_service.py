@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -10,28 +9,23 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from optout.streams.embedded.broker import free_port
 from optout.tables.client.blocklist_reader import BlocklistReader
-from tests.support import ADMIN_TOKEN, Stack, blocked, eventually, settle_and_assert_once
+from tests.support import (
+    ADMIN_TOKEN,
+    AUTH,
+    Stack,
+    blocked,
+    events_for,
+    eventually,
+    settle_and_assert_once,
+)
 
 pytestmark = pytest.mark.e2e
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def reader(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlocklistReader]:
-    """A send service's reader, following the stack's block list from this test process."""
-    local = BlocklistReader(stack.broker.bootstrap, tmp_path_factory.mktemp("reader") / "db")
-    following = asyncio.run_coroutine_threadsafe(local.run(), stack.loop)
-    yield local
-    following.cancel()
-    time.sleep(0.5)
-    local.close()
 
 
 def cli(
@@ -46,12 +40,6 @@ def cli(
         env["OPTOUT_TOKEN"] = token
     command = [sys.executable, "-m", "optout.streams.cli", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-
-
-def events_for(stack: Stack, user: str) -> list[dict]:
-    return [
-        e for e in stack.read_topic("optout-events", "optout_event") if e["end_user_number"] == user
-    ]
 
 
 def test_a_manual_add_shows_in_lookup_reader_history_and_events(

@@ -74,7 +74,8 @@ def replay(messages: list[Record]) -> tuple[dict, dict, set]:
     for message in messages:
         pair = (message["to_number"], message["from_number"])
         settings = default_settings(pair[0], "Acme", "help@acme.test")
-        decision = decide(message, entries[pair], settings, int(time.time() * 1000))
+        entry = entries[pair]
+        decision = decide(message, settings, lambda _, e=entry: e, int(time.time() * 1000))
         entries[pair] = decision.entry
         if decision.consent_action:
             actions[pair].append(decision.consent_action)

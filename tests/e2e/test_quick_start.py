@@ -70,6 +70,7 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         eventually(lambda: "webhook receiver received" in log_path.read_text(), what="webhook")
         eventually(lambda: "carrier API stand-in received" in log_path.read_text(), what="reply")
         assert message_id in log_path.read_text()
+        revoke_all_across_a_brand(env)
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
@@ -80,3 +81,25 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "x", env=env
     )
     assert refused.returncode == 1 and "optout up" in refused.stderr
+
+
+def revoke_all_across_a_brand(env: dict[str, str]) -> None:
+    """The README's consent-scope example: one STOP covers every number of the brand."""
+    for number, brand in (("+18005550401", "acme"), ("+18005550402", "acme"),
+                          ("+18005550403", "other")):  # fmt: skip
+        done = optout("numbers", "set", number, "--brand-id", brand, "--opt-out-scope", "brand",
+                      env=env)  # fmt: skip
+        assert done.returncode == 0 and not done.stderr, done.stderr
+    injected = optout(
+        "inject", "--from", "+14155550400", "--to", "+18005550401", "--text", "STOP", env=env
+    )
+    assert injected.returncode == 0, injected.stderr
+
+    def check(number: str) -> dict:
+        answer = optout("blocklist", "check", number, "+14155550400", env=env)
+        assert answer.returncode == 0, answer.stderr
+        return json.loads(answer.stdout)
+
+    eventually(lambda: check("+18005550402")["blocked"], what="the brand block at another number")
+    assert check("+18005550402")["scope"] == "brand:acme"
+    assert check("+18005550403")["blocked"] is False

@@ -12,7 +12,7 @@ import pytest
 
 from optout.streams.config import EMBEDDED_SESSION_TIMEOUT_SECONDS
 from optout.streams.embedded.broker import free_port
-from tests.support import Stack, eventually
+from tests.support import Stack, configure, eventually
 
 pytestmark = pytest.mark.e2e
 PAIRS = 24
@@ -86,6 +86,21 @@ def test_lookups_are_right_from_either_worker(two_workers: tuple[Stack, str]) ->
 
     logs = [(stack.tmp / name).read_text() for name in ("worker.log", "second.log")]
     assert all("OPT_OUT (exact_keyword)" in log for log in logs), "one worker did all the work"
+
+
+def test_a_brand_block_is_answered_for_every_number_of_the_brand_from_either_worker(
+    two_workers: tuple[Stack, str],
+) -> None:
+    stack, second_url = two_workers
+    texted, other = "+18005550481", "+18005550482"
+    for number in (texted, other):
+        configure(stack, number, brand_id="acme-481", opt_out_scope="brand")
+    users, stopped = half_stopped(stack, texted, "brand", "148")
+    expected = (200, [u in stopped for u in users])
+    for web_url in (stack.web_url, second_url):
+        eventually(lambda w=web_url: check_all(stack, w, other, users) == expected, what=web_url)
+        _, answer = stack.http("GET", f"/v1/blocklist/{other}/{stopped[0]}", base=web_url)
+        assert answer["scope"] == "brand:acme-481" and answer["texted"] == texted
 
 
 def test_when_one_worker_dies_the_other_answers_for_every_pair_within_the_bound(

@@ -3,16 +3,27 @@
 Test modules import from here, never from each other or from conftest.
 """
 
-from tests.support.pipeline import blocked, replies_to, settle_and_assert_once, webhooks_for
+from tests.support.pipeline import (
+    AUTH,
+    blocked,
+    configure,
+    events_for,
+    replies_to,
+    settle_and_assert_once,
+    webhooks_for,
+)
 from tests.support.stack import ADMIN_TOKEN, HTTP_TIMEOUT, WEBHOOK_SECRET, Stack
 from tests.support.waiting import eventually
 
 __all__ = [
     "ADMIN_TOKEN",
+    "AUTH",
     "HTTP_TIMEOUT",
     "WEBHOOK_SECRET",
     "Stack",
     "blocked",
+    "configure",
+    "events_for",
     "eventually",
     "replies_to",
     "settle_and_assert_once",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.support.stack import Stack
 
 
@@ -26,3 +29,14 @@ def broker() -> Iterator[EmbeddedBroker]:
     """A bare embedded broker for the session, for tests that talk to Kafka directly."""
     with EmbeddedBroker(free_port()) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def reader(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlocklistReader]:
+    """A send service's reader, following the stack's block list from this test process."""
+    local = BlocklistReader(stack.broker.bootstrap, tmp_path_factory.mktemp("reader") / "db")
+    following = asyncio.run_coroutine_threadsafe(local.run(), stack.loop)
+    yield local
+    following.cancel()
+    time.sleep(0.5)
+    local.close()

@@ -1,11 +1,15 @@
-"""Asking a running stack what came out of it: replies, webhooks, blocks."""
+"""Asking a running stack what came out of it: replies, webhooks, blocks, consent events; and
+configuring its numbers."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from tests.support.stack import Stack
+from tests.support.stack import ADMIN_TOKEN, Stack
 from tests.support.waiting import eventually
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 
 SETTLE_SECONDS = 2.0  # after the last expected delivery, how long duplicates get to show up
 
@@ -32,3 +36,24 @@ def settle_and_assert_once(stack: Stack, *message_ids: str) -> None:
     time.sleep(SETTLE_SECONDS)
     for message_id in message_ids:
         assert len(webhooks_for(stack, message_id)) == 1, message_id
+
+
+def events_for(stack: Stack, user: str) -> list[dict]:
+    """The opt-out events of an end user so far."""
+    return [
+        e for e in stack.read_topic("optout-events", "optout_event") if e["end_user_number"] == user
+    ]
+
+
+def configure(stack: Stack, number: str, **changes: Any) -> dict:
+    """Change a number's settings through the HTTP API; wait until the worker follows them."""
+    status, answer = stack.http("PUT", f"/v1/numbers/{number}", changes, AUTH)
+    assert status == 200, answer
+    stored = answer["settings"]
+    eventually(
+        lambda: (
+            stack.http("GET", f"/v1/numbers/{number}")[1]["settings"]["scope"] == stored["scope"]
+        ),
+        what=f"the worker to follow the settings of {number}",
+    )
+    return stored

@@ -3,8 +3,8 @@ flush are recorders, so the order of its crash-safe steps is asserted one by one
 
 The order (streams/agents/classify.py): table changes, then a flush that puts them on the broker,
 then the message's records, then the seen-mark of a message that had effects; a second message
-of the same pair waits until the first is confirmed; a message outside its end user's partition
-is only re-keyed.
+with effects of the same end user waits until the first is confirmed; a message outside its end
+user's partition is only re-keyed.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def test_a_message_outside_its_end_users_partition_is_only_rekeyed(steps: list[s
     assert steps == ["send inbound-by-user"]
 
 
-def test_a_second_message_of_a_pair_waits_for_the_first_to_be_confirmed(
+def test_a_second_message_with_effects_of_an_end_user_waits_for_the_first_to_be_confirmed(
     steps: list[str],
 ) -> None:
     run(inbound("m-3", "STOP"), inbound("m-4", "START"), inbound("m-5", "hi", to="+15559990001"))

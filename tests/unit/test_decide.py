@@ -21,6 +21,11 @@ SETTINGS = {
 }
 
 
+def decide_alone(message: dict, entry: dict | None, settings: dict, now: int, *position: str):
+    """decide() for a number in its own scope, whose entry for the end user is `entry`."""
+    return decide(message, settings, lambda scope: entry, now, *position)
+
+
 def message(text: str, message_id: str = "m-1", to: str = "+15559990000") -> dict:
     return {
         "message_id": message_id,
@@ -48,7 +53,7 @@ def blocked_entry(message_id: str = "m-0") -> dict:
 
 
 def test_stop_blocks_and_confirms() -> None:
-    decision = decide(message("STOP"), None, SETTINGS, NOW)
+    decision = decide_alone(message("STOP"), None, SETTINGS, NOW)
     assert decision.entry_changed and decision.sender_blocked
     assert decision.entry is not None and decision.entry["since"] == NOW
     assert decision.consent_action == "OPT_OUT"
@@ -57,31 +62,31 @@ def test_stop_blocks_and_confirms() -> None:
 
 def test_stop_while_blocked_keeps_the_original_block() -> None:
     entry = blocked_entry()
-    decision = decide(message("STOP"), entry, SETTINGS, NOW)
+    decision = decide_alone(message("STOP"), entry, SETTINGS, NOW)
     assert not decision.entry_changed and decision.entry is entry
     assert decision.consent_action is None
 
 
 def test_start_unblocks_only_a_blocked_sender() -> None:
-    unblock = decide(message("START"), blocked_entry(), SETTINGS, NOW)
+    unblock = decide_alone(message("START"), blocked_entry(), SETTINGS, NOW)
     assert unblock.entry_changed and not unblock.sender_blocked
     assert unblock.consent_action == "OPT_IN"
     assert unblock.reply_text is not None
 
-    nothing_to_undo = decide(message("START"), None, SETTINGS, NOW)
+    nothing_to_undo = decide_alone(message("START"), None, SETTINGS, NOW)
     assert not nothing_to_undo.entry_changed and nothing_to_undo.consent_action is None
     assert nothing_to_undo.reply_text is not None  # START is always answered
 
 
 def test_yes_opts_in_only_a_blocked_sender() -> None:
-    assert decide(message("YES"), blocked_entry(), SETTINGS, NOW).consent_action == "OPT_IN"
-    not_blocked = decide(message("YES"), None, SETTINGS, NOW)
+    assert decide_alone(message("YES"), blocked_entry(), SETTINGS, NOW).consent_action == "OPT_IN"
+    not_blocked = decide_alone(message("YES"), None, SETTINGS, NOW)
     assert not_blocked.classification.intent is Intent.NONE
     assert not_blocked.reply_text is None and not not_blocked.entry_changed
 
 
 def test_help_is_answered_while_blocked_and_changes_nothing() -> None:
-    decision = decide(message("HELP"), blocked_entry(), SETTINGS, NOW)
+    decision = decide_alone(message("HELP"), blocked_entry(), SETTINGS, NOW)
     assert decision.reply_text is not None and "Msg&data rates may apply" in decision.reply_text
     assert not decision.entry_changed and decision.sender_blocked
 
@@ -89,48 +94,48 @@ def test_help_is_answered_while_blocked_and_changes_nothing() -> None:
 def test_a_replayed_stop_publishes_again_without_rewriting_the_entry() -> None:
     """The worker died after writing the block but before publishing: say it all again."""
     entry = blocked_entry(message_id="m-1")
-    decision = decide(message("STOP", message_id="m-1"), entry, SETTINGS, NOW)
+    decision = decide_alone(message("STOP", message_id="m-1"), entry, SETTINGS, NOW)
     assert not decision.entry_changed
     assert decision.consent_action == "OPT_OUT" and decision.reply_text is not None
 
 
 def test_numbers_outside_nanp_and_disabled_numbers_are_only_forwarded() -> None:
-    foreign = decide(message("STOP", to="+447700900123"), None, SETTINGS, NOW)
-    disabled = decide(message("STOP"), None, SETTINGS | {"enabled": False}, NOW)
+    foreign = decide_alone(message("STOP", to="+447700900123"), None, SETTINGS, NOW)
+    disabled = decide_alone(message("STOP"), None, SETTINGS | {"enabled": False}, NOW)
     for decision, rule in ((foreign, "outside_nanp"), (disabled, "number_disabled")):
         assert decision.classification.rule == rule
         assert decision.reply_text is None and not decision.entry_changed
 
 
 def test_ordinary_text_changes_nothing() -> None:
-    decision = decide(message("see you at 5"), blocked_entry(), SETTINGS, NOW)
+    decision = decide_alone(message("see you at 5"), blocked_entry(), SETTINGS, NOW)
     assert decision.reply_text is None and decision.consent_action is None
     assert not decision.entry_changed and decision.sender_blocked
 
 
 def test_a_repeated_stop_is_confirmed_again_only_after_a_day() -> None:
-    quiet = decide(message("STOP", message_id="m-2"), blocked_entry(), SETTINGS, NOW)
+    quiet = decide_alone(message("STOP", message_id="m-2"), blocked_entry(), SETTINGS, NOW)
     assert quiet.reply_text is None and not quiet.entry_changed
 
     day_later = NOW + 24 * 60 * 60 * 1000
-    again = decide(message("STOP", message_id="m-3"), blocked_entry(), SETTINGS, day_later)
+    again = decide_alone(message("STOP", message_id="m-3"), blocked_entry(), SETTINGS, day_later)
     assert again.reply_text is not None and again.consent_action is None
     assert again.entry_changed and again.entry is not None
     assert again.entry["confirmed_at"] == day_later and again.entry["since"] == NOW - 1000
 
 
 def test_reply_language_follows_the_keyword() -> None:
-    arret = decide(message("ARRET", to="+15145550000"), None, SETTINGS, NOW)
+    arret = decide_alone(message("ARRET", to="+15145550000"), None, SETTINGS, NOW)
     assert arret.reply_language == "fr" and "desabonne" in (arret.reply_text or "")
-    aide = decide(message("aide"), None, SETTINGS, NOW)
+    aide = decide_alone(message("aide"), None, SETTINGS, NOW)
     assert aide.reply_language == "fr" and "Aide" in (aide.reply_text or "")
-    ayuda = decide(message("AYUDA"), None, SETTINGS, NOW)
+    ayuda = decide_alone(message("AYUDA"), None, SETTINGS, NOW)
     assert ayuda.reply_language == "es"
 
 
 def test_info_is_bilingual_in_canada_only() -> None:
-    canada = decide(message("INFO", to="+14165550000"), None, SETTINGS, NOW)
-    usa = decide(message("INFO", to="+12125550000"), None, SETTINGS, NOW)
+    canada = decide_alone(message("INFO", to="+14165550000"), None, SETTINGS, NOW)
+    usa = decide_alone(message("INFO", to="+12125550000"), None, SETTINGS, NOW)
     assert canada.reply_language == "en+fr" and "Aide" in (canada.reply_text or "")
     assert len(canada.reply_text or "") <= 160
     assert usa.reply_language == "en" and "Aide" not in (usa.reply_text or "")
@@ -142,11 +147,11 @@ def test_a_numbers_own_keywords_and_replies() -> None:
         "removed_keywords": ["END"],
         "replies": {"opt_out.en": "{brand}: done, no more texts. Reply START to come back."},
     }
-    basta = decide(message("Basta!"), None, own, NOW)
+    basta = decide_alone(message("Basta!"), None, own, NOW)
     assert basta.consent_action == "OPT_OUT"
     assert basta.reply_text == "Acme: done, no more texts. Reply START to come back."
-    assert decide(message("END"), None, own, NOW).classification.intent is Intent.NONE
-    assert decide(message("basta"), None, SETTINGS, NOW).classification.intent is Intent.NONE
+    assert decide_alone(message("END"), None, own, NOW).classification.intent is Intent.NONE
+    assert decide_alone(message("basta"), None, SETTINGS, NOW).classification.intent is Intent.NONE
 
 
 def test_an_opt_in_received_before_the_block_was_made_changes_nothing() -> None:
@@ -154,17 +159,17 @@ def test_an_opt_in_received_before_the_block_was_made_changes_nothing() -> None:
     entry = blocked_entry() | {"received_at": NOW - 5}
     for text in ("START", "YES"):
         late = message(text, message_id="m-late") | {"received_at": NOW - 6}
-        decision = decide(late, entry, SETTINGS, NOW)
+        decision = decide_alone(late, entry, SETTINGS, NOW)
         assert decision.classification.rule == "opt_in_older_than_block", text
         assert not decision.entry_changed and decision.reply_text is None
-    on_time = decide(message("START") | {"received_at": NOW - 5}, entry, SETTINGS, NOW)
+    on_time = decide_alone(message("START") | {"received_at": NOW - 5}, entry, SETTINGS, NOW)
     assert on_time.entry_changed and on_time.consent_action == "OPT_IN"
 
 
 def test_an_opt_out_is_applied_however_late_it_arrives() -> None:
     lifted = blocked_entry() | {"blocked": False, "received_at": NOW - 5}
     late = message("STOP", message_id="m-late") | {"received_at": NOW - 60_000}
-    decision = decide(late, lifted, SETTINGS, NOW)
+    decision = decide_alone(late, lifted, SETTINGS, NOW)
     assert decision.entry_changed and decision.consent_action == "OPT_OUT"
     assert decision.entry is not None and decision.entry["received_at"] == NOW - 60_000
 
@@ -173,12 +178,12 @@ def test_a_message_read_again_from_before_the_last_change_changes_nothing() -> N
     """After a restart, a STOP read again from before a START already applied must not block
     again (it had no effect the first time, so it left no seen-mark): the crash test's case."""
     lifted = blocked_entry() | {"blocked": False, "position": "inbound-messages:2:2926"}
-    again = decide(
+    again = decide_alone(
         message("STOP", message_id="m-765"), lifted, SETTINGS, NOW, "inbound-messages:2:765"
     )
     assert not again.entry_changed and again.reply_text is None and again.consent_action is None
     assert again.classification.intent is Intent.OPT_OUT  # still forwarded as what it is
     for position in ("inbound-messages:2:2927", "inbound-messages:3:765", "inbound-by-user:2:765"):
-        fresh = decide(message("STOP", message_id="m-new"), lifted, SETTINGS, NOW, position)
+        fresh = decide_alone(message("STOP", message_id="m-new"), lifted, SETTINGS, NOW, position)
         assert fresh.entry_changed and fresh.entry is not None, position
         assert fresh.entry["position"] == position

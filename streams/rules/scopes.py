@@ -1,0 +1,241 @@
+"""Consent scopes: what one opt-out covers, and which block-list entries decide a lookup.
+
+A number's settings name its scope: the number alone (`number:+18005550401`, the default), a
+campaign (`campaign:<id>`) or a brand (`brand:<id>`). Consent is kept once per scope and end
+user, in the block-list entry keyed by (scope id, end user), so a STOP to a brand of 1,000
+numbers is one entry written. The rules (README, "Consent scopes"):
+
+1. An opt-out to any number of a scope blocks the end user at every number of the scope; an
+   opt-in to any number of it lifts that for all of them.
+2. Several entries may speak for a number: its scope's, its own (number scope), and those of
+   the scopes it left. Each speaks from a moment (below); the latest decides, a block winning
+   a tie.
+   - its scope's: a block from when it was made or when the number joined, whichever is later
+     (joining inherits the scope's blocks); an opt-in only if made after the number joined;
+   - its own: always, from when it was made (blocks from before it joined stay in force until
+     an opt-in to the scope);
+   - a scope it left: as it stood when the number left: a block made by then, from when it
+     was made or the number joined; an opt-in made while it was a member.
+3. So scope changes never unblock anyone. When a scope's entry changes, a number that left it
+   and was decided by it gets that decision written into its own entry
+   (`kept_by_former_members`), so that later changes in the scope it left do not reach it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from optout.schemas import Record
+
+__all__ = [
+    "Consent",
+    "EntryOf",
+    "Membership",
+    "SCOPE_KINDS",
+    "consent",
+    "consent_at",
+    "current_scope",
+    "id_problem",
+    "kept_by_former_members",
+    "memberships",
+    "number_scope",
+    "scope_id",
+    "scope_of",
+    "scope_problems",
+    "scope_transition",
+]
+
+SCOPE_KINDS = ("number", "campaign", "brand")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+EntryOf = Callable[[str], Record | None]  # scope -> the end user's block-list entry in it
+
+
+@dataclass(frozen=True)
+class Membership:
+    scope: str
+    joined_at: int
+    left_at: int | None  # None: still a member
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Whether a number may text an end user, and the entry that decides it (None: nothing
+    applies, the end user never opted out)."""
+
+    blocked: bool
+    entry: Record | None
+    scope: str  # the deciding entry's scope, or the number's scope when nothing applies
+
+
+def number_scope(number: str) -> str:
+    return f"number:{number}"
+
+
+def scope_id(scope: str) -> str:
+    """What a scope's block-list keys start with: the number itself for number scope (the keys
+    from before scopes existed), else the scope."""
+    kind, _, ident = scope.partition(":")
+    return ident if kind == "number" else scope
+
+
+def scope_of(record: Record) -> str:
+    """The scope of a block-list entry, command or opt-out event (none: from before scopes)."""
+    return record.get("scope") or number_scope(record["business_number"])
+
+
+def current_scope(settings: Record) -> str:
+    return settings.get("scope") or number_scope(settings["number"])
+
+
+def memberships(settings: Record) -> list[Membership]:
+    """Every scope whose entries may speak for the number: its scope, itself, scopes it left."""
+    own = Membership(number_scope(settings["number"]), 0, None)
+    if current_scope(settings) == own.scope:
+        result = [own]
+    else:
+        result = [Membership(current_scope(settings), settings.get("scope_since") or 0, None), own]
+    for former in settings.get("former_scopes") or ():
+        result.append(Membership(former["scope"], former["joined_at"], former["left_at"]))
+    return result
+
+
+def _speaks_from(membership: Membership, entry: Record | None) -> int | None:
+    """From when `entry` speaks for a member (rule 2), or None when it does not."""
+    if entry is None:
+        return None
+    since = entry["since"]
+    if membership.left_at is not None and since > membership.left_at:
+        return None
+    if entry["blocked"]:
+        return max(since, membership.joined_at)
+    return since if since >= membership.joined_at else None
+
+
+def consent(settings: Record, entry_of: EntryOf) -> Consent:
+    """May the settings' number text the end user whose entries `entry_of` gives?"""
+    members = memberships(settings)
+    return _decided_by(members, lambda m: entry_of(m.scope), members[0].scope)
+
+
+def _decided_by(
+    members: list[Membership], entry_for: Callable[[Membership], Record | None], scope: str
+) -> Consent:
+    best: tuple[int, bool] | None = None
+    deciding: tuple[Record, str] | None = None
+    for membership in members:
+        entry = entry_for(membership)
+        moment = _speaks_from(membership, entry)
+        if moment is not None and entry is not None:
+            rank = (moment, bool(entry["blocked"]))
+            if best is None or rank > best:
+                best, deciding = rank, (entry, membership.scope)
+    if deciding is None:
+        return Consent(False, None, scope)
+    return Consent(bool(deciding[0]["blocked"]), *deciding)
+
+
+def kept_by_former_members(
+    scope: str, changed: Record, former_members: Iterable[Record], entry_of: EntryOf
+) -> list[Record]:
+    """Own entries to write so that numbers that left `scope` keep what its entry said for them
+    before it changed to `changed` (rule 3). `entry_of` gives the entries before the change."""
+
+    def after(s: str) -> Record | None:
+        return changed if s == scope else entry_of(s)
+
+    kept = []
+    for settings in former_members:
+        before = consent(settings, entry_of)
+        if before.scope != scope or before.entry is None or current_scope(settings) == scope:
+            continue
+        if consent(settings, after).scope != scope:  # the changed entry does not speak for it
+            own = number_scope(settings["number"])
+            moment = max(_speaks_from(m, before.entry) or 0 for m in memberships(settings)
+                         if m.scope == scope)  # fmt: skip
+            kept.append(before.entry | {"scope": own, "since": moment, "position": None})
+    return kept
+
+
+def consent_at(settings: Record, events_of: Callable[[str], list[Record]], at_ms: int) -> Consent:
+    """Consent at `at_ms`, from the audit history: `events_of(scope)` gives the end user's
+    opt-out events in a scope, oldest first. The deciding entry is the event that made it."""
+    members = [
+        Membership(m.scope, m.joined_at, m.left_at if m.left_at and m.left_at <= at_ms else None)
+        for m in memberships(settings)
+        if m.joined_at <= at_ms
+    ]
+
+    def state_then(membership: Membership) -> Record | None:
+        until = at_ms if membership.left_at is None else membership.left_at
+        made = [e for e in events_of(membership.scope) if e["occurred_at"] <= until]
+        if not made:
+            return None
+        return made[-1] | {
+            "blocked": made[-1]["action"] == "OPT_OUT",
+            "since": made[-1]["occurred_at"],
+        }
+
+    current = next((m.scope for m in members if m.left_at is None), current_scope(settings))
+    return _decided_by(members, state_then, current)
+
+
+def id_problem(name: str, value: str) -> str | None:
+    """Why a brand or campaign id is not one, or None."""
+    if _ID.match(value):
+        return None
+    return (
+        f"{name} {value!r} must be 1 to 64 letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit"
+    )
+
+
+def scope_problems(settings: Record, brand_default: str | None) -> list[str]:
+    """Why the scope settings may not be stored (a sentence each); empty when they may."""
+    problems = [
+        problem
+        for name in ("brand_id", "campaign_id")
+        if settings.get(name) is not None and (problem := id_problem(name, settings[name]))
+    ]
+    chosen = settings.get("opt_out_scope")
+    if chosen is not None and chosen not in SCOPE_KINDS:
+        problems.append(f"opt_out_scope {chosen!r} is not one of {', '.join(SCOPE_KINDS)}")
+        return problems
+    kind = chosen or brand_default or "number"
+    because = "" if chosen else f" (the default scope of brand {settings.get('brand_id')!r})"
+    for needed in ("campaign", "brand"):
+        if kind == needed and not settings.get(f"{needed}_id"):
+            problems.append(f"opt_out_scope {needed}{because} needs a {needed}_id")
+    return problems
+
+
+def _resolved(settings: Record, brand_default: str | None) -> str:
+    kind = settings.get("opt_out_scope") or brand_default or "number"
+    if kind == "number":
+        return number_scope(settings["number"])
+    return f"{kind}:{settings[f'{kind}_id']}"
+
+
+def scope_transition(
+    previous: Record | None, updated: Record, brand_defaults: Mapping[str, str], now_ms: int
+) -> Record:
+    """`updated` with its scope resolved, and the scope it leaves remembered with when it left.
+    Check `scope_problems` first."""
+    brand_default = brand_defaults.get(updated.get("brand_id") or "")
+    scope = _resolved(updated, brand_default)
+    own = number_scope(updated["number"])
+    was = current_scope(previous) if previous else own
+    if scope == was:
+        since = (previous or {}).get("scope_since") or 0
+        return updated | {"scope": None if scope == own else scope, "scope_since": since}
+    former = list((previous or {}).get("former_scopes") or [])
+    if was != own:
+        joined = (previous or {}).get("scope_since") or 0
+        former.append({"scope": was, "joined_at": joined, "left_at": now_ms})
+    return updated | {
+        "scope": None if scope == own else scope,
+        "scope_since": now_ms,
+        "former_scopes": former,
+    }

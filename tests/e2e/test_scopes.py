@@ -1,0 +1,155 @@
+"""Consent scopes through the running service: one STOP covers a brand, one START lifts it, and
+scope changes never unblock anyone (README, "Consent scopes"; the rules in
+streams/rules/scopes.py). Lookups from two workers: tests/e2e/test_two_workers.py."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from optout.tables.client.blocklist_reader import BlocklistReader
+from tests.support import (
+    AUTH,
+    Stack,
+    blocked,
+    configure,
+    events_for,
+    eventually,
+    replies_to,
+    settle_and_assert_once,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def brand(stack: Stack, brand_id: str, *numbers: str) -> None:
+    for number in numbers:
+        configure(stack, number, brand_id=brand_id, opt_out_scope="brand")
+
+
+def scope_answer(stack: Stack, number: str, user: str) -> dict:
+    status, answer = stack.lookup(number, user)
+    assert status == 200, answer
+    return answer
+
+
+def test_a_stop_to_one_number_blocks_the_brand_at_every_number_with_one_confirmation(
+    stack: Stack, reader: BlocklistReader
+) -> None:
+    a, b, other, user = "+18005550411", "+18005550412", "+18005550413", "+14155550411"
+    brand(stack, "acme-411", a, b)
+    brand(stack, "other-411", other)
+    stack.inbound("scope-stop-1", user, a, "STOP")
+    eventually(lambda: blocked(stack, b, user), what="the brand block at the other number")
+    answer = scope_answer(stack, b, user)
+    assert answer["scope"] == "brand:acme-411" and answer["texted"] == a
+    assert answer["keyword"] == "STOP" and answer["message_id"] == "scope-stop-1"
+    assert not blocked(stack, other, user)
+    settle_and_assert_once(stack, "scope-stop-1")
+    assert len(replies_to(stack, user)) == 1 and "Acme" in replies_to(stack, user)[0]["text"]
+    events = events_for(stack, user)
+    assert [(e["action"], e["scope"]) for e in events] == [("OPT_OUT", "brand:acme-411")]
+    eventually(lambda: reader.is_blocked(b, user), what="the reader to see the brand block")
+    assert not reader.is_blocked(other, user)
+    assert reader.consent(b, user).scope == "brand:acme-411"
+
+
+def test_a_start_to_another_number_lifts_the_block_at_all_of_them(stack: Stack) -> None:
+    a, b, user = "+18005550421", "+18005550422", "+14155550421"
+    brand(stack, "acme-421", a, b)
+    stack.inbound("scope-stop-2", user, a, "STOP")
+    eventually(lambda: blocked(stack, b, user), what="the brand block")
+    stack.inbound("scope-start-2", user, b, "START")
+    eventually(lambda: not blocked(stack, a, user), what="the lift at the first number")
+    assert not blocked(stack, b, user)
+    assert [e["action"] for e in events_for(stack, user)] == ["OPT_OUT", "OPT_IN"]
+
+
+def test_a_stop_and_a_start_5_ms_apart_to_two_numbers_apply_in_the_order_sent(
+    stack: Stack,
+) -> None:
+    a, b, user = "+18005550431", "+18005550432", "+14155550431"
+    brand(stack, "acme-431", a, b)
+    sent = int(time.time() * 1000)
+    stack.inbound("scope-stop-3", user, a, "STOP", received_at=sent)
+    stack.inbound("scope-start-3", user, b, "START", received_at=sent + 5)
+    settle_and_assert_once(stack, "scope-stop-3", "scope-start-3")
+    assert not blocked(stack, a, user) and not blocked(stack, b, user)
+    assert [e["message_id"] for e in events_for(stack, user)] == ["scope-stop-3", "scope-start-3"]
+
+
+def test_a_number_joining_a_brand_inherits_its_blocks_and_keeps_its_own(stack: Stack) -> None:
+    a, joining, user, own_user = "+18005550441", "+18005550442", "+14155550441", "+14155550442"
+    brand(stack, "acme-441", a)
+    stack.inbound("scope-stop-4a", user, a, "STOP")
+    stack.inbound("scope-stop-4b", own_user, joining, "STOP")
+    eventually(lambda: blocked(stack, joining, own_user), what="the number's own block")
+    eventually(lambda: blocked(stack, a, user), what="the brand block")
+    brand(stack, "acme-441", joining)
+    assert blocked(stack, joining, user) and blocked(stack, joining, own_user)
+    assert scope_answer(stack, joining, own_user)["scope"] == f"number:{joining}"
+    stack.inbound("scope-start-4", own_user, a, "START")  # nothing blocked at a: changes nothing
+    settle_and_assert_once(stack, "scope-start-4")
+    assert blocked(stack, joining, own_user)
+
+
+def test_a_number_leaving_a_brand_keeps_the_blocks_in_force_when_it_left(stack: Stack) -> None:
+    a, leaving, user, later_user = "+18005550451", "+18005550452", "+14155550451", "+14155550452"
+    brand(stack, "acme-451", a, leaving)
+    stack.inbound("scope-stop-5a", user, a, "STOP")
+    eventually(lambda: blocked(stack, leaving, user), what="the brand block")
+    configure(stack, leaving, opt_out_scope="number")
+    assert blocked(stack, leaving, user)
+    stack.inbound("scope-stop-5b", later_user, a, "STOP")  # after it left: not its block
+    stack.inbound("scope-start-5", user, a, "START")  # lifts the brand, not the number that left
+    eventually(lambda: not blocked(stack, a, user), what="the lift in the brand")
+    eventually(lambda: blocked(stack, a, later_user), what="the later brand block")
+    assert blocked(stack, leaving, user) and not blocked(stack, leaving, later_user)
+    answer = scope_answer(stack, leaving, user)
+    assert answer["scope"] == f"number:{leaving}" and answer["message_id"] == "scope-stop-5a"
+    stack.inbound("scope-start-5b", user, leaving, "START")
+    eventually(lambda: not blocked(stack, leaving, user), what="an opt-in to the number itself")
+
+
+def test_manual_changes_take_the_numbers_scope_and_refuse_a_narrower_removal(stack: Stack) -> None:
+    a, b, user = "+18005550461", "+18005550462", "+14155550461"
+    brand(stack, "acme-461", a, b)
+    path = f"/v1/blocklist/{a}/{user}"
+    status, accepted = stack.http("POST", path, {"reason": "asked by phone"}, AUTH)
+    assert status == 202 and accepted["scope"] == "brand:acme-461"
+    eventually(lambda: blocked(stack, b, user), what="the manual brand block")
+    narrow = {"reason": "only this number", "scope": f"number:{a}"}
+    status, refused = stack.http("DELETE", path, narrow, AUTH)
+    assert status == 409 and "unblocks every number of brand:acme-461" in refused["error"]
+    status, _ = stack.http(
+        "DELETE", path, {"reason": "asked again", "scope": "brand:acme-461"}, AUTH
+    )
+    assert status == 202
+    eventually(lambda: not blocked(stack, b, user), what="the manual lift")
+    assert [(e["source"], e["scope"]) for e in events_for(stack, user)] == [
+        ("manual", "brand:acme-461"),
+        ("manual", "brand:acme-461"),
+    ]
+    _, history = stack.http("GET", f"/v1/blocklist/{b}/{user}/history")
+    assert [e["reason"] for e in history["events"]] == ["asked by phone", "asked again"]
+
+
+def test_a_brands_default_scope_moves_its_numbers_and_bad_values_are_refused(
+    stack: Stack,
+) -> None:
+    a, b, user = "+18005550471", "+18005550472", "+14155550471"
+    for number in (a, b):
+        configure(stack, number, brand_id="acme-471")
+    status, answer = stack.http("PUT", "/v1/brands/acme-471", {"opt_out_scope": "brand"}, AUTH)
+    assert status == 200 and sorted(answer["numbers_rescoped"]) == [a, b]
+    eventually(
+        lambda: stack.http("GET", f"/v1/numbers/{b}")[1]["settings"]["scope"] == "brand:acme-471",
+        what="the worker to follow the new scope",
+    )
+    stack.inbound("scope-stop-7", user, a, "STOP")
+    eventually(lambda: blocked(stack, b, user), what="the brand block through the default")
+    status, refused = stack.http("PUT", f"/v1/numbers/{a}", {"opt_out_scope": "campaign"}, AUTH)
+    assert status == 422 and refused["problems"] == ["opt_out_scope campaign needs a campaign_id"]
+    status, refused = stack.http("PUT", "/v1/brands/acme-471", {"opt_out_scope": "fleet"}, AUTH)
+    assert status == 422 and "not one of number, campaign, brand" in refused["problems"][0]
