@@ -16,11 +16,13 @@ from optout.streams.rules.keywords import BILINGUAL_IN_CANADA, Classification, I
 from optout.streams.rules.number_settings import keywords_for
 from optout.streams.rules.regions import is_canadian, is_nanp
 from optout.streams.rules.scopes import (
+    Consent,
     EntryOf,
     consent,
     current_scope,
     kept_by_former_members,
     scope_of,
+    speaks_alone,
 )
 from optout.streams.rules.templates import BILINGUAL, reply_text
 
@@ -67,10 +69,14 @@ def decide(
     ('topic:partition:offset') is where the message was read; the entry remembers the position
     of the message that last changed it.
     """
-    entry_of = cache(entry_of)
     scope = current_scope(settings)
-    entry = entry_of(scope)
-    decided = consent(settings, entry_of)
+    if speaks_alone(settings):  # one entry to read (most numbers)
+        entry = entry_of(scope)
+        decided = Consent(bool(entry and entry["blocked"]), entry, scope)
+    else:
+        entry_of = cache(entry_of)  # several are, the scope's twice
+        entry = entry_of(scope)
+        decided = consent(settings, entry_of)
     blocked = decided.blocked
     # A redelivery of the message that made the current entry: the entry stays as it is, but
     # everything it caused is said again, since the first attempt may have died before publishing.

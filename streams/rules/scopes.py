@@ -45,6 +45,7 @@ __all__ = [
     "scope_of",
     "scope_problems",
     "scope_transition",
+    "speaks_alone",
 ]
 
 SCOPE_KINDS = ("number", "campaign", "brand")
@@ -114,8 +115,17 @@ def _speaks_from(membership: Membership, entry: Record | None) -> int | None:
     return since if since >= membership.joined_at else None
 
 
+def speaks_alone(settings: Record) -> bool:
+    """Whether only the number's own entry speaks for it (no scope, none left): most numbers."""
+    return not settings.get("scope") and not settings.get("former_scopes")
+
+
 def consent(settings: Record, entry_of: EntryOf) -> Consent:
     """May the settings' number text the end user whose entries `entry_of` gives?"""
+    if speaks_alone(settings):
+        scope = number_scope(settings["number"])
+        entry = entry_of(scope)
+        return Consent(bool(entry and entry["blocked"]), entry, scope)
     members = memberships(settings)
     return _decided_by(members, lambda m: entry_of(m.scope), members[0].scope)
 
