@@ -193,10 +193,12 @@ def _say_if_not_followed(changed: list[dict]) -> None:
     next command (a message to the number) meets them."""
     for settings in changed:
         path = f"/v1/numbers/{settings['number']}"
-        written = settings["updated_at"]
-        if not wait_until_followed(
-            path, lambda answer, at=written: answer["settings"]["updated_at"] >= at
-        ):
+        written: int = settings["updated_at"]
+
+        def applied(answer: dict, written: int = written) -> bool:
+            return answer["settings"]["updated_at"] >= written
+
+        if not wait_until_followed(path, applied):
             print(
                 f"optout: stored, but the running service has not applied the settings of "
                 f"{settings['number']} yet (is it behind on the number-settings topic?)",

@@ -25,7 +25,6 @@ from optout.tables.settings import (
 
 __all__ = ["BrandSettingsView", "NumberSettingsView"]
 
-NOT_AN_OBJECT = {"error": "body must be a JSON object of settings"}
 _FOLLOW_TIMEOUT_SECONDS = 5.0
 
 
@@ -40,6 +39,21 @@ async def _followed(settings: dict) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _admin_body(view: View, request: Request) -> dict | Response:
+    """The JSON object of an admin's request, or the answer refusing it."""
+    try:
+        admin_caller(request)
+    except Refused as refused:
+        return view.json({"error": str(refused)}, status=refused.status)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return view.json({"error": "body must be a JSON object of settings"}, status=400)
+    return body
+
+
 @app.page("/v1/numbers/{number}")
 class NumberSettingsView(View):
     """GET a number's settings; PUT changes to them (an OPTOUT_ADMIN_TOKENS bearer token)."""
@@ -51,16 +65,9 @@ class NumberSettingsView(View):
         return self.json({"stored": stored is not None, "settings": shown(settings_for(number))})
 
     async def put(self, request: Request, number: str) -> Response:
-        try:
-            admin_caller(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            changes = await request.json()
-        except ValueError:
-            return self.json(NOT_AN_OBJECT, status=400)
-        if not isinstance(changes, dict):
-            return self.json(NOT_AN_OBJECT, status=400)
+        changes = await _admin_body(self, request)
+        if isinstance(changes, Response):
+            return changes
         updated, problems = updated_settings(
             number_settings.get(number.encode()),
             changes,
@@ -92,15 +99,10 @@ class BrandSettingsView(View):
         )
 
     async def put(self, request: Request, brand_id: str) -> Response:
-        try:
-            admin_caller(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or set(body) != {"opt_out_scope"}:
+        body = await _admin_body(self, request)
+        if isinstance(body, Response):
+            return body
+        if set(body) != {"opt_out_scope"}:
             return self.json({"error": 'body must be {"opt_out_scope": "brand"}'}, status=400)
         now_ms = int(time.time() * 1000)
         default = body["opt_out_scope"] or None
