@@ -21,15 +21,19 @@ __all__ = [
     "ROCKSDICT",
     "app",
     "bytes_table",
+    "carrier_sends_topic",
     "config",
     "dead_letter_serde",
     "dead_letter_topic",
     "delivery_result_serde",
     "delivery_results_topic",
+    "held_sends_topic",
     "inbound_serde",
     "inbound_topics",
     "optout_event_serde",
     "optout_events_topic",
+    "outbound_serde",
+    "outbound_topic",
     "produce",
     "raw_topic",
     "registry",
@@ -37,6 +41,8 @@ __all__ = [
     "replies_topic",
     "reply_serde",
     "retry_serde",
+    "send_result_serde",
+    "send_results_topic",
     "webhook_serde",
     "webhook_topic",
 ]
@@ -119,6 +125,10 @@ webhook_topic = raw_topic(topics.WEBHOOK_TOPIC)
 optout_events_topic = raw_topic(topics.OPTOUT_EVENTS_TOPIC)
 dead_letter_topic = raw_topic(topics.DEAD_LETTER_TOPIC)
 delivery_results_topic = raw_topic(topics.DELIVERY_RESULTS_TOPIC)
+outbound_topic = raw_topic(topics.OUTBOUND_TOPIC)
+held_sends_topic = raw_topic(topics.HELD_SENDS_TOPIC)
+carrier_sends_topic = raw_topic(topics.CARRIER_SENDS_TOPIC)
+send_results_topic = raw_topic(topics.SEND_RESULTS_TOPIC)
 
 registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
 inbound_serde = AvroSerde("inbound_message", topics.INBOUND_TOPIC, registry)
@@ -127,4 +137,6 @@ webhook_serde = AvroSerde("webhook_event", topics.WEBHOOK_TOPIC, registry)
 optout_event_serde = AvroSerde("optout_event", topics.OPTOUT_EVENTS_TOPIC, registry)
 dead_letter_serde = AvroSerde("dead_letter", topics.DEAD_LETTER_TOPIC, registry)
 delivery_result_serde = AvroSerde("delivery_result", topics.DELIVERY_RESULTS_TOPIC, registry)
+outbound_serde = AvroSerde("outbound_message", topics.OUTBOUND_TOPIC, registry)
+send_result_serde = AvroSerde("send_result", topics.SEND_RESULTS_TOPIC, registry)
 retry_serde = AvroSerde("delivery_retry", topics.retry_topic(topics.REPLIES_TOPIC, 1), registry)

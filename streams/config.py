@@ -23,9 +23,15 @@ AGENT_MODULES = {
     "classify": (
         "optout.streams.agents.classify",
         "optout.streams.agents.manage",
+        # The send gate reads the block list where it is, in the end user's partition.
+        "optout.streams.agents.gate",
+        "optout.streams.agents.release_held",
+        "optout.streams.agents.deliver_send",
+        "optout.streams.agents.retry_sends",
         "optout.tables.views.blocklist",
         "optout.tables.views.history",
         "optout.tables.views.numbers",
+        "optout.tables.views.sends",
     ),
     "reply": ("optout.streams.agents.deliver_reply", "optout.streams.agents.retry_replies"),
     "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),

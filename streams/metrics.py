@@ -13,6 +13,7 @@ __all__ = [
     "DELIVERY_LATENCY",
     "MESSAGES",
     "PROCESSING",
+    "SENDS",
 ]
 
 DEAD_LETTERS = Counter(
@@ -21,6 +22,7 @@ DEAD_LETTERS = Counter(
 DELIVERIES = Counter(
     "optout_delivery_attempts_total", "HTTP delivery attempts by outcome", ["kind", "outcome"]
 )
+SENDS = Counter("optout_sends_total", "Sends gated, by verdict", ["verdict"])
 DELIVERY_LATENCY = Histogram(
     "optout_delivery_attempt_seconds", "Duration of one HTTP delivery attempt", ["kind"]
 )

@@ -23,19 +23,24 @@ __all__ = [
     "BENCH_SECOND_HOP_TOPIC",
     "BLOCKLIST_CHANGELOG_TOPIC",
     "BRAND_SETTINGS_TOPIC",
+    "CARRIER_SENDS_TOPIC",
     "BLOCKLIST_COMMANDS_TOPIC",
     "COMPACTED_TOPICS",
     "DEAD_LETTER_TOPIC",
     "DELIVERY_RESULTS_TOPIC",
+    "HELD_SENDS_TOPIC",
     "HISTORY_CHANGELOG_TOPIC",
     "INBOUND_TOPIC",
     "OPTOUT_EVENTS_TOPIC",
+    "OUTBOUND_TOPIC",
     "REKEYED_INBOUND_TOPIC",
     "REPLIES_TOPIC",
     "RETRY_TIERS",
     "RETRY_TOPICS",
     "SEEN_MESSAGES_CHANGELOG_TOPIC",
+    "SEND_RESULTS_TOPIC",
     "SENT_REPLIES_CHANGELOG_TOPIC",
+    "SENT_SENDS_CHANGELOG_TOPIC",
     "SETTINGS_TOPIC",
     "WEBHOOK_TOPIC",
     "ensure_topics",
@@ -61,6 +66,11 @@ SEEN_MESSAGES_CHANGELOG_TOPIC = "seen-messages-changelog"  # compacted; redelive
 SENT_REPLIES_CHANGELOG_TOPIC = "sent-replies-changelog"  # compacted; replies the carrier took
 BLOCKLIST_COMMANDS_TOPIC = "blocklist-commands"  # hand-made changes, keyed like the block list
 HISTORY_CHANGELOG_TOPIC = "blocklist-history-changelog"  # compacted; every change per pair
+OUTBOUND_TOPIC = "outbound-messages"  # send services produce OutboundMessage, keyed by end user
+HELD_SENDS_TOPIC = "outbound-held"  # sends held for quiet hours, until the window opens
+CARRIER_SENDS_TOPIC = "carrier-sends"  # sends the gate let through, for carrier delivery
+SEND_RESULTS_TOPIC = "send-results"  # one final SendResult per send
+SENT_SENDS_CHANGELOG_TOPIC = "sent-sends-changelog"  # compacted; sends the carrier took
 
 
 def retry_topic(topic: str, tier: int) -> str:
@@ -70,7 +80,7 @@ def retry_topic(topic: str, tier: int) -> str:
 
 RETRY_TOPICS = tuple(
     retry_topic(t, tier)
-    for t in (REPLIES_TOPIC, WEBHOOK_TOPIC)
+    for t in (REPLIES_TOPIC, WEBHOOK_TOPIC, CARRIER_SENDS_TOPIC)
     for tier in range(1, RETRY_TIERS + 1)
 )
 COMPACTED_TOPICS = {
@@ -80,6 +90,7 @@ COMPACTED_TOPICS = {
     SEEN_MESSAGES_CHANGELOG_TOPIC,
     SENT_REPLIES_CHANGELOG_TOPIC,
     HISTORY_CHANGELOG_TOPIC,
+    SENT_SENDS_CHANGELOG_TOPIC,
 }
 ALL_TOPICS = (
     INBOUND_TOPIC,
@@ -96,6 +107,11 @@ ALL_TOPICS = (
     SENT_REPLIES_CHANGELOG_TOPIC,
     BLOCKLIST_COMMANDS_TOPIC,
     HISTORY_CHANGELOG_TOPIC,
+    OUTBOUND_TOPIC,
+    HELD_SENDS_TOPIC,
+    CARRIER_SENDS_TOPIC,
+    SEND_RESULTS_TOPIC,
+    SENT_SENDS_CHANGELOG_TOPIC,
     *RETRY_TOPICS,
 )
 

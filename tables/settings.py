@@ -23,12 +23,15 @@ from optout.tables.client.topic_reader import TopicReader
 __all__ = [
     "SettingsByNumber",
     "brand_defaults",
+    "brand_record",
     "brand_serde",
+    "brand_settings",
     "brand_settings_reader",
     "brand_settings_topic",
     "configured_defaults",
     "former_members",
     "number_settings",
+    "quiet_hours_for",
     "settings_for",
     "settings_reader",
     "settings_serde",
@@ -81,6 +84,23 @@ def brand_defaults() -> dict[str, str]:
         record["brand_id"]: record["opt_out_scope"]
         for record in brand_settings.values()
         if record["opt_out_scope"]
+    }
+
+
+def quiet_hours_for(number: str) -> str | None:
+    """The quiet hours of the number's brand ('08:00-21:00'), or None."""
+    brand_id = settings_for(number).get("brand_id")
+    brand = brand_settings.get(brand_id.encode()) if brand_id else None
+    return brand.get("quiet_hours") if brand else None
+
+
+def brand_record(brand_id: str) -> Record:
+    """A brand's stored settings, or a record with none set."""
+    return brand_settings.get(brand_id.encode()) or {
+        "brand_id": brand_id,
+        "opt_out_scope": None,
+        "quiet_hours": None,
+        "updated_at": 0,
     }
 
 

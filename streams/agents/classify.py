@@ -54,6 +54,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.handled import HandledOffsets
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
@@ -64,6 +65,7 @@ from optout.tables.settings import former_members, settings_for, settings_reader
 __all__ = [
     "Unconfirmed",
     "apply",
+    "classified",
     "classify",
     "classify_batch",
     "decide_one",
@@ -80,6 +82,8 @@ log = logging.getLogger(__name__)
 # the time it was handled, forgotten after the retention.
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
+# How far each inbound partition is classified: the send gate waits for it (agents/gate.py).
+classified = HandledOffsets("classify")
 
 
 @app.agent(inbound_topics)
@@ -146,6 +150,7 @@ async def classify_batch(events: Sequence[EventT]) -> None:
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
     await unconfirmed.confirm()
+    classified.mark(events)
     if events:
         seen_pruner.prune(events[-1])
 

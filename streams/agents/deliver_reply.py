@@ -10,13 +10,9 @@ retry tiers like webhooks.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from faust.types import EventT
 
@@ -33,15 +29,12 @@ from optout.streams.rules.retry_schedule import Verdict
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
-from optout.streams.sinks.http_delivery import Delivery, attempt, settle
+from optout.streams.sinks.http_delivery import Delivery, attempt, one_attempt_at_a_time, settle
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 
 __all__ = [
-    "attempt_copies",
-    "attempt_locks",
     "deliver_reply",
     "handle_reply",
-    "one_attempt_at_a_time",
     "reply_delivery",
     "sent_pruner",
     "sent_replies",
@@ -51,10 +44,6 @@ log = logging.getLogger(__name__)
 
 sent_replies = bytes_table("sent-replies", SENT_REPLIES_CHANGELOG_TOPIC)
 sent_pruner = Pruner(sent_replies, config.dedupe_retention_s, config.prune_interval_s)
-# The reply ids being attempted now (by the main agent or a retry agent), and how many copies
-# of each hold or wait for its lock.
-attempt_locks: dict[bytes, asyncio.Lock] = {}
-attempt_copies: Counter[bytes] = Counter()
 
 
 @app.agent(replies_topic)
@@ -83,20 +72,6 @@ async def handle_reply(event: EventT, envelope: Record | None = None) -> None:
             COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
         await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
     sent_pruner.prune(event)
-
-
-@asynccontextmanager
-async def one_attempt_at_a_time(reply_id: bytes) -> AsyncIterator[None]:
-    """Hold `reply_id` while it is attempted: a second copy waits, then finds it sent."""
-    lock = attempt_locks.setdefault(reply_id, asyncio.Lock())
-    attempt_copies[reply_id] += 1
-    try:
-        async with lock:
-            yield
-    finally:
-        attempt_copies[reply_id] -= 1
-        if not attempt_copies[reply_id]:
-            del attempt_copies[reply_id], attempt_locks[reply_id]
 
 
 def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> Delivery:

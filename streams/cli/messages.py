@@ -1,5 +1,5 @@
-"""`optout inject` and `optout classify`: a message as a carrier sends it, and the classifier
-alone."""
+"""`optout inject`, `optout send` and `optout classify`: a message as a carrier sends it, a
+send through the gate as a send service asks for it, and the classifier alone."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import sys
 import time
 import uuid
+from typing import Any
 
 from optout.streams.cli.common import (
     broker_url,
@@ -16,7 +17,7 @@ from optout.streams.cli.common import (
     registry,
 )
 from optout.streams.config import Config
-from optout.streams.topics import INBOUND_TOPIC
+from optout.streams.topics import INBOUND_TOPIC, OUTBOUND_TOPIC, SEND_RESULTS_TOPIC
 
 __all__ = ["add_commands"]
 
@@ -35,6 +36,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     inject.add_argument("--message-id", help="carrier message id (default: a new UUID)")
     inject.add_argument("--carrier", help="carrier name")
     inject.set_defaults(run=_inject)
+
+    send = commands.add_parser(
+        "send",
+        help="send a message through the gate, as a send service would",
+        description="Produce one OutboundMessage to outbound-messages. The gate rejects it if "
+        "the end user opted out of the number's consent scope, holds it for the brand's quiet "
+        "hours, or hands it to the carrier. With --wait, prints its result from send-results "
+        "(status SENT, REJECTED with the reason, or FAILED).",
+    )
+    send.add_argument("--from", dest="from_number", required=True, help="business number, E.164")
+    send.add_argument("--to", dest="to_number", required=True, help="end user, E.164")
+    send.add_argument("--text", default="", help="message text")
+    send.add_argument("--mms", action="append", default=[], metavar="URL", help="media URL")
+    send.add_argument("--message-id", help="the send's id (default: a new UUID)")
+    send.add_argument("--reference", help="your own reference, returned with the result")
+    send.add_argument("--wait", action="store_true", help="wait for the result and print it")
+    send.add_argument("--timeout", type=float, default=30.0, help="seconds --wait waits")
+    send.set_defaults(run=_send)
 
     classify = commands.add_parser(
         "classify",
@@ -65,6 +84,72 @@ def _inject(args: argparse.Namespace) -> int:
     asyncio.run(produce(bootstrap, INBOUND_TOPIC, args.from_number.encode(), value))
     print(json.dumps({"produced": INBOUND_TOPIC, "message_id": message["message_id"]}))
     return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from optout.schemas import AvroSerde
+    from optout.streams.rules.validate import message_problems
+
+    config = Config()
+    bootstrap = broker_url(config)
+    send = {
+        "message_id": args.message_id or str(uuid.uuid4()),
+        "channel": "MMS" if args.mms else "SMS",
+        "from_number": args.from_number,
+        "to_number": args.to_number,
+        "text": args.text,
+        "media_urls": args.mms,
+        "reference": args.reference,
+        "category": None,
+        "requested_at": int(time.time() * 1000),
+    }
+    problems = message_problems(send)
+    if problems:
+        print(f"optout send: refused: {'; '.join(problems)}", file=sys.stderr)
+        return 2
+    value = AvroSerde("outbound_message", OUTBOUND_TOPIC, registry(config)).encode(send)
+    asyncio.run(produce(bootstrap, OUTBOUND_TOPIC, args.to_number.encode(), value))
+    if not args.wait:
+        print(json.dumps({"produced": OUTBOUND_TOPIC, "message_id": send["message_id"]}))
+        return 0
+    serde = AvroSerde("send_result", SEND_RESULTS_TOPIC, registry(config))
+    try:
+        result = asyncio.run(_result_of(bootstrap, send, serde.decode, args.timeout))
+    except TimeoutError:
+        print(
+            f"optout send: no result for {send['message_id']} within {args.timeout:.0f}s "
+            "(is a worker running the classify agents? a send held for quiet hours has none "
+            "until they open)",
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+async def _result_of(bootstrap: str, send: dict, decode: Any, timeout: float) -> dict:
+    """The send's result: read from the start of the end user's partition of send-results."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from optout.streams.rules.partitioning import end_user_partition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = consumer.partitions_for_topic(SEND_RESULTS_TOPIC) or {0}
+        partition = end_user_partition(send["to_number"], len(partitions))
+        consumer.assign([TopicPartition(SEND_RESULTS_TOPIC, partition)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    result = decode(record.value)
+                    if result["message_id"] == send["message_id"]:
+                        return result
+        raise TimeoutError
+    finally:
+        await consumer.stop()
 
 
 def _classify(args: argparse.Namespace) -> int:

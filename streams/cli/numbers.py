@@ -76,19 +76,30 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     brands = commands.add_parser(
         "brands",
-        help="per-brand settings: the default consent scope of its numbers",
+        help="per-brand settings: its numbers' default consent scope, its quiet hours",
         description="A brand's default scope applies to each of its numbers (numbers set "
-        "--brand-id) that sets no --opt-out-scope of its own.",
+        "--brand-id) that sets no --opt-out-scope of its own; its quiet hours to every send "
+        "from them.",
     )
     brands_commands = brands.add_subparsers(required=True, metavar="ACTION")
-    brands_get = brands_commands.add_parser("get", help="print a brand's default scope")
+    brands_get = brands_commands.add_parser("get", help="print a brand's settings and numbers")
     brands_get.add_argument("brand_id")
     brands_get.set_defaults(run=_brands_get)
     brands_set = brands_commands.add_parser(
-        "set", help="set a brand's default scope; its numbers that set none move to it"
+        "set", help="change a brand's settings; its numbers that set no scope follow its default"
     )
     brands_set.add_argument("brand_id")
-    brands_set.add_argument("--opt-out-scope", required=True, choices=(*SCOPE_KINDS, ""))
+    brands_set.add_argument(
+        "--opt-out-scope",
+        choices=(*SCOPE_KINDS, ""),
+        help="the scope of its numbers that set none ('': none, each number alone)",
+    )
+    brands_set.add_argument(
+        "--quiet-hours",
+        metavar="HH:MM-HH:MM",
+        help="the recipient's local hours in which its sends go out, e.g. 08:00-21:00 (the "
+        "TCPA's window; '' for none). Sends outside are held until the window opens",
+    )
     brands_set.set_defaults(run=_brands_set)
 
 
@@ -211,29 +222,35 @@ def _brands_get(args: argparse.Namespace) -> int:
     numbers = [
         s["number"] for s in _settings_store(config).values() if s.get("brand_id") == args.brand_id
     ]
-    default = _brand_defaults(config).get(args.brand_id)
-    print(json.dumps({"brand_id": args.brand_id, "opt_out_scope": default, "numbers": numbers}))
+    brand = _read_settings(config, "brand_settings", BRAND_SETTINGS_TOPIC).get(
+        args.brand_id.encode()
+    )
+    print(json.dumps((brand or {"brand_id": args.brand_id}) | {"numbers": numbers}))
     return 0
 
 
 def _brands_set(args: argparse.Namespace) -> int:
     from optout.schemas import AvroSerde
-    from optout.streams.rules.number_settings import follow_brand_default
-    from optout.streams.rules.scopes import id_problem
+    from optout.streams.rules.number_settings import updated_brand
 
     config = Config()
-    now_ms = int(time.time() * 1000)
-    default = args.opt_out_scope or None
-    rewritten, problems = follow_brand_default(
-        _settings_store(config).values(), args.brand_id, default, now_ms
+    brands = _read_settings(config, "brand_settings", BRAND_SETTINGS_TOPIC)
+    current = brands.get(args.brand_id.encode()) or {
+        "brand_id": args.brand_id, "opt_out_scope": None, "quiet_hours": None, "updated_at": 0
+    }  # fmt: skip
+    changes = {
+        key: value
+        for key in ("opt_out_scope", "quiet_hours")
+        if (value := getattr(args, key)) is not None
+    }
+    record, rewritten, problems = updated_brand(
+        current, changes, _settings_store(config).values(), int(time.time() * 1000)
     )
-    problems = [p for p in [id_problem("brand_id", args.brand_id)] if p] or problems
     if problems:
         print(f"optout brands set: refused for brand {args.brand_id}:", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    record = {"brand_id": args.brand_id, "opt_out_scope": default, "updated_at": now_ms}
     brand_serde = AvroSerde("brand_settings", BRAND_SETTINGS_TOPIC, registry(config))
     settings_serde = AvroSerde("number_settings", SETTINGS_TOPIC, registry(config))
     records = [(BRAND_SETTINGS_TOPIC, args.brand_id.encode(), brand_serde.encode(record))]

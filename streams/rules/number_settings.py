@@ -10,13 +10,15 @@ from functools import lru_cache
 
 from optout.schemas import Record
 from optout.streams.rules.keywords import PROTECTED_KEYWORDS, KeywordSet, normalise
+from optout.streams.rules.quiet_hours import window_problem
 from optout.streams.rules.regions import is_canadian
-from optout.streams.rules.scopes import SCOPE_KINDS, scope_problems, scope_transition
+from optout.streams.rules.scopes import SCOPE_KINDS, id_problem, scope_problems, scope_transition
 from optout.streams.rules.templates import reply_problems
 from optout.streams.rules.validate import is_e164
 
 __all__ = [
     "KEYWORD_FIELDS",
+    "BRAND_SETTABLE",
     "SCOPE_FIELDS",
     "SETTABLE",
     "apply_changes",
@@ -26,6 +28,7 @@ __all__ = [
     "keywords_for",
     "settings_problems",
     "shown",
+    "updated_brand",
     "updated_settings",
 ]
 
@@ -193,3 +196,34 @@ def follow_brand_default(
         for new, old in zip(rewritten, followers, strict=True)
         if new["scope"] != old.get("scope")
     ], []
+
+
+BRAND_SETTABLE = ("opt_out_scope", "quiet_hours")
+
+
+def updated_brand(
+    current: Record, changes: dict, stored: Iterable[Record], now_ms: int
+) -> tuple[Record, list[Record], list[str]]:
+    """A brand's settings after `changes`, and its numbers rewritten for a new default scope;
+    or the reasons the changes may not be made."""
+    problems = [f"unknown brand setting {k!r}; settable: {', '.join(BRAND_SETTABLE)}"
+                for k in changes if k not in BRAND_SETTABLE]  # fmt: skip
+    if any(v is not None and not isinstance(v, str) for v in changes.values()):
+        problems.append("brand settings are strings (or null)")
+    if problems or not changes:
+        return (
+            current,
+            [],
+            problems or [f"nothing to change; settable: {', '.join(BRAND_SETTABLE)}"],
+        )
+    record = current | {k: v or None for k, v in changes.items()} | {"updated_at": now_ms}
+    problems = [p for p in [id_problem("brand_id", record["brand_id"])] if p]
+    if record["quiet_hours"] and (problem := window_problem(record["quiet_hours"])):
+        problems.append(problem)
+    rewritten: list[Record] = []
+    if "opt_out_scope" in changes:
+        rewritten, scope_problems_found = follow_brand_default(
+            stored, record["brand_id"], record["opt_out_scope"], now_ms
+        )
+        problems += scope_problems_found
+    return record, rewritten, problems

@@ -12,6 +12,7 @@ __all__ = [
     "MAX_MEDIA_URLS",
     "MAX_TEXT_CHARS",
     "is_e164",
+    "message_problems",
     "validate_inbound",
 ]
 
@@ -30,6 +31,13 @@ def is_e164(number: str) -> bool:
 
 def validate_inbound(message: Record) -> None:
     """Raise InvalidMessage with a reason a person can act on, or return for a valid message."""
+    problems = message_problems(message)
+    if problems:
+        raise InvalidMessage("invalid inbound message: " + "; ".join(problems))
+
+
+def message_problems(message: Record) -> list[str]:
+    """Why an inbound or outbound message is not one the service can act on (empty: it is)."""
     problems = []
     if not message["message_id"].strip():
         problems.append("message_id is empty")
@@ -44,5 +52,4 @@ def validate_inbound(message: Record) -> None:
         problems.append(f"more than {MAX_MEDIA_URLS} media_urls")
     if len(message["text"]) > MAX_TEXT_CHARS:
         problems.append(f"text is {len(message['text'])} characters, over {MAX_TEXT_CHARS}")
-    if problems:
-        raise InvalidMessage("invalid inbound message: " + "; ".join(problems))
+    return problems

@@ -1,6 +1,6 @@
 """HTTP deliveries with retries through retry topics and dead letters when they give up.
 
-Shared by the reply and webhook delivery agents. One attempt is judged by
+Shared by the reply, webhook and send delivery agents. One attempt is judged by
 rules/retry_schedule.py; then:
 - sent: a SENT result;
 - a transient failure with attempts left: the record goes to `<topic>-retry-<tier>` wrapped in
@@ -18,7 +18,8 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -45,15 +46,24 @@ from optout.streams.rules.retry_schedule import (
 )
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.topics import REPLIES_TOPIC, RETRY_TIERS, WEBHOOK_TOPIC, retry_topic
+from optout.streams.topics import (
+    CARRIER_SENDS_TOPIC,
+    REPLIES_TOPIC,
+    RETRY_TIERS,
+    WEBHOOK_TOPIC,
+    retry_topic,
+)
 
 __all__ = [
     "Delivery",
     "DestinationSlots",
     "Handler",
     "attempt",
+    "attempt_copies",
+    "attempt_locks",
     "deliver",
     "jitter",
+    "one_attempt_at_a_time",
     "record_result",
     "retry_each",
     "retry_topics",
@@ -64,14 +74,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 jitter = random.Random()
+# The delivery ids being attempted now (by a main agent or a retry agent), and how many copies
+# of each hold or wait for its lock.
+attempt_locks: dict[bytes, asyncio.Lock] = {}
+attempt_copies: Counter[bytes] = Counter()
 
 
 @dataclass
 class Delivery:
     """One HTTP request to make, and what it belongs to."""
 
-    kind: str  # REPLY or WEBHOOK
-    topic: str  # the topic its record came from first: outbound-replies or customer-webhook
+    kind: str  # REPLY, WEBHOOK or SEND
+    topic: str  # the topic its record came from first: outbound-replies, customer-webhook or
+    # carrier-sends
     delivery_id: str  # the Idempotency-Key, the same on every attempt
     message_id: str
     url: str | None
@@ -246,6 +261,21 @@ async def retry_each(
         await handle_each(stream, retry, f"{cast(TopicT, stream.channel).get_topic_name()} agent")
 
 
+@asynccontextmanager
+async def one_attempt_at_a_time(delivery_id: bytes) -> AsyncIterator[None]:
+    """Hold a delivery id while it is attempted: a second copy (a replay being retried at the same
+    time) waits, then finds it sent."""
+    lock = attempt_locks.setdefault(delivery_id, asyncio.Lock())
+    attempt_copies[delivery_id] += 1
+    try:
+        async with lock:
+            yield
+    finally:
+        attempt_copies[delivery_id] -= 1
+        if not attempt_copies[delivery_id]:
+            del attempt_copies[delivery_id], attempt_locks[delivery_id]
+
+
 class DestinationSlots:
     """At most `per_destination` deliveries in flight to one host and `total` overall, so a
     slow or dead customer endpoint holds a few slots, never the whole worker."""
@@ -280,5 +310,5 @@ class DestinationSlots:
 
 retry_topics = {
     base: [raw_topic(retry_topic(base, tier)) for tier in range(1, RETRY_TIERS + 1)]
-    for base in (REPLIES_TOPIC, WEBHOOK_TOPIC)
+    for base in (REPLIES_TOPIC, WEBHOOK_TOPIC, CARRIER_SENDS_TOPIC)
 }

@@ -7,14 +7,16 @@ import time
 
 from faust.web import Request, Response, View
 
+from optout.schemas import Record
 from optout.streams.app import app
-from optout.streams.rules.number_settings import follow_brand_default, shown, updated_settings
-from optout.streams.rules.scopes import id_problem
+from optout.streams.rules.number_settings import shown, updated_brand, updated_settings
 from optout.streams.rules.validate import is_e164
 from optout.streams.web.auth import Refused, admin_caller
 from optout.tables.settings import (
     brand_defaults,
+    brand_record,
     brand_serde,
+    brand_settings,
     brand_settings_topic,
     configured_defaults,
     number_settings,
@@ -28,13 +30,12 @@ __all__ = ["BrandSettingsView", "NumberSettingsView"]
 _FOLLOW_TIMEOUT_SECONDS = 5.0
 
 
-async def _followed(settings: dict) -> None:
-    """Wait (a little) until this worker applies settings it wrote, so that a message sent
-    after the answer meets them here."""
+async def _followed(store: dict[bytes, Record], key: str, written: Record) -> None:
+    """Wait (a little) until this worker applies settings it wrote, so that a message or a send
+    that comes after the answer meets them here."""
     deadline = time.monotonic() + _FOLLOW_TIMEOUT_SECONDS
-    number = settings["number"].encode()
     while time.monotonic() < deadline:
-        if (number_settings.get(number) or {}).get("updated_at", 0) >= settings["updated_at"]:
+        if (store.get(key.encode()) or {}).get("updated_at", 0) >= written["updated_at"]:
             return
         await asyncio.sleep(0.02)
 
@@ -79,40 +80,29 @@ class NumberSettingsView(View):
             return self.json({"error": "settings refused", "problems": problems}, status=422)
         sent = await settings_topic.send(key=number.encode(), value=settings_serde.encode(updated))
         await sent
-        await _followed(updated)
+        await _followed(number_settings, number, updated)
         return self.json({"stored": True, "settings": shown(updated)})
 
 
 @app.page("/v1/brands/{brand_id}")
 class BrandSettingsView(View):
-    """GET a brand's default scope and its numbers; PUT {"opt_out_scope": ...} (admin token):
-    the scope of every number of the brand that sets none."""
+    """GET a brand's settings and its numbers; PUT {"opt_out_scope": ..., "quiet_hours": ...}
+    (admin token): the scope of every number of the brand that sets none, and the window of the
+    recipient's local time in which its sends go out ("08:00-21:00"; null: none)."""
 
     async def get(self, request: Request, brand_id: str) -> Response:
         numbers = [s["number"] for s in number_settings.values() if s.get("brand_id") == brand_id]
-        return self.json(
-            {
-                "brand_id": brand_id,
-                "opt_out_scope": brand_defaults().get(brand_id),
-                "numbers": sorted(numbers),
-            }
-        )
+        return self.json(brand_record(brand_id) | {"numbers": sorted(numbers)})
 
     async def put(self, request: Request, brand_id: str) -> Response:
         body = await _admin_body(self, request)
         if isinstance(body, Response):
             return body
-        if set(body) != {"opt_out_scope"}:
-            return self.json({"error": 'body must be {"opt_out_scope": "brand"}'}, status=400)
-        now_ms = int(time.time() * 1000)
-        default = body["opt_out_scope"] or None
-        rewritten, problems = follow_brand_default(
-            number_settings.values(), brand_id, default, now_ms
+        record, rewritten, problems = updated_brand(
+            brand_record(brand_id), body, number_settings.values(), int(time.time() * 1000)
         )
-        problems = [p for p in [id_problem("brand_id", brand_id)] if p] or problems
         if problems:
             return self.json({"error": "brand settings refused", "problems": problems}, status=422)
-        record = {"brand_id": brand_id, "opt_out_scope": default, "updated_at": now_ms}
         sent = [
             await brand_settings_topic.send(key=brand_id.encode(), value=brand_serde.encode(record))
         ]
@@ -121,6 +111,7 @@ class BrandSettingsView(View):
             sent.append(await settings_topic.send(key=settings["number"].encode(), value=value))
         for acknowledged in sent:
             await acknowledged
+        await _followed(brand_settings, brand_id, record)
         for settings in rewritten:
-            await _followed(settings)
+            await _followed(number_settings, settings["number"], settings)
         return self.json(record | {"numbers_rescoped": [s["number"] for s in rewritten]})

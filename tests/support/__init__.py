@@ -9,6 +9,7 @@ from tests.support.pipeline import (
     configure,
     events_for,
     replies_to,
+    send_results_for,
     settle_and_assert_once,
     webhooks_for,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "events_for",
     "eventually",
     "replies_to",
+    "send_results_for",
     "settle_and_assert_once",
     "webhooks_for",
 ]

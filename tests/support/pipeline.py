@@ -45,6 +45,11 @@ def events_for(stack: Stack, user: str) -> list[dict]:
     ]
 
 
+def send_results_for(stack: Stack, user: str) -> list[dict]:
+    """The send results of sends to an end user so far."""
+    return [r for r in stack.read_topic("send-results", "send_result") if r["to_number"] == user]
+
+
 def configure(stack: Stack, number: str, **changes: Any) -> dict:
     """Change a number's settings through the HTTP API; wait until the worker follows them."""
     status, answer = stack.http("PUT", f"/v1/numbers/{number}", changes, AUTH)

@@ -1,0 +1,129 @@
+"""Send delivery agent: sends the gate let through go to the carrier send API over HTTP.
+
+Delivered like auto-replies (agents/deliver_reply.py): the send's message id is the carrier's
+Idempotency-Key, the `sent-sends` table remembers what the carrier accepted so that a restarted
+worker does not send it again, failures go through the retry tiers (agents/retry_sends.py) and
+then to dead letters. Before each attempt the block list is read again: a STOP that arrived
+while a send waited for a retry stops it. Each send ends with one result on `send-results`:
+SENT, REJECTED, or FAILED with the attempts made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from faust.types import EventT
+
+from optout.schemas import DecodeError, Record
+from optout.streams.app import (
+    app,
+    bytes_table,
+    carrier_sends_topic,
+    config,
+    outbound_serde,
+    send_result_serde,
+    send_results_topic,
+)
+from optout.streams.rules.gate import rejection_reason, send_result
+from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
+from optout.streams.runtime.batches import handle_each, table_writes_for
+from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.pruning import Pruner
+from optout.streams.sinks.http_delivery import Delivery, attempt, one_attempt_at_a_time, settle
+from optout.streams.topics import CARRIER_SENDS_TOPIC, SENT_SENDS_CHANGELOG_TOPIC
+from optout.tables.blocklist import consent_for
+
+__all__ = [
+    "deliver_send",
+    "handle_send",
+    "publish_final",
+    "publish_result",
+    "send_delivery",
+    "sent_pruner",
+    "sent_sends",
+]
+
+log = logging.getLogger(__name__)
+
+sent_sends = bytes_table("sent-sends", SENT_SENDS_CHANGELOG_TOPIC)
+sent_pruner = Pruner(sent_sends, config.dedupe_retention_s, config.prune_interval_s)
+
+
+@app.agent(carrier_sends_topic)
+async def deliver_send(stream):  # type: ignore[no-untyped-def]
+    await handle_each(stream, handle_send, "send")
+
+
+async def handle_send(event: EventT, envelope: Record | None = None) -> None:
+    payload = envelope["payload"] if envelope else event.value
+    try:
+        send = outbound_serde.decode(payload)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc), payload)
+        return
+    message_id = send["message_id"].encode()
+    async with one_attempt_at_a_time(message_id):
+        if sent_sends.get(message_id) is not None:
+            # Accepted before a restart: its result may not have been published; say it again.
+            log.info("send %s was already accepted; not sent again", send["message_id"])
+            await publish_result(send_result(send, "SENT", int(time.time() * 1000)))
+            return
+        with table_writes_for(event):  # reads in the end user's partition
+            consent = consent_for(send["from_number"], send["to_number"])
+        if consent.blocked:
+            reason = rejection_reason(send, consent) + " (while the send waited for the carrier)"
+            await publish_result(
+                send_result(send, "REJECTED", int(time.time() * 1000), reason, consent)
+            )
+            return
+        delivery = send_delivery(send, payload, envelope)
+        started = time.monotonic()
+        outcome = await attempt(delivery, app.http_client)
+        if outcome.verdict is Verdict.SENT:
+            sent_sends[message_id] = str(int(time.time() * 1000)).encode()
+        await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+        await publish_final(send, delivery, outcome)
+    sent_pruner.prune(event)
+
+
+async def publish_final(send: Record, delivery: Delivery, outcome: AttemptOutcome) -> None:
+    """SENT, or FAILED once no attempt is left; nothing while the send waits for a retry."""
+    attempts = delivery.attempts_before + 1
+    gave_up = outcome.verdict is Verdict.PERMANENT or attempts >= config.max_attempts
+    if outcome.verdict is Verdict.SENT or gave_up:
+        status = "SENT" if outcome.verdict is Verdict.SENT else "FAILED"
+        reason = None if status == "SENT" else f"carrier: {outcome.error or outcome.http_status}"
+        now_ms = int(time.time() * 1000)
+        await publish_result(
+            send_result(send, status, now_ms, reason, None, attempts, outcome.http_status)
+        )
+
+
+async def publish_result(result: Record) -> None:
+    sent = await send_results_topic.send(
+        key=result["to_number"].encode(), value=send_result_serde.encode(result)
+    )
+    await sent
+
+
+def send_delivery(send: Record, payload: bytes, envelope: Record | None) -> Delivery:
+    body = {
+        "from": send["from_number"],
+        "to": send["to_number"],
+        "channel": send["channel"].lower(),
+        "message_type": "image" if send["media_urls"] else "text",
+        "text": send["text"],
+        "media_urls": send["media_urls"],
+        "client_ref": send["message_id"],
+    }
+    return Delivery(
+        kind="SEND",
+        topic=CARRIER_SENDS_TOPIC,
+        delivery_id=send["message_id"],
+        message_id=send["message_id"],
+        url=config.carrier_api_url,
+        body=json.dumps(body).encode(),
+        payload=payload,
+    ).resuming(envelope)

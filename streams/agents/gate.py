@@ -1,0 +1,111 @@
+"""Gate agent: every send a send service asks for is checked against the block list before it
+can reach a carrier.
+
+Sends arrive on `outbound-messages`, keyed by the end user, so the gate reads them in the end
+user's partition, where that end user's block-list entries are: the check is a local read, with
+no network call and no replica lag. For each send, by rules/gate.py:
+- the end user opted out of the number's consent scope: a REJECTED result on `send-results`,
+  with the scope and the opt-out that caused it; it never reaches the carrier;
+- outside the brand's quiet hours at the recipient: held on `outbound-held` until they open,
+  then gated again (agents/release_held.py);
+- otherwise: handed to carrier delivery on `carrier-sends` (agents/deliver_send.py).
+A send in another partition (its producer keyed it by something else) is re-keyed by the end
+user onto `outbound-messages`, and gated when it comes back in its partition.
+
+"After" a STOP: before gating a batch of sends, the gate waits until the classify agent has
+handled every inbound message that the broker held, in the same partitions, when the gate read
+the sends (`classified`). So a send is rejected when the STOP reached the broker before the gate
+read the send, if the carrier keyed the STOP by the end user as the contract says (a STOP in
+another partition is re-keyed first, and counts once it is back in the end user's partition).
+A send that reached the broker before the STOP can still go out: it was asked for first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+
+from faust.types import TP, EventT
+
+from optout.schemas import DecodeError, Record
+from optout.streams.agents.classify import classified
+from optout.streams.app import (
+    app,
+    carrier_sends_topic,
+    config,
+    held_sends_topic,
+    outbound_serde,
+    outbound_topic,
+    produce,
+    retry_serde,
+    send_result_serde,
+    send_results_topic,
+)
+from optout.streams.metrics import SENDS
+from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
+from optout.streams.rules.partitioning import end_user_partition
+from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
+from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
+from optout.tables.blocklist import consent_for
+from optout.tables.keys import end_user_key
+from optout.tables.settings import quiet_hours_for, settings_reader
+
+__all__ = ["gate", "gate_batch", "gate_send"]
+
+log = logging.getLogger(__name__)
+
+
+@app.agent(outbound_topic)
+async def gate(stream):  # type: ignore[no-untyped-def]
+    await settings_reader.caught_up.wait()  # a brand's scope must be known before its sends
+    async for events in batches(stream):
+        await handle_in_full(gate_batch, events, "gate")
+
+
+async def gate_batch(events: Sequence[EventT]) -> None:
+    partitions = {event.message.partition for event in events}
+    await classified.wait_for_broker_ends(
+        TP(topic, p) for p in partitions for topic in (INBOUND_TOPIC, REKEYED_INBOUND_TOPIC)
+    )
+    acks: list[Awaitable] = []
+    for event in events:
+        try:
+            send = outbound_serde.decode(event.value)
+        except DecodeError as exc:
+            await send_to_dead_letters(event, str(exc))
+            continue
+        end_user = send["to_number"]
+        if event.message.partition != end_user_partition(end_user, config.partitions):
+            acks.append(await produce(outbound_topic, end_user_key(end_user), event.value))
+            continue
+        acks.append(await gate_send(event, send, event.value))
+    for ack in acks:
+        await ack  # every result, hand-over and hold is on the broker before the batch is acked
+
+
+async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
+    """Check one send in its end user's partition and pass it on; the broker's acknowledgement."""
+    now_ms = int(time.time() * 1000)
+    with table_writes_for(event):  # reads in the end user's partition
+        consent = consent_for(send["from_number"], send["to_number"])
+    verdict = gate_verdict(send, consent, quiet_hours_for(send["from_number"]), now_ms)
+    SENDS.labels(verdict.action).inc()
+    key = end_user_key(send["to_number"])
+    log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
+             send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
+    if verdict.action == ALLOW:
+        return await produce(carrier_sends_topic, key, payload)
+    if verdict.action == REJECT:
+        result = send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
+        return await produce(send_results_topic, key, send_result_serde.encode(result))
+    held = {
+        "kind": "SEND",
+        "attempts": 0,
+        "not_before": verdict.until_ms,
+        "payload": payload,
+        "first_attempt_at": now_ms,
+        "last_error": verdict.reason,
+    }
+    return await produce(held_sends_topic, key, retry_serde.encode(held))

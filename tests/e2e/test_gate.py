@@ -1,0 +1,109 @@
+"""The send gate through the running service: no send to an opted-out end user reaches the
+carrier stand-in; an allowed one reaches it once; every send gets its result."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support import (
+    AUTH,
+    Stack,
+    blocked,
+    configure,
+    eventually,
+    send_results_for,
+    settle_and_assert_once,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def send(stack: Stack, sender: str, user: str, text: str, message_id: str) -> None:
+    body = {"from": sender, "to": user, "text": text, "message_id": message_id, "reference": "r"}
+    status, answer = stack.http("POST", "/v1/messages", body, AUTH)
+    assert status == 202 and answer["accepted"] == message_id, answer
+
+
+def result_of(stack: Stack, user: str, message_id: str) -> dict:
+    eventually(
+        lambda: any(r["message_id"] == message_id for r in send_results_for(stack, user)),
+        what=f"the result of {message_id}",
+    )
+    results = [r for r in send_results_for(stack, user) if r["message_id"] == message_id]
+    assert len(results) == 1, results
+    return results[0]
+
+
+def carrier_got(stack: Stack, message_id: str) -> int:
+    return sum(1 for r in stack.carrier.received if r.body.get("client_ref") == message_id)
+
+
+def test_a_send_to_a_blocked_user_is_rejected_with_the_reason_and_never_reaches_the_carrier(
+    stack: Stack,
+) -> None:
+    number, user = "+18005550511", "+14155550511"
+    stack.inbound("gate-stop-1", user, number, "STOP")
+    eventually(lambda: blocked(stack, number, user), what="the block")
+    send(stack, number, user, "Sale!", "gate-send-1")
+    result = result_of(stack, user, "gate-send-1")
+    assert result["status"] == "REJECTED" and result["scope"] == f"number:{number}"
+    assert result["blocked_by"] == "gate-stop-1" and result["reference"] == "r"
+    assert f"{user} opted out of number:{number}: STOP to {number}" in result["reason"]
+    settle_and_assert_once(stack, "gate-stop-1")
+    assert carrier_got(stack, "gate-send-1") == 0
+
+
+def test_a_send_to_an_allowed_user_is_sent_once_with_its_result(stack: Stack) -> None:
+    number, user = "+18005550521", "+14155550521"
+    send(stack, number, user, "Hello", "gate-send-2")
+    result = result_of(stack, user, "gate-send-2")
+    assert result["status"] == "SENT" and result["attempts"] == 1
+    time.sleep(1.0)
+    assert carrier_got(stack, "gate-send-2") == 1
+    assert len([r for r in send_results_for(stack, user) if r["message_id"] == "gate-send-2"]) == 1
+
+
+def test_a_brand_stop_rejects_sends_from_every_number_of_the_brand(stack: Stack) -> None:
+    a, b, other, user = "+18005550531", "+18005550532", "+18005550533", "+14155550531"
+    for number in (a, b):
+        configure(stack, number, brand_id="acme-531", opt_out_scope="brand")
+    stack.inbound("gate-stop-3", user, a, "STOP")
+    eventually(lambda: blocked(stack, b, user), what="the brand block")
+    for n, number in enumerate((a, b, other)):
+        send(stack, number, user, "Sale!", f"gate-send-3{n}")
+    statuses = [result_of(stack, user, f"gate-send-3{n}")["status"] for n in range(3)]
+    assert statuses == ["REJECTED", "REJECTED", "SENT"]
+    assert result_of(stack, user, "gate-send-31")["scope"] == "brand:acme-531"
+
+
+def test_a_send_10_ms_after_a_stop_is_rejected(stack: Stack) -> None:
+    number, user = "+18005550541", "+14155550541"
+    stack.inbound("gate-stop-4", user, number, "STOP")
+    time.sleep(0.01)
+    send(stack, number, user, "Sale!", "gate-send-4")
+    assert result_of(stack, user, "gate-send-4")["status"] == "REJECTED"
+    assert carrier_got(stack, "gate-send-4") == 0
+
+
+def test_a_send_outside_the_brands_quiet_hours_is_held(stack: Stack) -> None:
+    """Held, with no result yet; the release when the window opens: tests/unit/test_gate.py."""
+    number, user = "+18005550551", "+14155550551"  # the user is in Los Angeles
+    configure(stack, number, brand_id="quiet-551")
+    los_angeles_hour = (time.gmtime().tm_hour - 8) % 24  # December: UTC-8
+    later = (los_angeles_hour + 2) % 24
+    window = {"quiet_hours": f"{later:02d}:00-{later:02d}:30"}  # not open now
+    status, answer = stack.http("PUT", "/v1/brands/quiet-551", window, AUTH)
+    assert status == 200, answer
+    send(stack, number, user, "Sale!", "gate-send-5")
+
+    def held() -> bool:
+        return any(
+            b"gate-send-5" in h["payload"]
+            for h in stack.read_topic("outbound-held", "delivery_retry")
+        )
+
+    eventually(held, what="the send held")
+    assert not [r for r in send_results_for(stack, user) if r["message_id"] == "gate-send-5"]
+    assert carrier_got(stack, "gate-send-5") == 0
