@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from faust.types import TP
 
 from optout.schemas import AvroSerde
 from optout.streams.agents import classify
@@ -33,6 +34,10 @@ class FakeMessage:
     partition: int
     topic: str = "inbound-messages"
     offset: int = 0
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
 
 
 @dataclass
