@@ -71,6 +71,7 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         eventually(lambda: "carrier API stand-in received" in log_path.read_text(), what="reply")
         assert message_id in log_path.read_text()
         revoke_all_across_a_brand(env)
+        sends_through_the_gate(env)
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
@@ -103,3 +104,19 @@ def revoke_all_across_a_brand(env: dict[str, str]) -> None:
     eventually(lambda: check("+18005550402")["blocked"], what="the brand block at another number")
     assert check("+18005550402")["scope"] == "brand:acme"
     assert check("+18005550403")["blocked"] is False
+
+
+def sends_through_the_gate(env: dict[str, str]) -> None:
+    """The README's send-gate example: a send to a user who texted STOP is rejected."""
+    injected = optout(
+        "inject", "--from", "+14155550500", "--to", "+18005550501", "--text", "STOP", env=env
+    )
+    assert injected.returncode == 0, injected.stderr
+    results = []
+    for number, text in (("+18005550501", "Sale!"), ("+18005550502", "Hello")):
+        sent = optout("send", "--from", number, "--to", "+14155550500", "--text", text,
+                      "--wait", env=env)  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        results.append(json.loads(sent.stdout))
+    assert [r["status"] for r in results] == ["REJECTED", "SENT"]
+    assert "opted out of number:+18005550501: STOP" in results[0]["reason"]
