@@ -26,8 +26,6 @@ AGENT_MODULES = {
         # The send gate reads the block list where it is, in the end user's partition.
         "optout.streams.agents.gate",
         "optout.streams.agents.release_held",
-        "optout.streams.agents.deliver_send",
-        "optout.streams.agents.retry_sends",
         "optout.tables.views.blocklist",
         "optout.tables.views.history",
         "optout.tables.views.numbers",
@@ -35,6 +33,8 @@ AGENT_MODULES = {
     ),
     "reply": ("optout.streams.agents.deliver_reply", "optout.streams.agents.retry_replies"),
     "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),
+    # Apart from the gate: a slow carrier must not hold up gating (or classifying) in a worker.
+    "send": ("optout.streams.agents.deliver_send", "optout.streams.agents.retry_sends"),
 }
 # Agents only `optout bench pipeline` runs: the pipeline's two hops doing no work.
 BENCH_AGENT_MODULES = {

@@ -3,13 +3,14 @@
 Delivered like auto-replies (agents/deliver_reply.py): the send's message id is the carrier's
 Idempotency-Key, the `sent-sends` table remembers what the carrier accepted so that a restarted
 worker does not send it again, failures go through the retry tiers (agents/retry_sends.py) and
-then to dead letters. Before each attempt the block list is read again: a STOP that arrived
-while a send waited for a retry stops it. Each send ends with one result on `send-results`:
-SENT, REJECTED, or FAILED with the attempts made.
+then to dead letters. Before each attempt the block list is read again, from this worker's full
+copy (tables/full_copy.py): a STOP that arrived while a send waited for a retry stops it. Each
+send ends with one result on `send-results`: SENT, REJECTED, or FAILED with the attempts made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -28,14 +29,16 @@ from optout.streams.app import (
 )
 from optout.streams.rules.gate import rejection_reason, send_result
 from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
-from optout.streams.runtime.batches import handle_each, table_writes_for
+from optout.streams.rules.scopes import Consent
+from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.sinks.http_delivery import Delivery, attempt, one_attempt_at_a_time, settle
 from optout.streams.topics import CARRIER_SENDS_TOPIC, SENT_SENDS_CHANGELOG_TOPIC
-from optout.tables.blocklist import consent_for
+from optout.tables import full_copy
 
 __all__ = [
+    "consent_now",
     "deliver_send",
     "handle_send",
     "publish_final",
@@ -70,8 +73,7 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
             log.info("send %s was already accepted; not sent again", send["message_id"])
             await publish_result(send_result(send, "SENT", int(time.time() * 1000)))
             return
-        with table_writes_for(event):  # reads in the end user's partition
-            consent = consent_for(send["from_number"], send["to_number"])
+        consent = await consent_now(send)
         if consent.blocked:
             reason = rejection_reason(send, consent) + " (while the send waited for the carrier)"
             await publish_result(
@@ -106,6 +108,14 @@ async def publish_result(result: Record) -> None:
         key=result["to_number"].encode(), value=send_result_serde.encode(result)
     )
     await sent
+
+
+async def consent_now(send: Record) -> Consent:
+    """The end user's consent from this worker's full copy of the block list, once it has
+    caught up (it trails the changelog by its fetch wait)."""
+    while full_copy.reader is None or not full_copy.reader.caught_up:
+        await asyncio.sleep(0.1)
+    return full_copy.reader.consent(send["from_number"], send["to_number"])
 
 
 def send_delivery(send: Record, payload: bytes, envelope: Record | None) -> Delivery:

@@ -52,7 +52,7 @@ from optout.streams.topics import (
     ensure_topics,
 )
 
-__all__ = ["PARTITIONS", "bench_pipeline"]
+__all__ = ["PARTITIONS", "bench_pipeline", "raw_stages"]
 
 PARTITIONS = 4
 
@@ -118,7 +118,7 @@ async def _bench_pipeline(
 
 async def _raw_baseline(bootstrap: str, messages: int) -> float:
     """Consume `messages` 300-byte records and produce two for each: events per second."""
-    return await _raw_stages(bootstrap, "bench-raw", messages, [("in", ["out-1", "out-2"])])
+    return await raw_stages(bootstrap, "bench-raw", messages, [("in", ["out-1", "out-2"])])
 
 
 async def _raw_two_hops(bootstrap: str, messages: int) -> float:
@@ -126,10 +126,10 @@ async def _raw_two_hops(bootstrap: str, messages: int) -> float:
     each record to a second topic, another consumes that and produces two records (webhook
     event and seen-mark). The ceiling of a two-hop design on this broker, events per second."""
     stages = [("in", ["by-pair"]), ("by-pair", ["webhook", "seen"])]
-    return await _raw_stages(bootstrap, "bench-hops", messages, stages)
+    return await raw_stages(bootstrap, "bench-hops", messages, stages)
 
 
-async def _raw_stages(
+async def raw_stages(
     bootstrap: str, prefix: str, messages: int, stages: list[tuple[str, list[str]]]
 ) -> float:
     """`messages` 300-byte records through `stages` (input topic, output topics), all stages

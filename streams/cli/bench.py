@@ -51,6 +51,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench_pipeline.set_defaults(run=_bench_pipeline)
+    bench_gate = bench_commands.add_parser(
+        "gate",
+        help="the send gate against raw aiokafka, and its latency",
+        description="Starts an embedded broker; measures raw aiokafka consume-and-produce "
+        "(baseline), then a classify worker gating --messages sends (one end user in ten has "
+        "opted out), and the gate's latency at --rate sends/s (requested to handed to the "
+        "carrier delivery).",
+    )
+    bench_gate.add_argument("--messages", type=int, default=20_000)
+    bench_gate.add_argument("--rate", type=int, default=1000, help="offered load, sends/s")
+    bench_gate.add_argument("--latency-seconds", type=float, default=10.0)
+    bench_gate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench_gate.set_defaults(run=_bench_gate)
     bench_recovery = bench_commands.add_parser(
         "recovery",
         help="restoring the block list after a worker lost its disk; memory as the list grows",
@@ -170,6 +183,24 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
         ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
+    ]  # fmt: skip
+
+
+def _bench_gate(args: argparse.Namespace) -> int:
+    from optout.streams.bench.gate import bench_gate
+
+    return report(bench_gate(args.messages, args.rate, args.latency_seconds), args.json, _gate_rows)
+
+
+def _gate_rows(figures: dict) -> list[tuple[str, str]]:
+    latency = figures["latency_at_rate"]
+    return [
+        ("sends", f"{figures['messages']:,}, {figures['blocked_share']:.0%} to opted-out users"),
+        ("raw aiokafka, consume + produce", f"{figures['baseline_events_per_second']:,}/s"),
+        ("gate", f"{figures['gate_sends_per_second']:,}/s"),
+        ("ratio to baseline (goal 0.5)", str(figures["ratio_to_baseline"])),
+        (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
+         f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (goal p99 < 25 ms)"),
     ]  # fmt: skip
 
 

@@ -18,30 +18,18 @@ import aiohttp
 from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
-from optout.streams.app import app, config, registry
-from optout.streams.metrics import BLOCKED_PAIRS
+from optout.streams.app import app, config
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
 from optout.streams.rules.scopes import current_scope, number_scope
 from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
+from optout.tables import full_copy
 from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, consent_for
-from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.keys import end_user_key
 from optout.tables.settings import settings_for
 
 __all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route", "scope_problem"]
 
 MAX_PAGE = 1000
-
-# A full copy of the list (all partitions), for listings; lookups use the table.
-full_copy: BlocklistReader | None = None
-
-
-@app.task
-async def follow_full_copy() -> None:
-    global full_copy
-    full_copy = BlocklistReader(config.broker_url, config.data_dir / "blocklist-copy", registry)
-    BLOCKED_PAIRS.set_function(lambda: full_copy.blocked_count if full_copy else 0)
-    await full_copy.run()
 
 
 async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
@@ -215,15 +203,16 @@ class NumberListView(View):
             limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
         except ValueError:
             return self.json({"error": "limit must be a whole number"}, status=400)
-        if full_copy is None:
+        copy = full_copy.reader
+        if copy is None:
             return self.json({"error": "the worker is starting; try again"}, status=503)
-        senders = full_copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
+        senders = copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
         return self.json(
             {
                 "number": number,
-                "scope": full_copy.scope_of_number(number),
+                "scope": copy.scope_of_number(number),
                 "senders": senders,
                 "next": senders[-1]["sender"] if len(senders) == limit else None,
-                "lag": sum(full_copy.lag().values()),
+                "lag": sum(copy.lag().values()),
             }
         )

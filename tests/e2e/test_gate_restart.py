@@ -21,7 +21,7 @@ def gate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Offsets are committed only every 10 minutes: a kill always lands before the commit.
     running = Stack(
         tmp_path_factory.mktemp("gate-stack"),
-        agents="classify",
+        agents="classify,send",
         OPTOUT_COMMIT_INTERVAL_SECONDS="600",
     )
     try:

@@ -33,7 +33,7 @@ HTTP_TIMEOUT = 2.0
 class Stack:
     """Handles to everything the end-to-end tests talk to."""
 
-    def __init__(self, tmp: Path, agents: str = "classify,reply,webhook", **env: str) -> None:
+    def __init__(self, tmp: Path, agents: str = "classify,reply,webhook,send", **env: str) -> None:
         self.tmp = tmp
         self.agents = agents
         self.extra_env = env

@@ -1,0 +1,179 @@
+"""`optout bench gate`: sends gated per second against raw aiokafka, in one run on one broker.
+
+1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces one record for
+   each, as the gate does (a hand-over to the carrier, or a rejection).
+2. Throughput: a classify worker (which runs the gate; carrier delivery runs in workers of its
+   own, `--agents send`, and is not measured) gates the same number of sends waiting on
+   `outbound-messages`; one end user in ten has texted STOP. Sends per second from the gate's
+   first hand-over to the carrier to its last (broker timestamps); rejections are made in the
+   same batches.
+3. Latency at a fixed offered load: sends at `--rate`/s, each timed from its requested_at to the
+   broker timestamp of its hand-over on `carrier-sends`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from optout.schemas import AvroSerde, Record
+from optout.streams.bench.harness import (
+    drain_rate,
+    embedded_broker,
+    percentiles,
+    produce_inbound,
+    say,
+    spawn,
+    stop_all,
+    wait_ready,
+)
+from optout.streams.bench.pipeline import PARTITIONS, raw_stages
+from optout.streams.embedded.broker import free_port
+from optout.streams.topics import CARRIER_SENDS_TOPIC, OPTOUT_EVENTS_TOPIC, OUTBOUND_TOPIC
+
+__all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "sends"]
+
+BUSINESS_NUMBER = "+18005550900"
+END_USERS = 5000
+BLOCKED_EVERY = 10  # one end user in ten has opted out
+
+
+def bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+    return asyncio.run(_bench_gate(messages, rate, latency_seconds))
+
+
+def sends(count: int, prefix: str) -> list[tuple[bytes, Record]]:
+    """`count` sends from one business number to END_USERS end users, keyed by the end user."""
+    records = []
+    for n in range(count):
+        user = f"+1415{n % END_USERS:07d}"
+        send = {
+            "message_id": f"{prefix}-{n}", "channel": "SMS", "from_number": BUSINESS_NUMBER,
+            "to_number": user, "text": f"Your order {n} has shipped. Reply STOP to opt out.",
+            "media_urls": [], "reference": f"order-{n}", "category": "transactional",
+            "requested_at": 0,
+        }  # fmt: skip
+        records.append((user.encode(), send))
+    return records
+
+
+def blocked(count: int) -> int:
+    return sum(1 for n in range(count) if (n % END_USERS) % BLOCKED_EVERY == 0)
+
+
+async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="optout-bench-gate-") as tmp:
+        async with embedded_broker(PARTITIONS) as broker:
+            processes: list[subprocess.Popen[bytes] | None] = []
+            try:
+                baseline = await raw_stages(broker.bootstrap, "bench-gate", messages,
+                                            [("in", ["out"])])  # fmt: skip
+                say(f"baseline: {baseline:,.0f} events/s; blocking one end user in ten ...")
+                processes.append(await _worker(broker.bootstrap, Path(tmp)))
+                await _block_every_tenth_user(broker.bootstrap)
+                stop_all(processes)
+                say(f"loading {messages:,} sends ...")
+                await _produce_sends(broker.bootstrap, sends(messages, "load"))
+                processes.append(await _worker(broker.bootstrap, Path(tmp)))
+                say("gating the backlog ...")
+                allowed = messages - blocked(messages)
+                gated = await drain_rate(broker.bootstrap, CARRIER_SENDS_TOPIC, allowed)
+                gated *= messages / allowed  # rejections come in the same batches
+                say(f"gate: {gated:,.0f} sends/s; latency at {rate:,}/s ...")
+                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds)
+                return {
+                    "messages": messages,
+                    "blocked_share": 1 / BLOCKED_EVERY,
+                    "baseline_events_per_second": round(baseline),
+                    "gate_sends_per_second": round(gated),
+                    "ratio_to_baseline": round(gated / baseline, 3),
+                    "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+                }
+            finally:
+                stop_all(processes)
+
+
+async def _worker(bootstrap: str, tmp: Path) -> subprocess.Popen[bytes]:
+    port = free_port()
+    worker = spawn(bootstrap, tmp, "worker", port)
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, f"http://127.0.0.1:{port}", worker)
+    return worker
+
+
+async def _block_every_tenth_user(bootstrap: str) -> None:
+    stops = [
+        (user.encode(), {
+            "message_id": f"stop-{n}", "channel": "SMS", "from_number": user,
+            "to_number": BUSINESS_NUMBER, "text": "STOP", "media_urls": [],
+            "received_at": int(time.time() * 1000), "carrier": "bench",
+        })
+        for n in range(0, END_USERS, BLOCKED_EVERY)
+        for user in [f"+1415{n:07d}"]
+    ]  # fmt: skip
+    await produce_inbound(bootstrap, stops)
+    consumer = AIOKafkaConsumer(
+        OPTOUT_EVENTS_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        events, deadline = 0, time.monotonic() + 300
+        while events < len(stops):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {events:,} of {len(stops):,} opt-outs applied")
+            batches = await consumer.getmany(timeout_ms=500)
+            events += sum(len(records) for records in batches.values())
+    finally:
+        await consumer.stop()
+
+
+async def _produce_sends(bootstrap: str, records: list[tuple[bytes, Record]]) -> None:
+    serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for key, send in records:
+            await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _latency_at(bootstrap: str, rate: int, seconds: float) -> list[float]:
+    """Offer sends at `rate`/s; seconds from requested_at to the hand-over to the carrier."""
+    serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
+    records = sends(int(rate * seconds), "latency")
+    consumer = AIOKafkaConsumer(
+        CARRIER_SENDS_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for n, (key, send) in enumerate(records):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            send["requested_at"] = int(time.time() * 1000)
+            await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
+        await producer.flush()
+        latencies: list[float] = []
+        expected = len(records) - blocked(len(records))
+        while len(latencies) < expected:
+            batches = await consumer.getmany(timeout_ms=5000)
+            if not batches:
+                break
+            for batch in batches.values():
+                for record in batch:
+                    handed = serde.decode(record.value)
+                    if handed["message_id"].startswith("latency-"):
+                        latencies.append((record.timestamp - handed["requested_at"]) / 1000)
+        return latencies
+    finally:
+        await producer.stop()
+        await consumer.stop()
