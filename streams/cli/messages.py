@@ -133,7 +133,9 @@ async def _result_of(bootstrap: str, send: dict, decode: Any, timeout: float) ->
 
     from optout.streams.rules.partitioning import end_user_partition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         await consumer.topics()

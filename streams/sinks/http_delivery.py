@@ -29,6 +29,7 @@ from faust.types import EventT, StreamT, TopicT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
+    app,
     config,
     delivery_result_serde,
     delivery_results_topic,
@@ -62,6 +63,7 @@ __all__ = [
     "attempt_copies",
     "attempt_locks",
     "deliver",
+    "hand_back",
     "jitter",
     "one_attempt_at_a_time",
     "record_result",
@@ -221,11 +223,22 @@ async def record_result(
     )
 
 
-async def wait_until_due(envelope: Record) -> None:
-    """Sleep until a retry envelope's not_before."""
-    delay = envelope["not_before"] / 1000 - time.time()
-    if delay > 0:
-        await asyncio.sleep(delay)
+async def wait_until_due(envelope: Record) -> bool:
+    """Sleep until a retry envelope's not_before: True. False as soon as the worker stops or
+    its partitions move first: Faust waits for every record being handled before either, so a
+    record waiting minutes (or a send held for hours) would hold up both."""
+    while (delay := envelope["not_before"] / 1000 - time.time()) > 0:
+        if app.should_stop or app.rebalancing:
+            return False
+        await asyncio.sleep(min(delay, 1.0))
+    return True
+
+
+async def hand_back(event: EventT) -> None:
+    """Put a waiting record back on its topic (its copy is read again, by this worker or the
+    partition's next owner), so that this one can be acknowledged."""
+    sent = await raw_topic(event.message.topic).send(key=event.message.key, value=event.value)
+    await sent
 
 
 Handler = Callable[[EventT, Record | None], Awaitable[None]]
@@ -249,8 +262,12 @@ async def retry_each(
             if acks_itself:
                 event.ack()
             return
-        await wait_until_due(envelope)
-        await handle(event, envelope)
+        if await wait_until_due(envelope):
+            await handle(event, envelope)
+            return
+        await hand_back(event)
+        if acks_itself:
+            event.ack()
 
     if before is not None:
         await before()

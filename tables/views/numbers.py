@@ -67,7 +67,7 @@ class NumberSettingsView(View):
 
     async def put(self, request: Request, number: str) -> Response:
         changes = await _admin_body(self, request)
-        if isinstance(changes, Response):
+        if not isinstance(changes, dict):
             return changes
         updated, problems = updated_settings(
             number_settings.get(number.encode()),
@@ -96,7 +96,7 @@ class BrandSettingsView(View):
 
     async def put(self, request: Request, brand_id: str) -> Response:
         body = await _admin_body(self, request)
-        if isinstance(body, Response):
+        if not isinstance(body, dict):
             return body
         record, rewritten, problems = updated_brand(
             brand_record(brand_id), body, number_settings.values(), int(time.time() * 1000)

@@ -72,3 +72,12 @@ def test_bench_state_measures_what_a_worker_would_restore() -> None:
         assert 0 < run["seen_table_mb"] <= run["data_dir_mb"] and run["events_per_second"] > 0
     ratio = large["live_seen_marks"] / small["live_seen_marks"]
     assert figures["live_marks_largest_to_smallest"] == pytest.approx(ratio, abs=0.01)
+
+
+def test_bench_gate_gates_the_backlog_and_measures_latency() -> None:
+    figures = bench("gate", "--messages", "500", "--rate", "100", "--latency-seconds", "1")
+    assert figures["gate_sends_per_second"] > 0 and figures["baseline_events_per_second"] > 0
+    ratio = figures["gate_sends_per_second"] / figures["baseline_events_per_second"]
+    assert figures["ratio_to_baseline"] == pytest.approx(ratio, rel=0.01)
+    latency = figures["latency_at_rate"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
