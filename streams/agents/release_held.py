@@ -2,33 +2,56 @@
 
 Held sends wait on `outbound-held` (keyed by the end user, like the block list) in a
 DeliveryRetry envelope whose `not_before` is when the brand's window opens at the recipient.
-When it is due, the send is gated again: an opt-out made while it waited rejects it, and a
-window that moved holds it again.
+Each waits on its own, so a send due in an hour never holds up one due now; when it is due, it
+is gated again: an opt-out made while it waited rejects it. Its record is acknowledged once it is
+released (offsets are committed only up to the oldest send still waiting, so a restarted worker
+holds those again); a worker that stops or gives up the partition first puts it back on the
+topic for the next owner.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import cast
+
+from faust.streams import Stream
 from faust.types import EventT
 
-from optout.schemas import DecodeError, Record
+from optout.schemas import DecodeError
 from optout.streams.agents.gate import gate_send
-from optout.streams.app import app, held_sends_topic, outbound_serde
+from optout.streams.app import app, held_sends_topic, outbound_serde, retry_serde
+from optout.streams.runtime.batches import handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.sinks.http_delivery import retry_each
+from optout.streams.sinks.http_delivery import hand_back, wait_until_due
 
-__all__ = ["release_held", "release_one"]
+__all__ = ["release_held", "release_when_due", "waiting"]
+
+waiting: set[asyncio.Future[None]] = set()  # the loop keeps only weak references to tasks
 
 
 @app.agent(held_sends_topic)
 async def release_held(stream):  # type: ignore[no-untyped-def]
-    await retry_each(stream, release_one, acks_itself=False)
+    async for event in cast(Stream, stream).noack().events():
+        task = asyncio.ensure_future(release_when_due(event))
+        waiting.add(task)
+        task.add_done_callback(waiting.discard)
 
 
-async def release_one(event: EventT, envelope: Record | None) -> None:
-    payload = envelope["payload"] if envelope else event.value
+async def release_when_due(event: EventT) -> None:
+    await handle_in_full(_release, [event], "release")
+    event.ack()
+
+
+async def _release(events: Sequence[EventT]) -> None:
+    event = events[0]
     try:
-        send = outbound_serde.decode(payload)
+        envelope = retry_serde.decode(event.value)
+        send = outbound_serde.decode(envelope["payload"])
     except DecodeError as exc:
-        await send_to_dead_letters(event, str(exc), payload)
+        await send_to_dead_letters(event, str(exc))
         return
-    await (await gate_send(event, send, payload))
+    if await wait_until_due(envelope):
+        await (await gate_send(event, send, envelope["payload"]))
+    else:
+        await hand_back(event)

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from optout.schemas import AvroSerde
+from optout.streams.embedded.standins import Scripted
 from tests.support import (
     AUTH,
     Stack,
@@ -107,3 +109,35 @@ def test_a_send_outside_the_brands_quiet_hours_is_held(stack: Stack) -> None:
     eventually(held, what="the send held")
     assert not [r for r in send_results_for(stack, user) if r["message_id"] == "gate-send-5"]
     assert carrier_got(stack, "gate-send-5") == 0
+
+
+def test_a_held_send_is_gated_again_when_it_is_due(stack: Stack) -> None:
+    number, user = "+18005550561", "+14155550561"
+    send_record = {
+        "message_id": "gate-send-6", "channel": "SMS", "from_number": number, "to_number": user,
+        "text": "Doors open", "media_urls": [], "reference": None, "category": None,
+        "requested_at": int(time.time() * 1000),
+    }  # fmt: skip
+    held = {
+        "kind": "SEND", "attempts": 0, "not_before": int(time.time() * 1000) + 1000,
+        "payload": AvroSerde("outbound_message", "outbound-messages").encode(send_record),
+        "first_attempt_at": int(time.time() * 1000), "last_error": "outside quiet hours",
+    }  # fmt: skip
+    value = AvroSerde("delivery_retry", "outbound-held").encode(held)
+    stack.produce("outbound-held", value, key=user.encode())
+    assert result_of(stack, user, "gate-send-6")["status"] == "SENT"
+
+
+def test_a_dead_lettered_send_is_failed_and_can_be_replayed(stack: Stack) -> None:
+    number, user = "+18005550571", "+14155550571"
+    stack.carrier.script["/v1/messages"] = [Scripted(400)]  # the carrier refuses it once
+    send(stack, number, user, "Your code is 1234", "gate-send-7")
+    failed = result_of(stack, user, "gate-send-7")
+    assert failed["status"] == "FAILED" and failed["http_status"] == 400
+    replay = stack.optout("sends", "replay", "--number", number)
+    assert replay.returncode == 0 and "replayed 1 send deliveries" in replay.stdout
+    eventually(lambda: carrier_got(stack, "gate-send-7") == 2, what="the replayed send")
+    eventually(
+        lambda: [r["status"] for r in send_results_for(stack, user)] == ["FAILED", "SENT"],
+        what="the replayed send's result",
+    )
