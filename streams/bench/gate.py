@@ -37,7 +37,7 @@ from optout.streams.bench.pipeline import PARTITIONS, raw_stages
 from optout.streams.embedded.broker import free_port
 from optout.streams.topics import CARRIER_SENDS_TOPIC, OPTOUT_EVENTS_TOPIC, OUTBOUND_TOPIC
 
-__all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "sends"]
+__all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "blocked", "sends"]
 
 BUSINESS_NUMBER = "+18005550900"
 END_USERS = 5000
@@ -48,11 +48,11 @@ def bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, ob
     return asyncio.run(_bench_gate(messages, rate, latency_seconds))
 
 
-def sends(count: int, prefix: str) -> list[tuple[bytes, Record]]:
-    """`count` sends from one business number to END_USERS end users, keyed by the end user."""
+def sends(count: int, prefix: str, users: int = END_USERS) -> list[tuple[bytes, Record]]:
+    """`count` sends from one business number to `users` end users, keyed by the end user."""
     records = []
     for n in range(count):
-        user = f"+1415{n % END_USERS:07d}"
+        user = f"+1415{n % users:07d}"
         send = {
             "message_id": f"{prefix}-{n}", "channel": "SMS", "from_number": BUSINESS_NUMBER,
             "to_number": user, "text": f"Your order {n} has shipped. Reply STOP to opt out.",
@@ -63,8 +63,9 @@ def sends(count: int, prefix: str) -> list[tuple[bytes, Record]]:
     return records
 
 
-def blocked(count: int) -> int:
-    return sum(1 for n in range(count) if (n % END_USERS) % BLOCKED_EVERY == 0)
+def blocked(count: int, users: int) -> int:
+    """How many of `sends(count, _, users)` go to end users who opted out."""
+    return sum(1 for n in range(count) if (n % users) % BLOCKED_EVERY == 0)
 
 
 async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
@@ -75,18 +76,19 @@ async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[
                 baseline = await raw_stages(broker.bootstrap, "bench-gate", messages,
                                             [("in", ["out"])])  # fmt: skip
                 say(f"baseline: {baseline:,.0f} events/s; blocking one end user in ten ...")
+                users = min(END_USERS, messages)
                 processes.append(await _worker(broker.bootstrap, Path(tmp)))
-                await _block_every_tenth_user(broker.bootstrap)
+                await _block_every_tenth_user(broker.bootstrap, users)
                 stop_all(processes)
                 say(f"loading {messages:,} sends ...")
-                await _produce_sends(broker.bootstrap, sends(messages, "load"))
+                await _produce_sends(broker.bootstrap, sends(messages, "load", users))
                 processes.append(await _worker(broker.bootstrap, Path(tmp)))
                 say("gating the backlog ...")
-                allowed = messages - blocked(messages)
+                allowed = messages - blocked(messages, users)
                 gated = await drain_rate(broker.bootstrap, CARRIER_SENDS_TOPIC, allowed)
                 gated *= messages / allowed  # rejections come in the same batches
                 say(f"gate: {gated:,.0f} sends/s; latency at {rate:,}/s ...")
-                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds)
+                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, users)
                 return {
                     "messages": messages,
                     "blocked_share": 1 / BLOCKED_EVERY,
@@ -107,14 +109,14 @@ async def _worker(bootstrap: str, tmp: Path) -> subprocess.Popen[bytes]:
     return worker
 
 
-async def _block_every_tenth_user(bootstrap: str) -> None:
+async def _block_every_tenth_user(bootstrap: str, users: int) -> None:
     stops = [
         (user.encode(), {
             "message_id": f"stop-{n}", "channel": "SMS", "from_number": user,
             "to_number": BUSINESS_NUMBER, "text": "STOP", "media_urls": [],
             "received_at": int(time.time() * 1000), "carrier": "bench",
         })
-        for n in range(0, END_USERS, BLOCKED_EVERY)
+        for n in range(0, users, BLOCKED_EVERY)
         for user in [f"+1415{n:07d}"]
     ]  # fmt: skip
     await produce_inbound(bootstrap, stops)
@@ -145,10 +147,10 @@ async def _produce_sends(bootstrap: str, records: list[tuple[bytes, Record]]) ->
         await producer.stop()
 
 
-async def _latency_at(bootstrap: str, rate: int, seconds: float) -> list[float]:
+async def _latency_at(bootstrap: str, rate: int, seconds: float, users: int) -> list[float]:
     """Offer sends at `rate`/s; seconds from requested_at to the hand-over to the carrier."""
     serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
-    records = sends(int(rate * seconds), "latency")
+    records = sends(int(rate * seconds), "latency", users)
     consumer = AIOKafkaConsumer(
         CARRIER_SENDS_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
@@ -163,7 +165,7 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float) -> list[float]:
             await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
         await producer.flush()
         latencies: list[float] = []
-        expected = len(records) - blocked(len(records))
+        expected = len(records) - blocked(len(records), users)
         while len(latencies) < expected:
             batches = await consumer.getmany(timeout_ms=5000)
             if not batches:

@@ -29,11 +29,11 @@ def send(stack: Stack, sender: str, user: str, text: str, message_id: str) -> No
 
 
 def result_of(stack: Stack, user: str, message_id: str) -> dict:
-    eventually(
-        lambda: any(r["message_id"] == message_id for r in send_results_for(stack, user)),
+    """The one result of a send (each read of the topic takes a while: read once it is there)."""
+    results = eventually(
+        lambda: [r for r in send_results_for(stack, user) if r["message_id"] == message_id],
         what=f"the result of {message_id}",
     )
-    results = [r for r in send_results_for(stack, user) if r["message_id"] == message_id]
     assert len(results) == 1, results
     return results[0]
 
