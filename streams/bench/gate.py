@@ -1,7 +1,9 @@
 """`optout bench gate`: sends gated per second against raw aiokafka, in one run on one broker.
 
 1. Baseline: raw aiokafka consumes `--messages` 300-byte records and produces one record for
-   each, as the gate does (a hand-over to the carrier, or a rejection).
+   each, as the gate does (a hand-over to the carrier, or a rejection). Next to it, Faust agents
+   doing no work in one hop (streams/bench/faust_one_hop.py; two outputs per input): the
+   ceiling of any Faust agent on this broker.
 2. Throughput: a classify worker (which runs the gate; carrier delivery runs in workers of its
    own, `--agents send`, and is not measured) gates the same number of sends waiting on
    `outbound-messages`; one end user in ten has texted STOP. Sends per second from the gate's
@@ -28,14 +30,21 @@ from optout.streams.bench.harness import (
     embedded_broker,
     percentiles,
     produce_inbound,
+    produce_stamped,
     say,
     spawn,
     stop_all,
     wait_ready,
 )
-from optout.streams.bench.pipeline import PARTITIONS, raw_stages
+from optout.streams.bench.pipeline import PARTITIONS, faust_no_work_rate, raw_stages
 from optout.streams.embedded.broker import free_port
-from optout.streams.topics import CARRIER_SENDS_TOPIC, OPTOUT_EVENTS_TOPIC, OUTBOUND_TOPIC
+from optout.streams.topics import (
+    BENCH_ONE_HOP_OUTPUT_TOPICS,
+    BENCH_ONE_HOP_TOPIC,
+    CARRIER_SENDS_TOPIC,
+    OPTOUT_EVENTS_TOPIC,
+    OUTBOUND_TOPIC,
+)
 
 __all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "blocked", "sends"]
 
@@ -75,13 +84,22 @@ async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[
             try:
                 baseline = await raw_stages(broker.bootstrap, "bench-gate", messages,
                                             [("in", ["out"])])  # fmt: skip
-                say(f"baseline: {baseline:,.0f} events/s; blocking one end user in ten ...")
+                faust_ceiling = await faust_no_work_rate(
+                    broker.bootstrap, Path(tmp), messages, "bench-one-hop",
+                    BENCH_ONE_HOP_TOPIC, BENCH_ONE_HOP_OUTPUT_TOPICS,
+                )  # fmt: skip
+                say(
+                    f"baseline: {baseline:,.0f} events/s, Faust doing no work "
+                    f"{faust_ceiling:,.0f} events/s; blocking one end user in ten ..."
+                )
                 users = min(END_USERS, messages)
                 processes.append(await _worker(broker.bootstrap, Path(tmp)))
                 await _block_every_tenth_user(broker.bootstrap, users)
                 stop_all(processes)
                 say(f"loading {messages:,} sends ...")
-                await _produce_sends(broker.bootstrap, sends(messages, "load", users))
+                load = sends(messages, "load", users)
+                await produce_stamped(broker.bootstrap, OUTBOUND_TOPIC, "outbound_message", load,
+                                      "requested_at")  # fmt: skip
                 processes.append(await _worker(broker.bootstrap, Path(tmp)))
                 say("gating the backlog ...")
                 allowed = messages - blocked(messages, users)
@@ -93,6 +111,7 @@ async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[
                     "messages": messages,
                     "blocked_share": 1 / BLOCKED_EVERY,
                     "baseline_events_per_second": round(baseline),
+                    "faust_one_hop_events_per_second": round(faust_ceiling),
                     "gate_sends_per_second": round(gated),
                     "ratio_to_baseline": round(gated / baseline, 3),
                     "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
@@ -133,18 +152,6 @@ async def _block_every_tenth_user(bootstrap: str, users: int) -> None:
             events += sum(len(records) for records in batches.values())
     finally:
         await consumer.stop()
-
-
-async def _produce_sends(bootstrap: str, records: list[tuple[bytes, Record]]) -> None:
-    serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    await producer.start()
-    try:
-        for key, send in records:
-            await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 async def _latency_at(bootstrap: str, rate: int, seconds: float, users: int) -> list[float]:

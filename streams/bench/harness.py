@@ -27,6 +27,7 @@ __all__ = [
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
+    "produce_stamped",
     "say",
     "spawn",
     "stop_all",
@@ -130,13 +131,20 @@ def say(text: str) -> None:
 
 async def produce_inbound(bootstrap: str, records: list[tuple[bytes, dict]]) -> None:
     """Produce inbound messages as a carrier keying by the sender would, received now."""
-    serde = AvroSerde("inbound_message", INBOUND_TOPIC)
+    await produce_stamped(bootstrap, INBOUND_TOPIC, "inbound_message", records, "received_at")
+
+
+async def produce_stamped(
+    bootstrap: str, topic: str, contract: str, records: list[tuple[bytes, dict]], stamp: str
+) -> None:
+    """Produce Avro records of `contract` by key, each with its `stamp` field set to now."""
+    serde = AvroSerde(contract, topic)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
-        for key, message in records:
-            message["received_at"] = int(time.time() * 1000)
-            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
+        for key, record in records:
+            record[stamp] = int(time.time() * 1000)
+            await producer.send(topic, serde.encode(record), key=key)
         await producer.flush()
     finally:
         await producer.stop()

@@ -52,7 +52,7 @@ from optout.streams.topics import (
     ensure_topics,
 )
 
-__all__ = ["PARTITIONS", "bench_pipeline", "raw_stages"]
+__all__ = ["PARTITIONS", "bench_pipeline", "faust_no_work_rate", "raw_stages"]
 
 PARTITIONS = 4
 
@@ -73,11 +73,11 @@ async def _bench_pipeline(
                 baseline = await _raw_baseline(broker.bootstrap, messages)
                 two_hops = await _raw_two_hops(broker.bootstrap, messages)
                 say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
-                faust_hops = await _faust_hops(
+                faust_hops = await faust_no_work_rate(
                     broker.bootstrap, Path(tmp), messages, "bench-hops",
                     BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS, via=(BENCH_SECOND_HOP_TOPIC,),
                 )  # fmt: skip
-                faust_one_hop = await _faust_hops(
+                faust_one_hop = await faust_no_work_rate(
                     broker.bootstrap, Path(tmp), messages, "bench-one-hop",
                     BENCH_ONE_HOP_TOPIC, BENCH_ONE_HOP_OUTPUT_TOPICS,
                 )  # fmt: skip
@@ -185,7 +185,7 @@ async def _raw_stage(
         await consumer.stop()
 
 
-async def _faust_hops(
+async def faust_no_work_rate(
     bootstrap: str,
     tmp: Path,
     messages: int,

@@ -197,6 +197,10 @@ def _gate_rows(figures: dict) -> list[tuple[str, str]]:
     return [
         ("sends", f"{figures['messages']:,}, {figures['blocked_share']:.0%} to opted-out users"),
         ("raw aiokafka, consume + produce", f"{figures['baseline_events_per_second']:,}/s"),
+        ("Faust, one hop doing no work",
+         f"{figures['faust_one_hop_events_per_second']:,}/s, "
+         f"{figures['faust_one_hop_events_per_second'] / figures['baseline_events_per_second']:.2f}"
+         " of baseline"),
         ("gate", f"{figures['gate_sends_per_second']:,}/s"),
         ("ratio to baseline (goal 0.5)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",

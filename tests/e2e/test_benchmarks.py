@@ -77,6 +77,7 @@ def test_bench_state_measures_what_a_worker_would_restore() -> None:
 def test_bench_gate_gates_the_backlog_and_measures_latency() -> None:
     figures = bench("gate", "--messages", "500", "--rate", "100", "--latency-seconds", "1")
     assert figures["gate_sends_per_second"] > 0 and figures["baseline_events_per_second"] > 0
+    assert figures["faust_one_hop_events_per_second"] > 0
     ratio = figures["gate_sends_per_second"] / figures["baseline_events_per_second"]
     assert figures["ratio_to_baseline"] == pytest.approx(ratio, rel=0.01)
     latency = figures["latency_at_rate"]
