@@ -5,7 +5,11 @@ Rules, in the order they are tried on the normalised text:
 - keyword_with_filler: keywords of one kind plus polite or target words only ("stop please",
   "STOP texting me", "STOP STOP"); an opt-out keyword wins over others ("STOP HELP"); any other
   word makes it an ordinary sentence ("I'll stop by later");
-- revocation_phrase: an unmistakable opt-out phrase anywhere ("please remove me from your list");
+- stop_symbol: a stop sign or no-entry symbol sent alone ("🛑", "⛔");
+- negated_revocation: an opt-out word negated ("never stop sending me the deals", "do NOT stop
+  these alerts"): not an opt-out, and not worth a review;
+- revocation_phrase: an unmistakable opt-out phrase anywhere ("please remove me from your list",
+  "I'd rather not get these anymore", "arrêtez de m'écrire", "no me manden más mensajes");
 - unclear_revocation: not an opt-out, but a revocation word or phrase is there ("I'll stop by",
   "leave me alone"): forwarded with `review` set so the customer can look.
 YES is an opt-in only for a sender who is blocked; the classifier reports it as `yes_if_blocked`
@@ -35,12 +39,16 @@ __all__ = [
     "Intent",
     "KEYWORD_LANGUAGE",
     "KeywordSet",
+    "NEGATED",
+    "NEGATED_REVOCATION",
     "NOT_A_KEYWORD",
     "OPT_OUT_TARGET_WORDS",
+    "PHRASE_LANGUAGE",
     "PHRASE_WORDS",
     "PROTECTED_KEYWORDS",
     "REVOCATION",
     "REVOCATION_PHRASES",
+    "STOP_SYMBOLS",
     "STRONG_REVOCATION_WORDS",
     "UNCLEAR",
     "UNCLEAR_REVOCATION",
@@ -61,7 +69,8 @@ class Intent(StrEnum):
 
 DEFAULT_OPT_OUT = (
     "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "UNSUB", "CANCEL", "END", "QUIT", "REVOKE",
-    "OPTOUT", "OPT OUT", "REMOVE", "ARRET", "ALTO", "CANCELAR",
+    "OPTOUT", "OPT OUT", "REMOVE", "ARRET", "ARRETE", "ARRETEZ", "ALTO", "CANCELAR", "PARAR",
+    "BAJA",
 )  # fmt: skip
 DEFAULT_OPT_IN = ("START", "UNSTOP", "RESUME")
 DEFAULT_HELP = ("HELP", "INFO", "AIDE", "AYUDA")
@@ -69,7 +78,10 @@ DEFAULT_HELP = ("HELP", "INFO", "AIDE", "AYUDA")
 PROTECTED_KEYWORDS = frozenset({"STOP", "START", "HELP"})
 YES = "YES"
 
-KEYWORD_LANGUAGE = {"ARRET": "fr", "AIDE": "fr", "ALTO": "es", "CANCELAR": "es", "AYUDA": "es"}
+KEYWORD_LANGUAGE = {
+    "ARRET": "fr", "ARRETE": "fr", "ARRETEZ": "fr", "AIDE": "fr",
+    "ALTO": "es", "CANCELAR": "es", "PARAR": "es", "BAJA": "es", "AYUDA": "es",
+}  # fmt: skip
 BILINGUAL_IN_CANADA = frozenset({"INFO"})
 
 FILLER_WORDS = frozenset(
@@ -85,7 +97,31 @@ REVOCATION_PHRASES = (
     "STOP TEXTING", "STOP SENDING", "STOP MESSAGING", "STOP CONTACTING", "UNSUBSCRIBE ME",
     "DO NOT TEXT", "DONT TEXT", "DON T TEXT", "DO NOT CONTACT", "DONT CONTACT", "DON T CONTACT",
     "DO NOT MESSAGE", "DONT MESSAGE", "DON T MESSAGE",
+    # polite or indirect
+    "RATHER NOT GET", "RATHER NOT RECEIVE", "STOP RECEIVING", "WANT TO UNSUBSCRIBE",
+    "LIKE TO UNSUBSCRIBE", "DONT WANT THESE TEXTS", "DONT WANT THESE MESSAGES",
+    "DO NOT WANT THESE TEXTS", "DO NOT WANT THESE MESSAGES", "NO LONGER WANT THESE",
+    "DONT SEND ME", "DO NOT SEND ME", "DON T SEND ME",
+    # French
+    "ARRETEZ DE", "ARRETE DE", "DESABONNER", "DESABONNEZ MOI", "DESINSCRIVEZ MOI",
+    "NE PLUS RECEVOIR",
+    # Spanish
+    "NO ME MANDEN", "NO ME ENVIEN", "NO ME ESCRIBAN", "NO MAS MENSAJES", "DAR DE BAJA",
+    "DARME DE BAJA",
 )  # fmt: skip
+PHRASE_LANGUAGE = {
+    "ARRETEZ DE": "fr", "ARRETE DE": "fr", "DESABONNER": "fr", "DESABONNEZ MOI": "fr",
+    "DESINSCRIVEZ MOI": "fr", "NE PLUS RECEVOIR": "fr",
+    "NO ME MANDEN": "es", "NO ME ENVIEN": "es", "NO ME ESCRIBAN": "es", "NO MAS MENSAJES": "es",
+    "DAR DE BAJA": "es", "DARME DE BAJA": "es",
+}  # fmt: skip
+# An opt-out word right after these does not ask to stop: "never stop", "do not stop".
+NEGATED = re.compile(
+    r"\b(?:NEVER|NOT|DONT|DON T|DO NOT|PLEASE DONT|PLEASE DO NOT) "
+    r"(?:STOP|STOPALL|CANCEL|END|QUIT|UNSUBSCRIBE|REMOVE|ARRET|ARRETEZ)\b"
+)
+# Sent alone, these mean stop: the stop sign, no entry, prohibited (variation selectors aside).
+STOP_SYMBOLS = frozenset("\U0001f6d1\u26d4\U0001f6ab")
 UNCLEAR_REVOCATION_PHRASES = (
     "LEAVE ME ALONE", "NOT INTERESTED", "WRONG NUMBER", "DONT WANT", "DON T WANT",
     "DO NOT WANT", "NO LONGER", "ENOUGH",
@@ -133,6 +169,7 @@ class Classification:
 
 
 NOT_A_KEYWORD = Classification(Intent.NONE, None, "en", "no_keyword")
+NEGATED_REVOCATION = Classification(Intent.NONE, None, "en", "negated_revocation")
 UNCLEAR = Classification(Intent.NONE, None, "en", "unclear_revocation", review=True)
 
 
@@ -194,12 +231,17 @@ def classify_text(text: str, keywords: KeywordSet = DEFAULT_KEYWORDS) -> Classif
     normalised = normalise(text)
     words = normalised.split()
     if keywords.triggers.isdisjoint(words):
-        return NOT_A_KEYWORD
+        return _stop_symbol(text) if not words else NOT_A_KEYWORD
     intent = keywords.intents.get(normalised)
     if intent is not None:
         return _found(intent, normalised, "exact_keyword")
     if normalised == YES:
         return Classification(Intent.OPT_IN, YES, "en", "yes_if_blocked")
+    if NEGATED.search(normalised):
+        normalised = NEGATED.sub(" ", normalised)
+        words = normalised.split()
+        if keywords.triggers.isdisjoint(words):
+            return NEGATED_REVOCATION
     return (
         _keyword_with_filler(words, keywords)
         or _phrase(REVOCATION, normalised)
@@ -229,7 +271,19 @@ def _phrase(pattern: re.Pattern[str], normalised: str) -> Classification | None:
     match = pattern.search(normalised)
     if match is None:
         return None
-    return Classification(Intent.OPT_OUT, match.group(1), "en", "revocation_phrase")
+    phrase = match.group(1)
+    return Classification(
+        Intent.OPT_OUT, phrase, PHRASE_LANGUAGE.get(phrase, "en"), "revocation_phrase"
+    )
+
+
+def _stop_symbol(text: str) -> Classification:
+    symbols = set(text.replace("\ufe0f", "").split()) and set(
+        text.replace("\ufe0f", "").replace(" ", "")
+    )
+    if symbols and symbols <= STOP_SYMBOLS:
+        return Classification(Intent.OPT_OUT, "STOP", "en", "stop_symbol")
+    return NOT_A_KEYWORD
 
 
 def _unclear(words: list[str], normalised: str) -> bool:
