@@ -3,14 +3,18 @@ checks a number's texts must pass (CTIA handbook, FCC 2024 order, Canadian guide
 
 from __future__ import annotations
 
+import re
+
 from optout.streams.rules.keywords import DEFAULT_OPT_OUT, Intent, normalise
+from optout.streams.rules.segments import segments
 
 __all__ = [
     "BILINGUAL",
     "DEFAULT_TEMPLATES",
     "KNOWN_REPLIES",
     "LANGUAGES",
-    "MAX_CANADIAN_REPLY_CHARS",
+    "MARKETING",
+    "MAX_CANADIAN_REPLY_SEGMENTS",
     "OPT_OUT_WORDS",
     "RATES_NOTICE",
     "reply_key",
@@ -18,7 +22,7 @@ __all__ = [
     "reply_text",
 ]
 
-MAX_CANADIAN_REPLY_CHARS = 160
+MAX_CANADIAN_REPLY_SEGMENTS = 1
 LANGUAGES = ("en", "fr", "es")
 BILINGUAL = "en+fr"  # INFO in Canada: one reply, English then French
 
@@ -50,13 +54,19 @@ DEFAULT_TEMPLATES: dict[Intent, dict[str, str]] = {
     },
 }
 
-# What a HELP reply must say about costs, by language.
+# What a HELP reply must say about costs, by language: any one of these (the US wording and
+# the Canadian one, "Std msg rates may apply").
 RATES_NOTICE = {
-    "en": "MSG&DATA RATES MAY APPLY",
-    "fr": "FRAIS DE MSG",
-    "es": "TARIFAS DE MSJ",
-    BILINGUAL: "MSG&DATA RATES MAY APPLY",
+    "en": ("MSG&DATA RATES MAY APPLY", "MSG & DATA RATES MAY APPLY", "STD MSG RATES MAY APPLY"),
+    "fr": ("FRAIS DE MSG",),
+    "es": ("TARIFAS DE MSJ",),
+    BILINGUAL: ("MSG&DATA RATES MAY APPLY", "STD MSG RATES MAY APPLY"),
 }
+# An opt-out confirmation confirms, and sells nothing (CTIA): no offers, prices or links.
+MARKETING = re.compile(
+    r"\b(SALE|SALES|DISCOUNT|DEALS?|OFFERS?|PROMO|PROMOTION|COUPON|FREE|SHOP|BUY|SAVE|WIN)\b"
+    r"|\d+ ?% ?OFF\b|HTTPS?://|WWW\.|\$ ?\d"
+)
 OPT_OUT_WORDS = frozenset(DEFAULT_OPT_OUT)
 
 
@@ -105,10 +115,13 @@ def reply_problems(brand: str, contact: str, custom: dict[str, str], canadian: b
             problems += [f"{key}: {p}" for p in _text_problems(text, brand)]
             if intent is Intent.HELP:
                 problems += [f"{key}: {p}" for p in _help_problems(language, text, contact)]
-            if canadian and len(text) > MAX_CANADIAN_REPLY_CHARS:
+            if intent is Intent.OPT_OUT:
+                problems += [f"{key}: {p}" for p in _marketing(text, brand)]
+            encoding, count = segments(text)
+            if canadian and count > MAX_CANADIAN_REPLY_SEGMENTS:
                 problems.append(
-                    f"{key}: {len(text)} characters; a Canadian number's replies must fit in "
-                    f"{MAX_CANADIAN_REPLY_CHARS}"
+                    f"{key}: {count} SMS segments ({len(text)} characters in {encoding}); a "
+                    "Canadian number's replies must fit in one"
                 )
     return problems
 
@@ -125,8 +138,15 @@ def _help_problems(language: str, text: str, contact: str) -> list[str]:
     problems = []
     if contact.strip() and contact.strip() not in text:
         problems.append(f"does not give the contact {contact!r}")
-    if RATES_NOTICE[language] not in text.upper():
-        problems.append(f"does not say {RATES_NOTICE[language]!r}")
+    if not any(notice in text.upper() for notice in RATES_NOTICE[language]):
+        problems.append(f"does not say {RATES_NOTICE[language][0]!r}")
     if OPT_OUT_WORDS.isdisjoint(normalise(text).split()):
         problems.append("does not say how to opt out (e.g. 'Reply STOP to opt out')")
     return problems
+
+
+def _marketing(text: str, brand: str) -> list[str]:
+    found = MARKETING.search(text.upper().replace(brand.upper(), "") if brand else text.upper())
+    if found is None:
+        return []
+    return [f"an opt-out confirmation may not market anything ({found.group(0).strip()!r})"]

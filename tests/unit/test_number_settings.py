@@ -18,7 +18,7 @@ GOOD = default_settings("+12125550000", brand_name="Acme", help_contact="help@ac
 
 def test_defaults_with_brand_and_contact_comply() -> None:
     assert settings_problems(GOOD) == []
-    assert settings_problems(GOOD | {"number": "+14165550000"}) == []  # Canada, 160 chars
+    assert settings_problems(GOOD | {"number": "+14165550000"}) == []  # Canada: one segment each
 
 
 @pytest.mark.parametrize(
@@ -49,12 +49,35 @@ def test_non_compliant_settings_are_refused_with_a_reason(change: dict, problem:
     assert any(problem in p for p in problems), problems
 
 
-def test_canadian_replies_must_fit_in_160_characters() -> None:
-    long_reply = "{brand}: " + "You will receive no more messages from us. " * 4
-    canadian = GOOD | {"number": "+14165550000", "replies": {"opt_out.en": long_reply}}
-    american = canadian | {"number": "+12125550000"}
-    assert any("must fit in 160" in p for p in settings_problems(canadian))
-    assert not any("160" in p for p in settings_problems(american))
+def test_canadian_replies_must_fit_in_one_sms_segment_as_a_phone_counts_it() -> None:
+    body = ("Vous êtes désabonné et ne recevrez plus de messages de notre part. " * 3)[:142]
+    french = "{brand}: " + body  # 148 characters once the brand (Acme) is in
+    canadian = GOOD | {"number": "+14165550000", "replies": {"opt_out.fr": french}}
+    problems = settings_problems(canadian)
+    assert any("3 SMS segments (148 characters in UCS-2)" in p for p in problems), problems
+    plain = "{brand}: You will receive no more messages. Reply START to resubscribe. " * 2
+    assert len(plain.format(brand="Acme")) <= 160  # GSM-7: one segment
+    assert settings_problems(canadian | {"replies": {"opt_out.en": plain}}) == []
+    assert not any(
+        "segments" in p for p in settings_problems(canadian | {"number": GOOD["number"]})
+    )
+
+
+def test_the_canadian_rates_wording_is_accepted() -> None:
+    help_en = "{brand}: Help at {contact}. Std msg rates may apply. Reply STOP to opt out."
+    assert (
+        settings_problems(GOOD | {"number": "+14165550000", "replies": {"help.en": help_en}}) == []
+    )
+
+
+@pytest.mark.parametrize(
+    "confirmation",
+    ["{brand}: You are unsubscribed. Our SALE ends Sunday!", "{brand}: Unsubscribed. 20% off at "
+     "acme.test", "{brand}: Unsubscribed. See https://acme.test/deals"],
+)  # fmt: skip
+def test_an_opt_out_confirmation_with_marketing_is_refused(confirmation: str) -> None:
+    problems = settings_problems(GOOD | {"replies": {"opt_out.en": confirmation}})
+    assert any("opt_out.en: an opt-out confirmation may not market" in p for p in problems)
 
 
 def test_effective_settings_fill_empty_fields_from_defaults() -> None:
