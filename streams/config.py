@@ -30,6 +30,7 @@ AGENT_MODULES = {
         "optout.tables.views.history",
         "optout.tables.views.numbers",
         "optout.tables.views.sends",
+        "optout.tables.views.web_opt_out",
     ),
     "reply": ("optout.streams.agents.deliver_reply", "optout.streams.agents.retry_replies"),
     "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),
@@ -106,6 +107,10 @@ class Config:
         default_factory=lambda: _env("OPTOUT_DEFAULT_BRAND", "this business")
     )
     default_help_contact: str = field(default_factory=lambda: _env("OPTOUT_DEFAULT_HELP_CONTACT"))
+    # The public opt-out page: form posts per client address a minute (a burst of as many).
+    web_opt_out_per_minute: int = field(
+        default_factory=lambda: int(_env("OPTOUT_WEB_OPT_OUT_PER_MINUTE", "5"))
+    )
     http_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_HTTP_TIMEOUT_SECONDS", "10"))
     )

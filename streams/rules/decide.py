@@ -223,7 +223,7 @@ def decide_manual(
         "since": now_ms,
         "keyword": None,
         "message_id": command["command_id"],
-        "source": "manual",
+        "source": command.get("source") or "manual",
         "confirmed_at": 0,
         "reason": command["reason"],
         "actor": command["actor"],
