@@ -22,6 +22,8 @@ __all__ = [
     "app",
     "bytes_table",
     "carrier_sends_topic",
+    "compliance_alert_serde",
+    "compliance_alerts_topic",
     "config",
     "dead_letter_serde",
     "dead_letter_topic",
@@ -129,6 +131,7 @@ outbound_topic = raw_topic(topics.OUTBOUND_TOPIC)
 held_sends_topic = raw_topic(topics.HELD_SENDS_TOPIC)
 carrier_sends_topic = raw_topic(topics.CARRIER_SENDS_TOPIC)
 send_results_topic = raw_topic(topics.SEND_RESULTS_TOPIC)
+compliance_alerts_topic = raw_topic(topics.COMPLIANCE_ALERTS_TOPIC)
 
 registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
 inbound_serde = AvroSerde("inbound_message", topics.INBOUND_TOPIC, registry)
@@ -139,4 +142,5 @@ dead_letter_serde = AvroSerde("dead_letter", topics.DEAD_LETTER_TOPIC, registry)
 delivery_result_serde = AvroSerde("delivery_result", topics.DELIVERY_RESULTS_TOPIC, registry)
 outbound_serde = AvroSerde("outbound_message", topics.OUTBOUND_TOPIC, registry)
 send_result_serde = AvroSerde("send_result", topics.SEND_RESULTS_TOPIC, registry)
+compliance_alert_serde = AvroSerde("compliance_alert", topics.COMPLIANCE_ALERTS_TOPIC, registry)
 retry_serde = AvroSerde("delivery_retry", topics.retry_topic(topics.REPLIES_TOPIC, 1), registry)

@@ -7,6 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 __all__ = [
     "BATCH_FAILURES",
     "BLOCKED_PAIRS",
+    "COMPLIANCE_ALERTS",
     "COMPLIANCE_CLOCK",
     "DEAD_LETTERS",
     "DELIVERIES",
@@ -34,6 +35,9 @@ BATCH_FAILURES = Counter(
 )
 PROCESSING = Histogram(
     "optout_processing_seconds", "Classify agent time per message, decide and publish"
+)
+COMPLIANCE_ALERTS = Counter(
+    "optout_compliance_alerts_total", "Compliance deadlines missed, by kind", ["kind"]
 )
 COMPLIANCE_CLOCK = Histogram(
     "optout_reply_after_inbound_seconds",

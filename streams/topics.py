@@ -26,6 +26,7 @@ __all__ = [
     "CARRIER_SENDS_TOPIC",
     "BLOCKLIST_COMMANDS_TOPIC",
     "COMPACTED_TOPICS",
+    "COMPLIANCE_ALERTS_TOPIC",
     "DEAD_LETTER_TOPIC",
     "DELIVERY_RESULTS_TOPIC",
     "HELD_SENDS_TOPIC",
@@ -71,6 +72,7 @@ HELD_SENDS_TOPIC = "outbound-held"  # sends held for quiet hours, until the wind
 CARRIER_SENDS_TOPIC = "carrier-sends"  # sends the gate let through, for carrier delivery
 SEND_RESULTS_TOPIC = "send-results"  # one final SendResult per send
 SENT_SENDS_CHANGELOG_TOPIC = "sent-sends-changelog"  # compacted; sends the carrier took
+COMPLIANCE_ALERTS_TOPIC = "compliance-alerts"  # deadlines missed
 
 
 def retry_topic(topic: str, tier: int) -> str:
@@ -112,6 +114,7 @@ ALL_TOPICS = (
     CARRIER_SENDS_TOPIC,
     SEND_RESULTS_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
+    COMPLIANCE_ALERTS_TOPIC,
     *RETRY_TOPICS,
 )
 

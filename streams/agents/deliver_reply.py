@@ -20,19 +20,29 @@ from optout.schemas import DecodeError, Record
 from optout.streams.app import (
     app,
     bytes_table,
+    compliance_alert_serde,
+    compliance_alerts_topic,
     config,
     replies_topic,
     reply_serde,
 )
-from optout.streams.metrics import COMPLIANCE_CLOCK
-from optout.streams.rules.retry_schedule import Verdict
+from optout.streams.metrics import COMPLIANCE_ALERTS, COMPLIANCE_CLOCK
+from optout.streams.rules.deadlines import confirmation_alert
+from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
-from optout.streams.sinks.http_delivery import Delivery, attempt, one_attempt_at_a_time, settle
+from optout.streams.sinks.http_delivery import (
+    Delivery,
+    attempt,
+    gave_up,
+    one_attempt_at_a_time,
+    settle,
+)
 from optout.streams.topics import REPLIES_TOPIC, SENT_REPLIES_CHANGELOG_TOPIC
 
 __all__ = [
+    "alert_if_late",
     "deliver_reply",
     "handle_reply",
     "reply_delivery",
@@ -66,12 +76,33 @@ async def handle_reply(event: EventT, envelope: Record | None = None) -> None:
         delivery = reply_delivery(reply, payload, envelope)
         started = time.monotonic()
         outcome = await attempt(delivery, app.http_client)
+        accepted_at = None
         if outcome.verdict is Verdict.SENT:
-            sent_replies[reply_id] = str(int(time.time() * 1000)).encode()
+            accepted_at = int(time.time() * 1000)
+            sent_replies[reply_id] = str(accepted_at).encode()
             clock = time.time() - reply["received_at"] / 1000
             COMPLIANCE_CLOCK.labels(reply["intent"]).observe(clock)
         await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
+        await alert_if_late(reply, accepted_at, delivery, outcome)
     sent_pruner.prune(event)
+
+
+async def alert_if_late(
+    reply: Record, accepted_at: int | None, delivery: Delivery, outcome: AttemptOutcome
+) -> None:
+    """An opt-out confirmation accepted after its deadline, or given up: on `compliance-alerts`."""
+    alert = confirmation_alert(
+        reply, accepted_at, gave_up(delivery, outcome), int(time.time() * 1000)
+    )
+    if alert is None:
+        return
+    COMPLIANCE_ALERTS.labels(alert["kind"]).inc()
+    log.warning("compliance alert %s: %s after %.0fs", alert["kind"], alert["message_id"],
+                alert["took_seconds"])  # fmt: skip
+    sent = await compliance_alerts_topic.send(
+        key=reply["to_number"].encode(), value=compliance_alert_serde.encode(alert)
+    )
+    await sent
 
 
 def reply_delivery(reply: Record, payload: bytes, envelope: Record | None) -> Delivery:

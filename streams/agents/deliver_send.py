@@ -33,7 +33,13 @@ from optout.streams.rules.scopes import Consent
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
-from optout.streams.sinks.http_delivery import Delivery, attempt, one_attempt_at_a_time, settle
+from optout.streams.sinks.http_delivery import (
+    Delivery,
+    attempt,
+    gave_up,
+    one_attempt_at_a_time,
+    settle,
+)
 from optout.streams.topics import CARRIER_SENDS_TOPIC, SENT_SENDS_CHANGELOG_TOPIC
 from optout.tables import full_copy
 
@@ -93,8 +99,7 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
 async def publish_final(send: Record, delivery: Delivery, outcome: AttemptOutcome) -> None:
     """SENT, or FAILED once no attempt is left; nothing while the send waits for a retry."""
     attempts = delivery.attempts_before + 1
-    gave_up = outcome.verdict is Verdict.PERMANENT or attempts >= config.max_attempts
-    if outcome.verdict is Verdict.SENT or gave_up:
+    if outcome.verdict is Verdict.SENT or gave_up(delivery, outcome):
         status = "SENT" if outcome.verdict is Verdict.SENT else "FAILED"
         reason = None if status == "SENT" else f"carrier: {outcome.error or outcome.http_status}"
         now_ms = int(time.time() * 1000)

@@ -63,6 +63,7 @@ __all__ = [
     "attempt_copies",
     "attempt_locks",
     "deliver",
+    "gave_up",
     "hand_back",
     "jitter",
     "one_attempt_at_a_time",
@@ -176,6 +177,14 @@ async def settle(
         outcome.http_status or outcome.error,
     )
     await record_result(event, delivery, result, attempts, outcome, latency_ms)
+
+
+def gave_up(delivery: Delivery, outcome: AttemptOutcome) -> bool:
+    """Whether `settle` dead-letters this outcome: a permanent failure, or no attempt left."""
+    attempts = delivery.attempts_before + 1
+    return outcome.verdict is Verdict.PERMANENT or (
+        outcome.verdict is Verdict.RETRY and attempts >= config.max_attempts
+    )
 
 
 async def schedule_retry(

@@ -168,3 +168,17 @@ def test_a_failing_carrier_gets_the_reply_again_with_the_same_key(stack: Stack) 
     keys = {r.headers["Idempotency-Key"] for r in stack.carrier.received if r.body["to"] == user}
     assert keys == {"d-carrier:reply"}
     eventually(lambda: ("SENT", 2) in outcomes(stack, "d-carrier", "REPLY"), what="SENT")
+
+
+def test_a_confirmation_accepted_after_five_minutes_raises_a_compliance_alert(
+    stack: Stack,
+) -> None:
+    # The carrier received this STOP six minutes ago (a carrier's backlog, say).
+    late = int(time.time() * 1000) - 360_000
+    stack.inbound("late-stop-1", "+14155550901", "+12125550901", "STOP", received_at=late)
+    alerts = eventually(
+        lambda: [a for a in stack.read_topic("compliance-alerts", "compliance_alert")
+                 if a["message_id"] == "late-stop-1"],
+        what="the compliance alert",
+    )  # fmt: skip
+    assert alerts[0]["kind"] == "CONFIRMATION_LATE" and alerts[0]["took_seconds"] > 300
