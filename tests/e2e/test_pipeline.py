@@ -167,6 +167,20 @@ def test_mms_is_forwarded_with_its_media(stack: Stack) -> None:
     assert webhook["channel"] == "mms" and webhook["image"] == {"url": media}
 
 
+def test_an_mms_whose_text_is_stop_is_blocked_confirmed_and_forwarded_with_its_media(
+    stack: Stack,
+) -> None:
+    business, user = "+12125550011", "+14155550011"
+    media = "https://media.example.test/stop-sign.jpg"
+    stack.inbound("mms-stop-1", user, business, "STOP", channel="MMS", media_urls=[media])
+    settle_and_assert_once(stack, "mms-stop-1")
+    assert blocked(stack, business, user)
+    (reply,) = replies_to(stack, user)
+    assert "unsubscribed" in reply["text"]
+    webhook = webhooks_for(stack, "mms-stop-1")[0]
+    assert webhook["image"] == {"url": media} and webhook["opt_out_assist"]["intent"] == "opt_out"
+
+
 def test_numbers_outside_nanp_are_only_forwarded(stack: Stack) -> None:
     business, user = "+447700900123", "+447700900456"
     stack.inbound("uk-1", user, business, "STOP")
