@@ -44,6 +44,10 @@ def put_entry(entry: Record) -> None:
     blocklist[key] = blocklist_entry_serde.encode(entry)
 
 
-def consent_for(business_number: str, end_user_number: str) -> Consent:
-    """May `business_number` text `end_user_number`, and which entry decides it."""
-    return consent(settings_for(business_number), lambda scope: entry_in(scope, end_user_number))
+def consent_for(
+    business_number: str, end_user_number: str, settings: Record | None = None
+) -> Consent:
+    """May `business_number` text `end_user_number` (its settings, when the caller has them),
+    and which entry decides it."""
+    settings = settings or settings_for(business_number)
+    return consent(settings, lambda scope: entry_in(scope, end_user_number))

@@ -31,7 +31,7 @@ __all__ = [
     "configured_defaults",
     "former_members",
     "number_settings",
-    "quiet_hours_for",
+    "quiet_hours_of",
     "settings_for",
     "settings_reader",
     "settings_serde",
@@ -87,9 +87,9 @@ def brand_defaults() -> dict[str, str]:
     }
 
 
-def quiet_hours_for(number: str) -> str | None:
-    """The quiet hours of the number's brand ('08:00-21:00'), or None."""
-    brand_id = settings_for(number).get("brand_id")
+def quiet_hours_of(settings: Record) -> str | None:
+    """The quiet hours of a number's brand ('08:00-21:00'), or None."""
+    brand_id = settings.get("brand_id")
     brand = brand_settings.get(brand_id.encode()) if brand_id else None
     return brand.get("quiet_hours") if brand else None
 

@@ -50,7 +50,7 @@ from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
-from optout.tables.settings import quiet_hours_for, settings_reader
+from optout.tables.settings import quiet_hours_of, settings_for, settings_reader
 
 __all__ = ["gate", "gate_batch", "gate_send"]
 
@@ -88,9 +88,10 @@ async def gate_batch(events: Sequence[EventT]) -> None:
 async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     """Check one send in its end user's partition and pass it on; the broker's acknowledgement."""
     now_ms = int(time.time() * 1000)
+    settings = settings_for(send["from_number"])
     with table_writes_for(event):  # reads in the end user's partition
-        consent = consent_for(send["from_number"], send["to_number"])
-    verdict = gate_verdict(send, consent, quiet_hours_for(send["from_number"]), now_ms)
+        consent = consent_for(send["from_number"], send["to_number"], settings)
+    verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
     SENDS.labels(verdict.action).inc()
     key = end_user_key(send["to_number"])
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
