@@ -24,6 +24,7 @@ __all__ = [
     "carrier_sends_topic",
     "compliance_alert_serde",
     "compliance_alerts_topic",
+    "consent_review_topic",
     "config",
     "dead_letter_serde",
     "dead_letter_topic",
@@ -43,6 +44,7 @@ __all__ = [
     "replies_topic",
     "reply_serde",
     "retry_serde",
+    "review_serde",
     "send_result_serde",
     "send_results_topic",
     "webhook_serde",
@@ -132,6 +134,7 @@ held_sends_topic = raw_topic(topics.HELD_SENDS_TOPIC)
 carrier_sends_topic = raw_topic(topics.CARRIER_SENDS_TOPIC)
 send_results_topic = raw_topic(topics.SEND_RESULTS_TOPIC)
 compliance_alerts_topic = raw_topic(topics.COMPLIANCE_ALERTS_TOPIC)
+consent_review_topic = raw_topic(topics.CONSENT_REVIEW_TOPIC)
 
 registry = SchemaRegistry(config.schema_registry_url) if config.schema_registry_url else None
 inbound_serde = AvroSerde("inbound_message", topics.INBOUND_TOPIC, registry)
@@ -143,4 +146,5 @@ delivery_result_serde = AvroSerde("delivery_result", topics.DELIVERY_RESULTS_TOP
 outbound_serde = AvroSerde("outbound_message", topics.OUTBOUND_TOPIC, registry)
 send_result_serde = AvroSerde("send_result", topics.SEND_RESULTS_TOPIC, registry)
 compliance_alert_serde = AvroSerde("compliance_alert", topics.COMPLIANCE_ALERTS_TOPIC, registry)
+review_serde = AvroSerde("consent_review", topics.CONSENT_REVIEW_TOPIC, registry)
 retry_serde = AvroSerde("delivery_retry", topics.retry_topic(topics.REPLIES_TOPIC, 1), registry)

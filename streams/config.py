@@ -31,6 +31,7 @@ AGENT_MODULES = {
         "optout.tables.views.numbers",
         "optout.tables.views.sends",
         "optout.tables.views.web_opt_out",
+        "optout.tables.views.review",
     ),
     "reply": ("optout.streams.agents.deliver_reply", "optout.streams.agents.retry_replies"),
     "webhook": ("optout.streams.agents.deliver_webhook", "optout.streams.agents.retry_webhooks"),

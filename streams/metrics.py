@@ -14,6 +14,8 @@ __all__ = [
     "DELIVERY_LATENCY",
     "MESSAGES",
     "PROCESSING",
+    "REVIEWS_OPEN",
+    "REVIEWS_OVERDUE",
     "SENDS",
 ]
 
@@ -48,4 +50,8 @@ COMPLIANCE_CLOCK = Histogram(
 )
 BLOCKED_PAIRS = Gauge(
     "optout_blocklist_blocked_pairs", "Pairs blocked in the block list (this worker's full copy)"
+)
+REVIEWS_OPEN = Gauge("optout_reviews_open", "Messages flagged for review, not yet decided")
+REVIEWS_OVERDUE = Gauge(
+    "optout_reviews_overdue", "Messages flagged for review and not decided within 10 business days"
 )

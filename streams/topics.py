@@ -27,6 +27,7 @@ __all__ = [
     "BLOCKLIST_COMMANDS_TOPIC",
     "COMPACTED_TOPICS",
     "COMPLIANCE_ALERTS_TOPIC",
+    "CONSENT_REVIEW_TOPIC",
     "DEAD_LETTER_TOPIC",
     "DELIVERY_RESULTS_TOPIC",
     "HELD_SENDS_TOPIC",
@@ -73,6 +74,7 @@ CARRIER_SENDS_TOPIC = "carrier-sends"  # sends the gate let through, for carrier
 SEND_RESULTS_TOPIC = "send-results"  # one final SendResult per send
 SENT_SENDS_CHANGELOG_TOPIC = "sent-sends-changelog"  # compacted; sends the carrier took
 COMPLIANCE_ALERTS_TOPIC = "compliance-alerts"  # deadlines missed
+CONSENT_REVIEW_TOPIC = "consent-review"  # compacted; messages flagged for review, and decisions
 
 
 def retry_topic(topic: str, tier: int) -> str:
@@ -93,6 +95,7 @@ COMPACTED_TOPICS = {
     SENT_REPLIES_CHANGELOG_TOPIC,
     HISTORY_CHANGELOG_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
+    CONSENT_REVIEW_TOPIC,
 }
 ALL_TOPICS = (
     INBOUND_TOPIC,
@@ -115,6 +118,7 @@ ALL_TOPICS = (
     SEND_RESULTS_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
     COMPLIANCE_ALERTS_TOPIC,
+    CONSENT_REVIEW_TOPIC,
     *RETRY_TOPICS,
 )
 

@@ -37,6 +37,7 @@ from optout.streams.app import (
     app,
     bytes_table,
     config,
+    consent_review_topic,
     inbound_serde,
     inbound_topics,
     optout_event_serde,
@@ -45,12 +46,14 @@ from optout.streams.app import (
     rekeyed_inbound_topic,
     replies_topic,
     reply_serde,
+    review_serde,
     webhook_serde,
     webhook_topic,
 )
 from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.streams.rules.decide import Decision, consent_event, decide
 from optout.streams.rules.partitioning import end_user_partition
+from optout.streams.rules.review import review_item
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -209,12 +212,16 @@ async def send_outputs(
 ) -> list[Awaitable]:
     """Send every record the decision calls for; the broker's acknowledgements, to wait for."""
     key = end_user_key(message["from_number"])
-    records = [(webhook_topic, webhook_serde.encode(_webhook_event(message, decision)))]
+    records = [(webhook_topic, key, webhook_serde.encode(_webhook_event(message, decision)))]
     if decision.reply_text is not None:
-        records.append((replies_topic, reply_serde.encode(_reply(message, decision, now_ms))))
+        reply = reply_serde.encode(_reply(message, decision, now_ms))
+        records.append((replies_topic, key, reply))
     if change is not None:
-        records.append((optout_events_topic, optout_event_serde.encode(change)))
-    return [await produce(topic, key, value) for topic, value in records]
+        records.append((optout_events_topic, key, optout_event_serde.encode(change)))
+    if decision.classification.review:  # keyed by its id: the compacted topic keeps its state
+        item = review_serde.encode(review_item(message, decision.classification.rule))
+        records.append((consent_review_topic, message["message_id"].encode(), item))
+    return [await produce(topic, record_key, value) for topic, record_key, value in records]
 
 
 def _reply(message: Record, decision: Decision, now_ms: int) -> Record:
