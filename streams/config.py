@@ -108,6 +108,10 @@ class Config:
         default_factory=lambda: _env("OPTOUT_DEFAULT_BRAND", "this business")
     )
     default_help_contact: str = field(default_factory=lambda: _env("OPTOUT_DEFAULT_HELP_CONTACT"))
+    # How often a worker looks for review items past their deadline, to raise alerts.
+    review_watch_s: float = field(
+        default_factory=lambda: float(_env("OPTOUT_REVIEW_WATCH_SECONDS", "60"))
+    )
     # The public opt-out page: form posts per client address a minute (a burst of as many).
     web_opt_out_per_minute: int = field(
         default_factory=lambda: int(_env("OPTOUT_WEB_OPT_OUT_PER_MINUTE", "5"))

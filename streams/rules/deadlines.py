@@ -1,11 +1,12 @@
 """Compliance deadlines: an opt-out is confirmed within five minutes of the carrier receiving it
-(CTIA; FCC 2024 order), measured to the carrier accepting the confirmation. Pure."""
+(CTIA; FCC 2024 order), measured to the carrier accepting the confirmation; a message flagged
+for review is decided within ten business days (rules/review.py). Pure."""
 
 from __future__ import annotations
 
 from optout.schemas import Record
 
-__all__ = ["CONFIRMATION_DEADLINE_SECONDS", "confirmation_alert"]
+__all__ = ["CONFIRMATION_DEADLINE_SECONDS", "confirmation_alert", "review_overdue_alert"]
 
 CONFIRMATION_DEADLINE_SECONDS = 300
 
@@ -29,5 +30,21 @@ def confirmation_alert(
         "end_user_number": reply["to_number"],
         "deadline_seconds": CONFIRMATION_DEADLINE_SECONDS,
         "took_seconds": took,
+        "occurred_at": now_ms,
+    }
+
+
+def review_overdue_alert(item: Record, now_ms: int) -> Record | None:
+    """The alert an open review item past its deadline calls for; None otherwise."""
+    if item["status"] != "OPEN" or now_ms <= item["due_at"]:
+        return None
+    return {
+        "alert_id": f"{item['review_id']}:REVIEW_OVERDUE",
+        "kind": "REVIEW_OVERDUE",
+        "message_id": item["message_id"],
+        "business_number": item["business_number"],
+        "end_user_number": item["end_user_number"],
+        "deadline_seconds": int((item["due_at"] - item["received_at"]) / 1000),
+        "took_seconds": (now_ms - item["received_at"]) / 1000,
         "occurred_at": now_ms,
     }

@@ -1,8 +1,12 @@
-"""The review queue over HTTP (admin token): list the open items, decide one.
+"""The review queue over HTTP (admin token): list the open items, decide one; and its deadline
+watched.
 
 Deciding `opt_out` blocks the end user in the number's consent scope like a manual change (a
 block-list command, source `review`); `dismiss` closes the item. Either way the decision, who
-made it and why, is the item's new state on `consent-review`.
+made it and why, is the item's new state on `consent-review`. An item still open after its
+deadline publishes one alert on `compliance-alerts`, from the worker that holds the end user's
+partition (alerts already raised are not raised again by that worker; after a restart an alert
+can repeat, with the same id).
 """
 
 from __future__ import annotations
@@ -10,18 +14,53 @@ from __future__ import annotations
 import time
 import uuid
 
+from faust.types import TP
 from faust.web import Request, Response, View
 
-from optout.streams.app import app, consent_review_topic, review_serde
+from optout.streams.app import (
+    app,
+    compliance_alert_serde,
+    compliance_alerts_topic,
+    config,
+    consent_review_topic,
+    review_serde,
+)
+from optout.streams.metrics import COMPLIANCE_ALERTS
+from optout.streams.rules.deadlines import review_overdue_alert
+from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.review import RESOLUTIONS, resolved
 from optout.streams.rules.scopes import current_scope
+from optout.streams.topics import INBOUND_TOPIC
 from optout.streams.web.auth import Refused, admin_caller
 from optout.tables.blocklist import blocklist_commands_topic, command_serde
 from optout.tables.keys import end_user_key
 from optout.tables.review import open_items, review_items
 from optout.tables.settings import settings_for
 
-__all__ = ["ReviewItemView", "ReviewListView"]
+__all__ = ["ReviewItemView", "ReviewListView", "alerted", "alert_overdue_reviews"]
+
+alerted: set[str] = set()  # alert ids this worker has published
+
+
+@app.timer(config.review_watch_s)
+async def alert_overdue_reviews() -> None:
+    now_ms = int(time.time() * 1000)
+    mine = app.consumer.assignment()
+    for item in open_items(now_ms, overdue_only=True):
+        alert = review_overdue_alert(item, now_ms)
+        partition = end_user_partition(item["end_user_number"], config.partitions)
+        if (
+            alert is None
+            or alert["alert_id"] in alerted
+            or TP(INBOUND_TOPIC, partition) not in mine
+        ):
+            continue
+        COMPLIANCE_ALERTS.labels(alert["kind"]).inc()
+        sent = await compliance_alerts_topic.send(
+            key=item["end_user_number"].encode(), value=compliance_alert_serde.encode(alert)
+        )
+        await sent
+        alerted.add(alert["alert_id"])
 
 
 @app.page("/v1/review")

@@ -3,6 +3,8 @@ its deadline; deciding it blocks the sender (source review) or closes it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support import AUTH, Stack, blocked, eventually
@@ -46,3 +48,16 @@ def test_a_dismissed_item_closes_without_a_block_and_bad_decisions_are_refused(
     eventually(lambda: "review-2" not in open_ids(stack), what="the item closed")
     assert not blocked(stack, number, user)
     assert stack.http("POST", "/v1/review/review-2", body, AUTH)[0] == 404  # decided already
+
+
+def test_an_item_past_its_deadline_raises_a_compliance_alert(stack: Stack) -> None:
+    number, user = "+12125550931", "+14155550931"
+    month_ago = int(time.time() * 1000) - 30 * 24 * 3600 * 1000
+    stack.inbound("review-3", user, number, "wrong number", received_at=month_ago)
+    alerts = eventually(
+        lambda: [a for a in stack.read_topic("compliance-alerts", "compliance_alert")
+                 if a["message_id"] == "review-3"],
+        what="the overdue alert",
+    )  # fmt: skip
+    assert [a["kind"] for a in alerts] == ["REVIEW_OVERDUE"]
+    assert alerts[0]["took_seconds"] > alerts[0]["deadline_seconds"]

@@ -78,6 +78,7 @@ class Stack:
                 "OPTOUT_ADMIN_TOKENS": f"tester={ADMIN_TOKEN}",
                 "OPTOUT_EMBEDDED_BROKER": "true",
                 "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "OPTOUT_REVIEW_WATCH_SECONDS": "2",
                 "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
                 "OPTOUT_RETRY_DELAYS_SECONDS": "1,2,3",
                 "OPTOUT_DELIVERY_MAX_ATTEMPTS": "4",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optout.streams.rules.deadlines import confirmation_alert
+from optout.streams.rules.deadlines import confirmation_alert, review_overdue_alert
 
 RECEIVED = 1_790_000_000_000
 
@@ -32,3 +32,16 @@ def test_a_confirmation_given_up_is_an_alert_whenever_it_happens() -> None:
 
 def test_other_replies_have_no_deadline_here() -> None:
     assert confirmation_alert(reply("HELP"), RECEIVED + 900_000, False, RECEIVED + 900_000) is None
+
+
+def test_an_open_review_item_past_its_deadline_is_an_alert_once_it_is_due() -> None:
+    item = {
+        "review_id": "m-2", "status": "OPEN", "message_id": "m-2",
+        "business_number": "+12125550900", "end_user_number": "+14155550900",
+        "received_at": RECEIVED, "due_at": RECEIVED + 86_400_000,
+    }  # fmt: skip
+    assert review_overdue_alert(item, RECEIVED + 86_400_000) is None
+    alert = review_overdue_alert(item, RECEIVED + 86_400_001)
+    assert alert is not None and alert["kind"] == "REVIEW_OVERDUE"
+    assert alert["deadline_seconds"] == 86_400 and alert["alert_id"] == "m-2:REVIEW_OVERDUE"
+    assert review_overdue_alert(item | {"status": "DISMISSED"}, RECEIVED + 10**10) is None
