@@ -108,6 +108,11 @@ class Config:
         default_factory=lambda: _env("OPTOUT_DEFAULT_BRAND", "this business")
     )
     default_help_contact: str = field(default_factory=lambda: _env("OPTOUT_DEFAULT_HELP_CONTACT"))
+    # How long the consent records (opt-out events, commands, results, alerts) are kept: the
+    # TCPA's limitation period is four years.
+    consent_retention_days: int = field(
+        default_factory=lambda: int(_env("OPTOUT_CONSENT_RETENTION_DAYS", "1461"))
+    )
     # How often a worker looks for review items past their deadline, to raise alerts.
     review_watch_s: float = field(
         default_factory=lambda: float(_env("OPTOUT_REVIEW_WATCH_SECONDS", "60"))

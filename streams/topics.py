@@ -26,6 +26,7 @@ __all__ = [
     "CARRIER_SENDS_TOPIC",
     "BLOCKLIST_COMMANDS_TOPIC",
     "COMPACTED_TOPICS",
+    "CONSENT_RECORD_TOPICS",
     "COMPLIANCE_ALERTS_TOPIC",
     "CONSENT_REVIEW_TOPIC",
     "DEAD_LETTER_TOPIC",
@@ -97,6 +98,15 @@ COMPACTED_TOPICS = {
     SENT_SENDS_CHANGELOG_TOPIC,
     CONSENT_REVIEW_TOPIC,
 }
+# Records a consent dispute may ask for, kept for the TCPA's four-year limitation period (the
+# compacted tables keep every pair's state and history by compaction).
+CONSENT_RECORD_TOPICS = {
+    OPTOUT_EVENTS_TOPIC,
+    BLOCKLIST_COMMANDS_TOPIC,
+    DELIVERY_RESULTS_TOPIC,
+    SEND_RESULTS_TOPIC,
+    COMPLIANCE_ALERTS_TOPIC,
+}
 ALL_TOPICS = (
     INBOUND_TOPIC,
     REKEYED_INBOUND_TOPIC,
@@ -137,9 +147,11 @@ async def ensure_topics(
     wait_seconds: float = 0.0,
     names: Iterable[str] = ALL_TOPICS,
     configs: Mapping[str, str] | None = None,
+    consent_retention_ms: int | None = None,
 ) -> None:
     """Create the topics of `names` (every topic the service uses) that do not exist yet,
-    compacted where they must be, with `configs` besides.
+    compacted where they must be, the consent records kept `consent_retention_ms`, with
+    `configs` besides.
 
     Retries with backoff while the broker is unreachable, saying so each time, for
     `wait_seconds` (0: until it answers).
@@ -153,6 +165,11 @@ async def ensure_topics(
                 num_partitions=partitions,
                 replication_factor=replication_factor,
                 topic_configs=({"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {})
+                | (
+                    {"retention.ms": str(consent_retention_ms)}
+                    if consent_retention_ms and name in CONSENT_RECORD_TOPICS
+                    else {}
+                )
                 | dict(configs or {}),
             )
             for name in names

@@ -202,7 +202,7 @@ def apply(decision: Decision, message: Record) -> Record | None:
         put_entry(kept)
     if decision.consent_action is None or decision.entry is None:
         return None
-    change = consent_event(decision.entry, message["received_at"])
+    change = consent_event(decision.entry, message["received_at"], message, decision)
     record_change(change)
     return change
 

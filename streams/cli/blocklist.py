@@ -12,6 +12,7 @@ from optout.streams.cli.common import (
     progress,
     registry,
     web_call,
+    web_text,
 )
 from optout.streams.config import Config
 
@@ -57,6 +58,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     history.add_argument("sender")
     history.add_argument("--at", help="a time: ISO 8601 (UTC if no zone) or epoch ms")
     history.set_defaults(run=_blocklist_history)
+    evidence = blocklist_commands.add_parser(
+        "evidence",
+        help="everything a consent dispute asks for, as JSON (or --html FILE, a printable page)",
+        description="Every consent change that speaks for the number: the end user's messages "
+        "with their text, the rule and ruleset that read them, the confirmation and when the "
+        "carrier accepted it, manual changes with actor and reason, the scope.",
+    )
+    evidence.add_argument("number")
+    evidence.add_argument("sender")
+    evidence.add_argument("--html", metavar="FILE", help="write the printable page to FILE")
+    evidence.set_defaults(run=_blocklist_evidence)
     export = blocklist_commands.add_parser(
         "export",
         help="write blocked pairs as CSV (one number's or all)",
@@ -83,6 +95,19 @@ def _blocklist_change(args: argparse.Namespace) -> int:
 def _blocklist_history(args: argparse.Namespace) -> int:
     path = f"/v1/blocklist/{args.number}/{args.sender}/history"
     return web_call("blocklist history", "GET", path, query={"at": args.at} if args.at else None)
+
+
+def _blocklist_evidence(args: argparse.Namespace) -> int:
+    path = f"/v1/blocklist/{args.number}/{args.sender}/evidence"
+    if not args.html:
+        return web_call("blocklist evidence", "GET", path)
+    page = web_text("blocklist evidence", path, {"format": "html"})
+    if page is None:
+        return 1
+    with open(args.html, "w", encoding="utf-8") as output:
+        output.write(page)
+    print(f"wrote {args.html}", file=sys.stderr)
+    return 0
 
 
 def _blocklist_export(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "service_defaults",
     "wait_until_followed",
     "web_call",
+    "web_text",
 ]
 
 RUN_FILE = Path(os.environ.get("OPTOUT_HOME", Path.home() / ".optout")) / "up.json"
@@ -109,6 +110,17 @@ def web_call(
     return 1
 
 
+def web_text(what: str, path: str, query: dict | None = None) -> str | None:
+    """GET a page of the running service's HTTP API as text; None (having said why) if not."""
+    try:
+        return str(_web_request("GET", path, query=query, as_text=True))
+    except urllib.error.HTTPError as exc:
+        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(f"optout {what}: cannot reach {_web_url()} ({exc})", file=sys.stderr)
+    return None
+
+
 def wait_until_followed(path: str, followed: Callable[[Any], bool], timeout: float = 10.0) -> bool:
     """After a change written to a topic: wait until the running service's answer at `path`
     shows it. False when it does not within `timeout`; True when no service answers at all
@@ -133,7 +145,11 @@ def _web_url() -> str:
 
 
 def _web_request(
-    method: str, path: str, body: dict | None = None, query: dict | None = None
+    method: str,
+    path: str,
+    body: dict | None = None,
+    query: dict | None = None,
+    as_text: bool = False,
 ) -> Any:
     url = (
         _web_url()
@@ -146,7 +162,8 @@ def _web_request(
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+        content = response.read()
+        return content.decode() if as_text else json.loads(content)
 
 
 def iso(epoch_ms: int) -> str:

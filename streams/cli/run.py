@@ -128,6 +128,7 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
                 config.partitions,
                 config.replication_factor,
                 config.broker_wait_seconds,
+                consent_retention_ms=config.consent_retention_days * 86_400_000,
             )
         )
         if announce:

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from optout.schemas import Record
-from optout.streams.rules.keywords import BILINGUAL_IN_CANADA, Classification, Intent, classify_text
+from optout.streams.rules.keywords import (
+    BILINGUAL_IN_CANADA,
+    RULESET_VERSION,
+    Classification,
+    Intent,
+    classify_text,
+)
 from optout.streams.rules.number_settings import keywords_for
-from optout.streams.rules.regions import is_canadian, is_nanp
+from optout.streams.rules.regions import in_usa_or_canada, is_canadian
 from optout.streams.rules.scopes import (
     Consent,
     EntryOf,
@@ -137,8 +143,8 @@ def _blocked_after(settings: Record, scope: str, changed: Record | None, entry_o
 
 
 def _classify(message: Record, may_opt_in_by_yes: bool, settings: Record) -> Classification:
-    if not is_nanp(message["to_number"]):
-        return Classification(Intent.NONE, None, "en", "outside_nanp")
+    if not in_usa_or_canada(message["to_number"]):
+        return Classification(Intent.NONE, None, "en", "outside_usa_canada")
     if not settings["enabled"]:
         return Classification(Intent.NONE, None, "en", "number_disabled")
     classification = classify_text(message["text"], keywords_for(settings))
@@ -233,9 +239,13 @@ def decide_manual(
     return changed, kept_by_former_members(scope, changed, former_members(scope), entry_of)
 
 
-def consent_event(entry: Record, received_at: int) -> Record:
-    """The opt-out event (for analysts and the audit history) of a consent change."""
+def consent_event(
+    entry: Record, received_at: int, message: Record | None = None, decision: Decision | None = None
+) -> Record:
+    """The opt-out event (for analysts and the audit history) of a consent change; for one an
+    inbound message made, with its text, how it was read and the reply it got (evidence)."""
     action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
+    read = decision.classification if decision else None
     return {
         "event_id": f"{entry['message_id']}:{action}",
         "action": action,
@@ -249,4 +259,8 @@ def consent_event(entry: Record, received_at: int) -> Record:
         "occurred_at": entry["since"],
         "reason": entry["reason"],
         "actor": entry["actor"],
+        "text": message["text"] if message else None,
+        "rule": read.rule if read else None,
+        "ruleset": RULESET_VERSION if read else None,
+        "confirmation": decision.reply_text if decision else None,
     }

@@ -48,6 +48,7 @@ __all__ = [
     "PROTECTED_KEYWORDS",
     "REVOCATION",
     "REVOCATION_PHRASES",
+    "RULESET_VERSION",
     "STOP_SYMBOLS",
     "STRONG_REVOCATION_WORDS",
     "UNCLEAR",
@@ -58,6 +59,10 @@ __all__ = [
     "classify_text",
     "normalise",
 ]
+
+
+# The keyword policy's version, recorded with every change it makes (evidence for disputes).
+RULESET_VERSION = "2026-12-03"
 
 
 class Intent(StrEnum):

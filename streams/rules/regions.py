@@ -1,27 +1,31 @@
-"""Where a business number is: only +1 numbers get keyword handling; Canada has its own rules."""
+"""Where a business number is. Keyword handling is for numbers in the USA and Canada, known by
+the number's country (the `phonenumbers` package): other +1 countries (Jamaica, the Bahamas,
+the Dominican Republic, ...) have their own rules, and their messages are only forwarded.
+Canada has rules of its own (bilingual INFO, one-segment replies, holidays)."""
 
 from __future__ import annotations
 
-__all__ = ["CANADIAN_AREA_CODES", "NANP_PREFIX", "is_canadian", "is_nanp"]
+from functools import lru_cache
 
-NANP_PREFIX = "+1"
+import phonenumbers
 
-# Canadian area codes of the North American Numbering Plan (CNAC list, 2026).
-CANADIAN_AREA_CODES = frozenset(
-    {
-        "204", "226", "236", "249", "250", "257", "263", "289", "306", "343", "354", "365", "367",
-        "368", "382", "387", "403", "416", "418", "428", "431", "437", "438", "450", "460", "468",
-        "474", "506", "514", "519", "548", "579", "581", "584", "587", "600", "604", "613", "622",
-        "639", "647", "672", "683", "705", "709", "742", "753", "778", "780", "782", "807", "819",
-        "825", "851", "867", "873", "879", "902", "905", "942",
-    }
-)  # fmt: skip
+__all__ = ["country_of", "in_usa_or_canada", "is_canadian"]
 
 
-def is_nanp(number: str) -> bool:
-    return number.startswith(NANP_PREFIX)
+@lru_cache(maxsize=65536)
+def country_of(number: str) -> str | None:
+    """The ISO country of a number's area code ('US', 'CA', 'JM', ...), or None."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def in_usa_or_canada(number: str) -> bool:
+    """A +1 number of the USA or Canada. A +1 number with no country (the 555 area code of
+    demos and tests is none) is taken as North American: a STOP to it is honoured."""
+    return number.startswith("+1") and country_of(number) in ("US", "CA", None)
 
 
 def is_canadian(number: str) -> bool:
-    """A +1 number whose area code is Canadian."""
-    return is_nanp(number) and number[2:5] in CANADIAN_AREA_CODES
+    return number.startswith("+1") and country_of(number) == "CA"

@@ -17,10 +17,13 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from optout.streams.rules.partitioning import end_user_partition
+
 __all__ = [
     "FETCH_MAX_BYTES",
     "Store",
     "TopicReader",
+    "read_end_user_partition",
     "read_records",
     "read_to_end",
     "read_until_caught_up",
@@ -157,3 +160,30 @@ async def read_until_caught_up(
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await following
+
+
+async def read_end_user_partition(
+    bootstrap: str, topic: str, end_user: str, timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """Every record the end user's partition of a topic keyed by end users holds now, in
+    order (the end user's records among them)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        count = len(consumer.partitions_for_topic(topic) or {0})
+        tp = TopicPartition(topic, end_user_partition(end_user, count))
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        records: list[ConsumerRecord] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=200)
+            records += batch.get(tp, [])
+            highwater = consumer.highwater(tp)
+            if highwater is not None and await consumer.position(tp) >= highwater:
+                return records
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{topic}: partition {tp.partition} not read within {timeout}s")
+    finally:
+        await consumer.stop()

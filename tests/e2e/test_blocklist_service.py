@@ -222,3 +222,30 @@ def _answers(stack: Stack, base: str, path: str) -> int:
         return stack.http("GET", path, base=base)[0]
     except OSError:
         return 0
+
+
+def test_the_evidence_of_a_stop_has_its_text_rule_confirmation_and_acceptance(
+    stack: Stack, tmp_path: Path
+) -> None:
+    number, user = "+12125550601", "+14155550601"
+    stack.inbound("evidence-1", user, number, "STOP")
+    settle_and_assert_once(stack, "evidence-1")
+    path = f"/v1/blocklist/{number}/{user}/evidence"
+    found = eventually(
+        lambda: (
+            (answer := stack.http("GET", path)[1])["changes"]
+            and answer["changes"][0]["confirmation_accepted"]
+            and answer
+        ),
+        what="the evidence with the carrier's acceptance",
+    )
+    (change,) = found["changes"]
+    assert change["text"] == "STOP" and change["rule"] == "exact_keyword" and change["ruleset"]
+    assert change["confirmation"].startswith("Acme: You are unsubscribed")
+    assert found["now"]["blocked"] and change["scope"] == f"number:{number}"
+    printed = cli(stack, "blocklist", "evidence", number, user)
+    assert printed.returncode == 0 and '"STOP"' in printed.stdout
+    assert "You are unsubscribed" in printed.stdout
+    page = tmp_path / "evidence.html"
+    written = cli(stack, "blocklist", "evidence", number, user, "--html", str(page))
+    assert written.returncode == 0 and "<h1>Consent evidence</h1>" in page.read_text()

@@ -72,6 +72,7 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         assert message_id in log_path.read_text()
         revoke_all_across_a_brand(env)
         sends_through_the_gate(env)
+        evidence_and_regions(env)
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
@@ -120,3 +121,21 @@ def sends_through_the_gate(env: dict[str, str]) -> None:
         results.append(json.loads(sent.stdout))
     assert [r["status"] for r in results] == ["REJECTED", "SENT"]
     assert "opted out of number:+18005550501: STOP" in results[0]["reason"]
+
+
+def evidence_and_regions(env: dict[str, str]) -> None:
+    """The compliance examples: a STOP's evidence; a STOP to Jamaica is not handled here."""
+    for number in ("+12125550601", "+18765550601"):
+        injected = optout("inject", "--from", "+14155550600", "--to", number, "--text", "STOP",
+                          env=env)  # fmt: skip
+        assert injected.returncode == 0, injected.stderr
+
+    def evidence() -> str:
+        printed = optout("blocklist", "evidence", "+12125550601", "+14155550600", env=env)
+        assert printed.returncode == 0, printed.stderr
+        return printed.stdout if 'confirmation_accepted": "' in printed.stdout else ""
+
+    found = eventually(evidence, what="the evidence with the confirmation accepted")
+    assert '"STOP"' in found and "You are unsubscribed" in found
+    jamaica = optout("blocklist", "check", "+18765550601", "+14155550600", env=env)
+    assert json.loads(jamaica.stdout)["blocked"] is False

@@ -99,12 +99,21 @@ def test_a_replayed_stop_publishes_again_without_rewriting_the_entry() -> None:
     assert decision.consent_action == "OPT_OUT" and decision.reply_text is not None
 
 
-def test_numbers_outside_nanp_and_disabled_numbers_are_only_forwarded() -> None:
+def test_numbers_outside_usa_and_canada_and_disabled_numbers_are_only_forwarded() -> None:
     foreign = decide_alone(message("STOP", to="+447700900123"), None, SETTINGS, NOW)
     disabled = decide_alone(message("STOP"), None, SETTINGS | {"enabled": False}, NOW)
-    for decision, rule in ((foreign, "outside_nanp"), (disabled, "number_disabled")):
+    for decision, rule in ((foreign, "outside_usa_canada"), (disabled, "number_disabled")):
         assert decision.classification.rule == rule
         assert decision.reply_text is None and not decision.entry_changed
+
+
+def test_a_caribbean_plus_one_number_is_only_forwarded_and_a_canadian_one_handled() -> None:
+    jamaica = decide_alone(message("STOP", to="+18765550100"), None, SETTINGS, NOW)
+    bahamas = decide_alone(message("STOP", to="+12425550100"), None, SETTINGS, NOW)
+    toronto = decide_alone(message("STOP", to="+14165550100"), None, SETTINGS, NOW)
+    assert jamaica.classification.rule == bahamas.classification.rule == "outside_usa_canada"
+    assert not jamaica.entry_changed and jamaica.reply_text is None
+    assert toronto.consent_action == "OPT_OUT"
 
 
 def test_ordinary_text_changes_nothing() -> None:

@@ -1,0 +1,85 @@
+"""What a TCPA dispute asks for, for one end user and one business number: every consent change
+that speaks for the number (with the message's text, the rule and ruleset that read it, the
+confirmation and when the carrier accepted it, manual changes with actor and reason, the scope),
+as JSON and as a printable page. Pure."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from optout.schemas import Record
+from optout.streams.rules.lookup_answers import iso
+
+__all__ = ["COLUMNS", "evidence", "evidence_html"]
+
+# The printable page's columns: field of a change, and its heading.
+
+COLUMNS = {
+    "occurred": "changed at",
+    "action": "change",
+    "scope": "scope",
+    "texted": "number texted",
+    "source": "source",
+    "message_id": "message or command",
+    "received": "received at",
+    "text": "text",
+    "keyword": "keyword",
+    "rule": "rule",
+    "ruleset": "ruleset",
+    "confirmation": "confirmation",
+    "confirmation_accepted": "carrier accepted",
+    "actor": "actor",
+    "reason": "reason",
+}
+
+
+def evidence(
+    number: str,
+    sender: str,
+    answer: dict,
+    events: list[Record],
+    accepted: dict[str, int],
+    now_ms: int,
+) -> dict[str, Any]:
+    """The evidence record: the lookup answer now, and each change with its confirmation's
+    acceptance by the carrier (`accepted`: epoch ms by message id)."""
+    changes = [
+        event | {
+            "texted": event["business_number"],
+            "received": iso(event["received_at"]),
+            "occurred": iso(event["occurred_at"]),
+            "confirmation_accepted": iso(accepted.get(event["message_id"] or "")),
+        }
+        for event in events
+    ]  # fmt: skip
+    return {
+        "number": number,
+        "sender": sender,
+        "now": answer,
+        "changes": changes,
+        "generated_at": iso(now_ms),
+    }
+
+
+def evidence_html(found: dict[str, Any]) -> str:
+    """The evidence as one printable page (no script, nothing loaded from elsewhere)."""
+    now = found["now"]
+    state = "blocked" if now["blocked"] else "not blocked"
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c.get(k) or ''))}</td>" for k in COLUMNS) + "</tr>"
+        for c in found["changes"]
+    )
+    heads = "".join(f"<th>{html.escape(label)}</th>" for label in COLUMNS.values())
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Consent evidence: {html.escape(found['sender'])} and "
+        f"{html.escape(found['number'])}</title><style>"
+        "body{font:11pt/1.4 system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #999;padding:.3rem;vertical-align:top;text-align:left}"
+        "</style></head><body>"
+        f"<h1>Consent evidence</h1><p>End user {html.escape(found['sender'])}, business number "
+        f"{html.escape(found['number'])}: <strong>{state}</strong> in scope "
+        f"{html.escape(now['scope'])} (generated {html.escape(found['generated_at'])}).</p>"
+        f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table></body></html>"
+    )
