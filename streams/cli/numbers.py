@@ -49,6 +49,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     state.add_argument("--disable", dest="enabled", action="store_false")
     numbers_set.add_argument("--brand", dest="brand_name")
     numbers_set.add_argument("--help-contact")
+    numbers_set.add_argument(
+        "--toll-free-confirmation",
+        choices=("on", "off"),
+        help="for a toll-free number: send our own opt-out confirmation too (off by default: "
+        "the toll-free network confirms and blocks by itself)",
+    )
     numbers_set.add_argument("--webhook-url")
     numbers_set.add_argument("--webhook-secret", help="key for the webhook signatures")
     numbers_set.add_argument("--brand-id", help="the brand this number sends for ('' for none)")
@@ -160,6 +166,8 @@ def _numbers_set(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if (value := getattr(args, key)) is not None
     }
+    if args.toll_free_confirmation:
+        changes["toll_free_confirmation"] = args.toll_free_confirmation == "on"
     for option, field in (
         ("add_opt_out", "extra_opt_out_keywords"),
         ("add_opt_in", "extra_opt_in_keywords"),

@@ -20,7 +20,7 @@ from optout.streams.rules.keywords import (
     classify_text,
 )
 from optout.streams.rules.number_settings import keywords_for
-from optout.streams.rules.regions import in_usa_or_canada, is_canadian
+from optout.streams.rules.regions import in_usa_or_canada, is_canadian, is_toll_free
 from optout.streams.rules.scopes import (
     Consent,
     EntryOf,
@@ -119,6 +119,8 @@ def decide(
         new_entry = _entry(message, classification, scope, False, now_ms, position)
         action = "OPT_IN"
 
+    if intent is Intent.OPT_OUT and _network_confirms(message["to_number"], settings):
+        replying = False
     reply = None
     if replying:
         reply = reply_text(
@@ -151,6 +153,12 @@ def _classify(message: Record, may_opt_in_by_yes: bool, settings: Record) -> Cla
     if classification.rule == "yes_if_blocked" and not may_opt_in_by_yes:
         return Classification(Intent.NONE, classification.keyword, "en", "yes_while_not_blocked")
     return classification
+
+
+def _network_confirms(business_number: str, settings: Record) -> bool:
+    """The toll-free network confirms an opt-out (and blocks) by itself: no second confirmation,
+    unless the number's settings ask for one."""
+    return is_toll_free(business_number) and not settings.get("toll_free_confirmation")
 
 
 def _reply_language(classification: Classification, business_number: str) -> str:

@@ -51,6 +51,7 @@ def default_settings(
     return {
         "number": number,
         "enabled": True,
+        "toll_free_confirmation": False,
         "brand_name": brand_name,
         "help_contact": help_contact,
         "webhook_url": webhook_url,
@@ -72,7 +73,8 @@ def effective_settings(stored: Record | None, defaults: Record) -> Record:
     if stored is None:
         return defaults
     return {key: stored.get(key) or defaults[key] for key in defaults} | {
-        "enabled": stored.get("enabled", True)
+        "enabled": stored.get("enabled", True),
+        "toll_free_confirmation": bool(stored.get("toll_free_confirmation")),
     }
 
 
@@ -119,6 +121,7 @@ def settings_problems(settings: Record) -> list[str]:
 
 SETTABLE: dict[str, tuple[type, ...]] = {
     "enabled": (bool,),
+    "toll_free_confirmation": (bool,),
     "brand_name": (str,),
     "help_contact": (str,),
     "webhook_url": (str, type(None)),

@@ -9,7 +9,9 @@ from functools import lru_cache
 
 import phonenumbers
 
-__all__ = ["country_of", "in_usa_or_canada", "is_canadian"]
+__all__ = ["TOLL_FREE_AREA_CODES", "country_of", "in_usa_or_canada", "is_canadian", "is_toll_free"]
+
+TOLL_FREE_AREA_CODES = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 
 
 @lru_cache(maxsize=65536)
@@ -29,3 +31,7 @@ def in_usa_or_canada(number: str) -> bool:
 
 def is_canadian(number: str) -> bool:
     return number.startswith("+1") and country_of(number) == "CA"
+
+
+def is_toll_free(number: str) -> bool:
+    return number.startswith("+1") and number[2:5] in TOLL_FREE_AREA_CODES

@@ -116,6 +116,16 @@ def test_a_caribbean_plus_one_number_is_only_forwarded_and_a_canadian_one_handle
     assert toronto.consent_action == "OPT_OUT"
 
 
+def test_a_toll_free_number_blocks_without_a_second_confirmation_unless_asked() -> None:
+    toll_free = decide_alone(message("STOP", to="+18885550100"), None, SETTINGS, NOW)
+    assert toll_free.consent_action == "OPT_OUT" and toll_free.reply_text is None
+    asked = SETTINGS | {"toll_free_confirmation": True}
+    confirmed = decide_alone(message("STOP", to="+18885550100"), None, asked, NOW)
+    assert confirmed.reply_text is not None
+    helped = decide_alone(message("HELP", to="+18885550100"), None, SETTINGS, NOW)
+    assert helped.reply_text is not None  # only the opt-out confirmation is the network's
+
+
 def test_ordinary_text_changes_nothing() -> None:
     decision = decide_alone(message("see you at 5"), blocked_entry(), SETTINGS, NOW)
     assert decision.reply_text is None and decision.consent_action is None
