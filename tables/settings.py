@@ -16,7 +16,11 @@ from typing import Any
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
-from optout.streams.rules.number_settings import default_settings, effective_settings
+from optout.streams.rules.number_settings import (
+    default_brand,
+    default_settings,
+    effective_settings,
+)
 from optout.streams.topics import BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 
@@ -96,12 +100,7 @@ def quiet_hours_of(settings: Record) -> str | None:
 
 def brand_record(brand_id: str) -> Record:
     """A brand's stored settings, or a record with none set."""
-    return brand_settings.get(brand_id.encode()) or {
-        "brand_id": brand_id,
-        "opt_out_scope": None,
-        "quiet_hours": None,
-        "updated_at": 0,
-    }
+    return brand_settings.get(brand_id.encode()) or default_brand(brand_id)
 
 
 def former_members(scope: str) -> list[Record]:

@@ -239,13 +239,11 @@ def _brands_get(args: argparse.Namespace) -> int:
 
 def _brands_set(args: argparse.Namespace) -> int:
     from optout.schemas import AvroSerde
-    from optout.streams.rules.number_settings import updated_brand
+    from optout.streams.rules.number_settings import default_brand, updated_brand
 
     config = Config()
     brands = _read_settings(config, "brand_settings", BRAND_SETTINGS_TOPIC)
-    current = brands.get(args.brand_id.encode()) or {
-        "brand_id": args.brand_id, "opt_out_scope": None, "quiet_hours": None, "updated_at": 0
-    }  # fmt: skip
+    current = brands.get(args.brand_id.encode()) or default_brand(args.brand_id)
     changes = {
         key: value
         for key in ("opt_out_scope", "quiet_hours")

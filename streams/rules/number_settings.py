@@ -22,6 +22,7 @@ __all__ = [
     "SCOPE_FIELDS",
     "SETTABLE",
     "apply_changes",
+    "default_brand",
     "default_settings",
     "effective_settings",
     "follow_brand_default",
@@ -202,6 +203,11 @@ def follow_brand_default(
 
 
 BRAND_SETTABLE = ("opt_out_scope", "quiet_hours")
+
+
+def default_brand(brand_id: str) -> Record:
+    """What a brand without a settings record has: no default scope, no quiet hours."""
+    return {"brand_id": brand_id, "opt_out_scope": None, "quiet_hours": None, "updated_at": 0}
 
 
 def updated_brand(

@@ -7,7 +7,7 @@ from typing import Any
 
 from optout.streams.config import config
 
-__all__ = ["Refused", "admin_caller", "check_lookup_allowed"]
+__all__ = ["Refused", "admin_caller", "admin_request", "check_lookup_allowed"]
 
 
 class Refused(Exception):
@@ -21,6 +21,16 @@ def admin_caller(request: Any) -> str:
     if not config.admin_tokens:
         raise Refused("management over HTTP is off: set OPTOUT_ADMIN_TOKENS to allow it")
     return _caller(request, config.admin_tokens)
+
+
+async def admin_request(request: Any) -> tuple[str, Any]:
+    """The admin caller's name and the request's JSON body (None when it has no JSON body);
+    Refused when it carries no admin token."""
+    actor = admin_caller(request)
+    try:
+        return actor, await request.json()
+    except ValueError:
+        return actor, None
 
 
 def check_lookup_allowed(request: Any) -> None:

@@ -21,7 +21,7 @@ from faust.web import Request, Response, View
 from optout.streams.app import app, config
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
 from optout.streams.rules.scopes import current_scope, number_scope
-from optout.streams.web.auth import Refused, admin_caller, check_lookup_allowed
+from optout.streams.web.auth import Refused, admin_caller, admin_request, check_lookup_allowed
 from optout.tables import full_copy
 from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, consent_for
 from optout.tables.keys import end_user_key
@@ -81,16 +81,12 @@ class PairView(View):
 
     async def _command(self, request: Request, action: str, number: str, sender: str) -> Response:
         try:
-            actor = admin_caller(request)
+            actor, body = await admin_request(request)
         except Refused as refused:
             return self.json({"error": str(refused)}, status=refused.status)
         problem = pair_problem(number, sender)
         if problem:
             return self.json({"error": problem}, status=400)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
         reason = body.get("reason") if isinstance(body, dict) else None
         if not isinstance(reason, str) or not reason.strip():
             return self.json({"error": 'body must be {"reason": "why, for the audit"}'}, status=400)

@@ -31,7 +31,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.review import RESOLUTIONS, resolved
 from optout.streams.rules.scopes import current_scope
 from optout.streams.topics import INBOUND_TOPIC
-from optout.streams.web.auth import Refused, admin_caller
+from optout.streams.web.auth import Refused, admin_caller, admin_request
 from optout.tables.blocklist import blocklist_commands_topic, command_serde
 from optout.tables.keys import end_user_key
 from optout.tables.review import open_items, review_items
@@ -82,16 +82,12 @@ class ReviewItemView(View):
 
     async def post(self, request: Request, review_id: str) -> Response:
         try:
-            actor = admin_caller(request)
+            actor, body = await admin_request(request)
         except Refused as refused:
             return self.json({"error": str(refused)}, status=refused.status)
         item = review_items.get(review_id.encode())
         if item is None or item["status"] != "OPEN":
             return self.json({"error": f"no open review item {review_id!r}"}, status=404)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
         resolution = body.get("resolution") if isinstance(body, dict) else None
         reason = body.get("reason") if isinstance(body, dict) else None
         if resolution not in RESOLUTIONS or not isinstance(reason, str) or not reason.strip():

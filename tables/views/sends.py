@@ -9,7 +9,7 @@ from faust.web import Request, Response, View
 
 from optout.streams.app import app, outbound_serde, outbound_topic
 from optout.streams.rules.validate import message_problems
-from optout.streams.web.auth import Refused, admin_caller
+from optout.streams.web.auth import Refused, admin_request
 from optout.tables.keys import end_user_key
 
 __all__ = ["SendView", "send_from_body"]
@@ -49,13 +49,9 @@ class SendView(View):
 
     async def post(self, request: Request) -> Response:
         try:
-            admin_caller(request)
+            _, body = await admin_request(request)
         except Refused as refused:
             return self.json({"error": str(refused)}, status=refused.status)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
         send, problems = send_from_body(body, int(time.time() * 1000))
         if problems:
             return self.json({"error": "send refused", "problems": problems}, status=400)
