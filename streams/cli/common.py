@@ -97,9 +97,29 @@ def web_call(
     what: str, method: str, path: str, body: dict | None = None, query: dict | None = None
 ) -> int:
     """Call the running service's HTTP API, print the JSON answer; 0 on success, 1 if not."""
+    answer = _web_answer(what, method, path, body, query)
+    if answer is None:
+        return 1
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
+def web_text(what: str, path: str, query: dict | None = None) -> str | None:
+    """GET a page of the running service's HTTP API as text; None (having said why) if not."""
+    return _web_answer(what, "GET", path, None, query, as_text=True)
+
+
+def _web_answer(
+    what: str,
+    method: str,
+    path: str,
+    body: dict | None,
+    query: dict | None,
+    as_text: bool = False,
+) -> Any:
+    """The answer of the running service's HTTP API, or None having said on stderr why not."""
     try:
-        print(json.dumps(_web_request(method, path, body, query), indent=2))
-        return 0
+        return _web_request(method, path, body, query, as_text)
     except urllib.error.HTTPError as exc:
         print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
     except OSError as exc:
@@ -107,17 +127,6 @@ def web_call(
             f"optout {what}: cannot reach {_web_url()} ({exc}); is `optout up` running?",
             file=sys.stderr,
         )
-    return 1
-
-
-def web_text(what: str, path: str, query: dict | None = None) -> str | None:
-    """GET a page of the running service's HTTP API as text; None (having said why) if not."""
-    try:
-        return str(_web_request("GET", path, query=query, as_text=True))
-    except urllib.error.HTTPError as exc:
-        print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
-    except OSError as exc:
-        print(f"optout {what}: cannot reach {_web_url()} ({exc})", file=sys.stderr)
     return None
 
 
