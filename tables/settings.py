@@ -35,6 +35,7 @@ __all__ = [
     "configured_defaults",
     "former_members",
     "number_settings",
+    "numbers_of_brand",
     "quiet_hours_of",
     "settings_for",
     "settings_reader",
@@ -101,6 +102,11 @@ def quiet_hours_of(settings: Record) -> str | None:
 def brand_record(brand_id: str) -> Record:
     """A brand's stored settings, or a record with none set."""
     return brand_settings.get(brand_id.encode()) or default_brand(brand_id)
+
+
+def numbers_of_brand(brand_id: str) -> list[str]:
+    """The numbers whose settings name the brand, in order."""
+    return sorted(s["number"] for s in number_settings.values() if s.get("brand_id") == brand_id)
 
 
 def former_members(scope: str) -> list[Record]:

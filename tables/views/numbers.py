@@ -20,6 +20,7 @@ from optout.tables.settings import (
     brand_settings_topic,
     configured_defaults,
     number_settings,
+    numbers_of_brand,
     settings_for,
     settings_serde,
     settings_topic,
@@ -87,8 +88,7 @@ class BrandSettingsView(View):
     recipient's local time in which its sends go out ("08:00-21:00"; null: none)."""
 
     async def get(self, request: Request, brand_id: str) -> Response:
-        numbers = [s["number"] for s in number_settings.values() if s.get("brand_id") == brand_id]
-        return self.json(brand_record(brand_id) | {"numbers": sorted(numbers)})
+        return self.json(brand_record(brand_id) | {"numbers": numbers_of_brand(brand_id)})
 
     async def put(self, request: Request, brand_id: str) -> Response:
         body = await _admin_body(self, request)

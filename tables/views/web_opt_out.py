@@ -23,7 +23,7 @@ from optout.streams.rules.web_opt_out import opt_out_command, typed_number
 from optout.streams.web.rate_limit import RateLimit
 from optout.tables.blocklist import blocklist_commands_topic, command_serde
 from optout.tables.keys import end_user_key
-from optout.tables.settings import number_settings, settings_for
+from optout.tables.settings import numbers_of_brand, settings_for
 
 __all__ = ["BrandOptOutPage", "NumberOptOutPage", "OptOutPage", "limiter", "page"]
 
@@ -106,18 +106,14 @@ class BrandOptOutPage(OptOutPage):
     """GET the form to stop every number of a brand; POST phone=... to stop them."""
 
     async def get(self, request: Request, brand_id: str) -> Response:
-        numbers = _numbers_of(brand_id)
+        numbers = numbers_of_brand(brand_id)
         if not numbers:
             return self.html(page(brand_id, "", "No such page."), status=404)
         return self.html(page(settings_for(numbers[0])["brand_name"], f"/opt-out/brand/{brand_id}"))
 
     async def post(self, request: Request, brand_id: str) -> Response:
-        numbers = _numbers_of(brand_id)
+        numbers = numbers_of_brand(brand_id)
         if not numbers:
             return self.html(page(brand_id, "", "No such page."), status=404)
         brand = settings_for(numbers[0])["brand_name"]
         return await self.opt_out(request, f"/opt-out/brand/{brand_id}", brand, numbers)
-
-
-def _numbers_of(brand_id: str) -> list[str]:
-    return sorted(s["number"] for s in number_settings.values() if s.get("brand_id") == brand_id)
