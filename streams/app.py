@@ -1,7 +1,7 @@
 """The composition root: the Faust app and every topic it reads or writes.
 
 Values on every topic are Avro bytes (see optout.schemas); keys are UTF-8 strings, so the key
-bytes of a topic, a table and a lookup route are always the same ('+1555...|+1555...').
+bytes of a topic, a table and a lookup route are always the same ('+12125550100|+14155550100').
 """
 
 from __future__ import annotations

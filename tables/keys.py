@@ -16,12 +16,12 @@ __all__ = ["end_user_key", "pair_key", "scope_prefix"]
 
 
 def end_user_key(end_user_number: str) -> bytes:
-    """b'+15550001111': the key of every per-consent topic, and of a lookup's route."""
+    """b'+14155550100': the key of every per-consent topic, and of a lookup's route."""
     return end_user_number.encode()
 
 
 def pair_key(scope_id: str, end_user_number: str) -> bytes:
-    """b'+15559990000|+15550001111' or b'brand:acme|+15550001111': the key of an end user's
+    """b'+12125550100|+14155550100' or b'brand:acme|+14155550100': the key of an end user's
     entry in a scope, in the block list and its history."""
     return f"{scope_id}|{end_user_number}".encode()
 

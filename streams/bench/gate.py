@@ -48,7 +48,7 @@ from optout.streams.topics import (
 
 __all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "blocked", "sends"]
 
-BUSINESS_NUMBER = "+18005550900"
+BUSINESS_NUMBER = "+18445550100"
 END_USERS = 5000
 BLOCKED_EVERY = 10  # one end user in ten has opted out
 

@@ -26,6 +26,7 @@ from optout.streams.bench.harness import (
     wait_ready,
 )
 from optout.streams.bench.load_generator import fixed_rate_gets, serve_constant_answer
+from optout.streams.bench.traffic import bench_number
 from optout.streams.embedded.broker import free_port
 from optout.streams.topics import BLOCKLIST_COMMANDS_TOPIC
 from optout.tables.client.blocklist_reader import BlocklistReader
@@ -86,7 +87,7 @@ async def _fill(bootstrap: str, pairs: int) -> list[tuple[str, str]]:
     """Block `pairs` pairs through the manage agent, as hand-made opt-outs."""
     say(f"blocking {pairs:,} pairs ...")
     serde = AvroSerde("blocklist_command", BLOCKLIST_COMMANDS_TOPIC)
-    keys = [(f"+1555{n % 97:07d}", f"+1666{n:07d}") for n in range(pairs)]
+    keys = [(bench_number(n % 97), bench_number(97 + n)) for n in range(pairs)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import embedded_broker, peak_rss_mb, say, spawn, wait_ready
+from optout.streams.bench.traffic import bench_number
 from optout.streams.embedded.broker import free_port
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.table_prefill import PREFILL_DONE, PREFILL_STARTED
@@ -119,7 +120,7 @@ async def _fill_changelog(bootstrap: str, entries: int) -> None:
     now = int(time.time() * 1000)
     try:
         for n in range(entries):
-            number, sender = f"+1555{n % 997:07d}", f"+1666{n:07d}"
+            number, sender = bench_number(n % 997), bench_number(997 + n)
             entry = {"business_number": number, "end_user_number": sender, "blocked": True,
                      "since": now, "keyword": "STOP", "message_id": f"fill-{n}",
                      "source": "keyword", "confirmed_at": now, "reason": None,

@@ -39,7 +39,7 @@ def iso(epoch_ms: int | None) -> str | None:
 
 def pair_problem(*numbers: str) -> str | None:
     bad = [n for n in numbers if not is_e164(n)]
-    return f"not an E.164 number like +15551234567: {', '.join(bad)}" if bad else None
+    return f"not an E.164 number like +12125550123: {', '.join(bad)}" if bad else None
 
 
 def parse_batch(body: Any) -> list[tuple[str, str]]:

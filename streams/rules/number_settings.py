@@ -100,7 +100,7 @@ def settings_problems(settings: Record) -> list[str]:
     """Why these settings may not be stored (a clear sentence each); empty when they may."""
     problems = []
     if not is_e164(settings["number"]):
-        problems.append(f"number {settings['number']!r} is not E.164 like +15551234567")
+        problems.append(f"number {settings['number']!r} is not E.164 like +12125550123")
     protected = PROTECTED_KEYWORDS & {normalise(k) for k in settings["removed_keywords"]}
     if protected:
         problems.append(f"{', '.join(sorted(protected))} cannot be removed: carriers require them")

@@ -9,7 +9,14 @@ from functools import lru_cache
 
 import phonenumbers
 
-__all__ = ["TOLL_FREE_AREA_CODES", "country_of", "in_usa_or_canada", "is_canadian", "is_toll_free"]
+__all__ = [
+    "TOLL_FREE_AREA_CODES",
+    "area_codes_of_usa_and_canada",
+    "country_of",
+    "in_usa_or_canada",
+    "is_canadian",
+    "is_toll_free",
+]
 
 TOLL_FREE_AREA_CODES = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 
@@ -24,9 +31,8 @@ def country_of(number: str) -> str | None:
 
 
 def in_usa_or_canada(number: str) -> bool:
-    """A +1 number of the USA or Canada. A +1 number with no country (the 555 area code of
-    demos and tests is none) is taken as North American: a STOP to it is honoured."""
-    return number.startswith("+1") and country_of(number) in ("US", "CA", None)
+    """A +1 number of the USA or Canada; a number no country claims (+1555..., made up) is not."""
+    return number.startswith("+1") and country_of(number) in ("US", "CA")
 
 
 def is_canadian(number: str) -> bool:
@@ -35,3 +41,13 @@ def is_canadian(number: str) -> bool:
 
 def is_toll_free(number: str) -> bool:
     return number.startswith("+1") and number[2:5] in TOLL_FREE_AREA_CODES
+
+
+@lru_cache(maxsize=1)
+def area_codes_of_usa_and_canada() -> tuple[str, ...]:
+    """The geographic area codes `phonenumbers` places in the USA or Canada, in order."""
+    codes = (str(code) for code in range(200, 1000))
+    return tuple(
+        code for code in codes
+        if code not in TOLL_FREE_AREA_CODES and country_of(f"+1{code}5550100") in ("US", "CA")
+    )  # fmt: skip

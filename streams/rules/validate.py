@@ -43,7 +43,7 @@ def message_problems(message: Record) -> list[str]:
         problems.append("message_id is empty")
     for field in ("from_number", "to_number"):
         if not is_e164(message[field]):
-            problems.append(f"{field} {message[field]!r} is not an E.164 number like +15551234567")
+            problems.append(f"{field} {message[field]!r} is not an E.164 number like +12125550123")
     if message["channel"] == "SMS" and message["media_urls"]:
         problems.append("an SMS carries no media_urls; use channel MMS")
     if message["channel"] == "MMS" and not (message["media_urls"] or message["text"]):

@@ -58,7 +58,7 @@ class NumberSettingsView(View):
 
     async def get(self, request: Request, number: str) -> Response:
         if not is_e164(number):
-            return self.json({"error": f"{number!r} is not E.164 like +15551234567"}, status=400)
+            return self.json({"error": f"{number!r} is not E.164 like +12125550123"}, status=400)
         stored = number_settings.get(number.encode())
         return self.json({"stored": stored is not None, "settings": shown(settings_for(number))})
 

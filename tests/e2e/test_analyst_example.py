@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_readme_example_reads_optout_events(stack: Stack, tmp_path: Path) -> None:
-    stack.inbound("analyst-1", "+15550800099", "+15550700099", "STOP")
+    stack.inbound("analyst-1", "+12085550199", "+13055550199", "STOP")
     settle_and_assert_once(stack, "analyst-1")
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Analysts") :]
@@ -29,4 +29,4 @@ def test_the_readme_example_reads_optout_events(stack: Stack, tmp_path: Path) ->
         env=os.environ,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "OPT_OUT +15550700099 +15550800099 STOP" in result.stdout
+    assert "OPT_OUT +13055550199 +12085550199 STOP" in result.stdout

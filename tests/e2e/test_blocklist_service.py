@@ -45,7 +45,7 @@ def cli(
 def test_a_manual_add_shows_in_lookup_reader_history_and_events(
     stack: Stack, reader: BlocklistReader
 ) -> None:
-    number, user = "+15550700001", "+15550800001"
+    number, user = "+13055550101", "+12085550101"
     added = cli(stack, "blocklist", "add", number, user, "--reason", "asked by phone, ticket 42")
     assert added.returncode == 0, added.stderr
 
@@ -68,7 +68,7 @@ def test_a_manual_add_shows_in_lookup_reader_history_and_events(
 
 
 def test_history_answers_a_point_in_time_question_across_stop_start_stop(stack: Stack) -> None:
-    number, user = "+15550700002", "+15550800002"
+    number, user = "+13055550102", "+12085550102"
     moments = []
     for n, text in enumerate(("STOP", "START", "STOP")):
         stack.inbound(f"h-{n}", user, number, text)
@@ -89,7 +89,7 @@ def test_history_answers_a_point_in_time_question_across_stop_start_stop(stack: 
 
 
 def test_without_a_valid_token_every_management_call_is_refused(stack: Stack) -> None:
-    number, user = "+15550700003", "+15550800003"
+    number, user = "+13055550103", "+12085550103"
     for token in (None, "not-the-token"):
         headers = {"Content-Type": "application/json"} | (
             {"Authorization": f"Bearer {token}"} if token else {}
@@ -114,8 +114,8 @@ def test_without_a_valid_token_every_management_call_is_refused(stack: Stack) ->
 
 
 def test_batch_lookup_answers_every_pair_in_order(stack: Stack) -> None:
-    number = "+15550700004"
-    users = [f"+1555090{n:04d}" for n in range(40)]
+    number = "+13055550104"
+    users = [f"+121055501{n:02d}" for n in range(40)]
     for user in users[:5]:
         stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "batch test"}, AUTH)
     eventually(lambda: all(blocked(stack, number, u) for u in users[:5]), what="five blocks")
@@ -133,8 +133,8 @@ def test_batch_lookup_answers_every_pair_in_order(stack: Stack) -> None:
 
 
 def test_listing_pages_through_a_numbers_blocked_senders(stack: Stack) -> None:
-    number = "+15550700005"
-    users = [f"+1555100{n:04d}" for n in range(5)]
+    number = "+13055550105"
+    users = [f"+121755501{n:02d}" for n in range(5)]
     for user in users:
         stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "list test"}, AUTH)
 
@@ -153,16 +153,16 @@ def test_listing_pages_through_a_numbers_blocked_senders(stack: Stack) -> None:
 
 
 def test_export_writes_csv_with_progress(stack: Stack, tmp_path: Path) -> None:
-    number = "+15550700006"
-    stack.http("POST", f"/v1/blocklist/{number}/+15551100001", {"reason": "export test"}, AUTH)
-    eventually(lambda: blocked(stack, number, "+15551100001"), what="the block")
+    number = "+13055550106"
+    stack.http("POST", f"/v1/blocklist/{number}/+12185550101", {"reason": "export test"}, AUTH)
+    eventually(lambda: blocked(stack, number, "+12185550101"), what="the block")
     output = tmp_path / "blocklist.csv"
     result = cli(stack, "blocklist", "export", "--number", number, "--output", str(output))
     assert result.returncode == 0, result.stderr
     assert "reading block list [" in result.stderr and "exported 1 pairs" in result.stderr
     rows = list(csv.DictReader(io.StringIO(output.read_text())))
     assert [(r["end_user_number"], r["source"], r["reason"]) for r in rows] == [
-        ("+15551100001", "manual", "export test")
+        ("+12185550101", "manual", "export test")
     ]
 
 
@@ -171,10 +171,10 @@ def test_the_reader_catches_up_and_agrees_with_the_table(
 ) -> None:
     eventually(lambda: reader.caught_up and sum(reader.lag().values()) == 0, what="caught up")
     pairs = [
-        ("+15550100001", "+15550200001"),  # STOP in the pipeline tests
-        ("+15550100002", "+15550200002"),  # STOP then START
-        ("+15550700004", "+15550900000"),  # manual
-        ("+15550700004", "+15550900039"),  # never blocked
+        ("+13125550101", "+16025550101"),  # STOP in the pipeline tests
+        ("+13125550102", "+16025550102"),  # STOP then START
+        ("+13055550104", "+12105550100"),  # manual
+        ("+13055550104", "+12105550139"),  # never blocked
     ]
     for number, user in pairs:
         eventually(
@@ -184,7 +184,7 @@ def test_the_reader_catches_up_and_agrees_with_the_table(
 
 
 def test_a_lookup_replica_answers_as_the_workers_do(stack: Stack, tmp_path: Path) -> None:
-    number, users = "+15550700007", [f"+1555120{n:04d}" for n in range(6)]
+    number, users = "+13055550107", [f"+121955501{n:02d}" for n in range(6)]
     for user in users[:3]:
         stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "replica test"}, AUTH)
     eventually(lambda: all(blocked(stack, number, u) for u in users[:3]), what="three blocks")
@@ -227,7 +227,7 @@ def _answers(stack: Stack, base: str, path: str) -> int:
 def test_the_evidence_of_a_stop_has_its_text_rule_confirmation_and_acceptance(
     stack: Stack, tmp_path: Path
 ) -> None:
-    number, user = "+12125550601", "+14155550601"
+    number, user = "+12125550601", "+14155550101"
     stack.inbound("evidence-1", user, number, "STOP")
     settle_and_assert_once(stack, "evidence-1")
     path = f"/v1/blocklist/{number}/{user}/evidence"

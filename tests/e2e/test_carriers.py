@@ -45,8 +45,8 @@ def consent_actions(stack: Stack, users: set[str]) -> dict[str, list[str]]:
 
 
 def test_librdkafkas_default_partitioner_every_message_once_and_in_order(stack: Stack) -> None:
-    business = "+15550900001"
-    users = [f"+1555091{n:04d}" for n in range(16)]
+    business = "+12105550101"
+    users = [f"+121455501{n:02d}" for n in range(16)]
     producer = Producer({"bootstrap.servers": stack.broker.bootstrap})  # consistent_random
     ids = []
     for step, text in enumerate(SEQUENCE):
@@ -74,7 +74,7 @@ def pair_keyed_case() -> tuple[str, str, str]:
         return (murmur2(pair_key(business, user)) & 0x7FFFFFFF) % partitions
 
     for n in range(1000):
-        user, a, b = f"+1555092{n:04d}", "+15550900002", "+15550900003"
+        user, a, b = f"+121555501{n:02d}", "+12105550102", "+12105550103"
         home = end_user_partition(user, partitions)
         where = {pair_partition(a, user), pair_partition(b, user)}
         if len(where) == 2 and where != {home}:
@@ -143,7 +143,7 @@ def test_entries_sit_in_the_end_users_partition_whatever_the_inbound_record_key(
     stack: Stack,
 ) -> None:
     """A record with no key lands on any partition; its end user's entry does not."""
-    user, business = "+15550930001", "+15550900004"
+    user, business = "+12135550101", "+12105550104"
     for n in range(config.partitions):  # some land elsewhere than the end user's partition
         stack.produce("inbound-messages", inbound(f"unkeyed-{n}", user, business, "STOP"))
     settle_and_assert_once(stack, *(f"unkeyed-{n}" for n in range(config.partitions)))

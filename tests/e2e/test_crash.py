@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 # `make test` streams 10,000 messages (the third kill lands near 6,000); `make crash` 20,000.
 MESSAGES = int(os.environ.get("OPTOUT_CRASH_TEST_MESSAGES", "10000"))
 KILLS = 3
-BUSINESSES = [f"+1555031{n:04d}" for n in range(10)]
-USERS = [f"+1555041{n:04d}" for n in range(40)]
+BUSINESSES = [f"+120155501{n:02d}" for n in range(10)]
+USERS = [f"+120355501{n:02d}" for n in range(40)]
 TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5", "stop", "Unsubscribe"]
 WEIGHTS = [12, 14, 8, 40, 20, 3, 3]
 

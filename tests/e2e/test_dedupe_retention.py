@@ -34,7 +34,7 @@ def last_values(stack: Stack, topic: str) -> dict[bytes, bytes | None]:
 
 
 def test_ids_are_kept_for_the_retention_and_then_deleted(forgetful: Stack) -> None:
-    stack, user, business = forgetful, "+15550940001", "+15550900005"
+    stack, user, business = forgetful, "+12165550101", "+12105550105"
     stack.inbound("help-1", user, business, "HELP")
     eventually(lambda: len(replies_to(stack, user)) == 1, what="the HELP reply")
     stack.inbound("help-1", user, business, "HELP")  # redelivered within the retention

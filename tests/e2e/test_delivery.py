@@ -36,10 +36,10 @@ def dead_letter_for(stack: Stack, message_id: str) -> dict | None:
 
 
 def test_500_then_200_is_retried_and_delivered_once(stack: Stack) -> None:
-    number, path = "+15550300001", "/flaky"
+    number, path = "+17135550101", "/flaky"
     stack.set_settings(number, webhook_url=stack.webhook_b.url + path)
     stack.webhook_b.script[path] = [Scripted(500)]
-    stack.inbound("d-500", "+15550400001", number, "hello")
+    stack.inbound("d-500", "+12025550101", number, "hello")
 
     eventually(lambda: len(to(stack.webhook_b, path)) == 2, what="a second attempt")
     keys = {r.headers["Idempotency-Key"] for r in to(stack.webhook_b, path)}
@@ -51,10 +51,10 @@ def test_500_then_200_is_retried_and_delivered_once(stack: Stack) -> None:
 
 
 def test_429_waits_for_retry_after(stack: Stack) -> None:
-    number, path = "+15550300002", "/busy"
+    number, path = "+17135550102", "/busy"
     stack.set_settings(number, webhook_url=stack.webhook_b.url + path)
     stack.webhook_b.script[path] = [Scripted(429, {"Retry-After": "3"})]
-    stack.inbound("d-429", "+15550400002", number, "hello")
+    stack.inbound("d-429", "+12025550102", number, "hello")
 
     eventually(lambda: len(to(stack.webhook_b, path)) == 2, timeout=40, what="a retry")
     first, second = to(stack.webhook_b, path)
@@ -63,13 +63,13 @@ def test_429_waits_for_retry_after(stack: Stack) -> None:
 
 
 def test_a_hanging_customer_does_not_hold_up_another(stack: Stack) -> None:
-    slow, fast = "+15550300003", "+15550300004"
+    slow, fast = "+17135550103", "+17135550104"
     stack.set_settings(slow, webhook_url=stack.webhook_b.url + "/hang")
     stack.set_settings(fast, webhook_url=stack.webhook_a.url + "/fast")
 
     def latency_to_fast(message_id: str) -> float:
         sent_at = time.time()
-        stack.inbound(message_id, "+15550400004", fast, "hello")
+        stack.inbound(message_id, "+12025550104", fast, "hello")
         eventually(
             lambda: [
                 r for r in to(stack.webhook_a, "/fast") if r.body["message_uuid"] == message_id
@@ -84,7 +84,7 @@ def test_a_hanging_customer_does_not_hold_up_another(stack: Stack) -> None:
     usual = latency_to_fast("d-fast-1")
     # The slow customer's endpoint hangs on every attempt for four timeouts.
     stack.webhook_b.script["/hang"] = [Scripted(200, delay=HTTP_TIMEOUT * 4) for _ in range(3)]
-    stack.inbound("d-hang", "+15550400003", slow, "hello")
+    stack.inbound("d-hang", "+12025550103", slow, "hello")
     eventually(lambda: to(stack.webhook_b, "/hang"), what="the hanging request")
     while_hanging = latency_to_fast("d-fast-2")
     assert while_hanging < usual + HTTP_TIMEOUT, (usual, while_hanging)
@@ -95,9 +95,9 @@ def test_a_hanging_customer_does_not_hold_up_another(stack: Stack) -> None:
 
 
 def test_connection_refused_ends_in_dead_letters_and_replays_after_a_fix(stack: Stack) -> None:
-    number = "+15550300005"
+    number = "+17135550105"
     stack.set_settings(number, webhook_url=f"http://127.0.0.1:{stack.closed_port}/gone")
-    stack.inbound("d-refused", "+15550400005", number, "hello")
+    stack.inbound("d-refused", "+12025550105", number, "hello")
 
     eventually(lambda: dead_letter_for(stack, "d-refused"), timeout=60, what="a dead letter")
     dead = dead_letter_for(stack, "d-refused")
@@ -114,10 +114,10 @@ def test_connection_refused_ends_in_dead_letters_and_replays_after_a_fix(stack: 
 
 
 def test_400_goes_straight_to_dead_letters(stack: Stack) -> None:
-    number, path = "+15550300006", "/bad"
+    number, path = "+17135550106", "/bad"
     stack.set_settings(number, webhook_url=stack.webhook_b.url + path)
     stack.webhook_b.script[path] = [Scripted(400)]
-    stack.inbound("d-400", "+15550400006", number, "hello")
+    stack.inbound("d-400", "+12025550106", number, "hello")
 
     eventually(lambda: dead_letter_for(stack, "d-400"), what="a dead letter")
     assert "after 1 attempt(s): HTTP 400" in dead_letter_for(stack, "d-400")["reason"]  # type: ignore[index]
@@ -128,13 +128,13 @@ def test_400_goes_straight_to_dead_letters(stack: Stack) -> None:
 def test_refused_destinations_are_dead_lettered_with_the_reason(stack: Stack) -> None:
     port = stack.webhook_a.port
     cases = {
-        "d-localhost": ("+15550300007", f"http://localhost:{port}/ssrf", "resolves to 127.0.0.1"),
-        "d-ipv6": ("+15550300008", f"http://[::1]:{port}/ssrf", "::1 is a loopback address"),
-        "d-metadata": ("+15550300009", "http://169.254.169.254/latest", "link-local"),
+        "d-localhost": ("+17135550107", f"http://localhost:{port}/ssrf", "resolves to 127.0.0.1"),
+        "d-ipv6": ("+17135550108", f"http://[::1]:{port}/ssrf", "::1 is a loopback address"),
+        "d-metadata": ("+17135550109", "http://169.254.169.254/latest", "link-local"),
     }
     for message_id, (number, url, _) in cases.items():
         stack.set_settings(number, webhook_url=url)
-        stack.inbound(message_id, "+15550400007", number, "hello")
+        stack.inbound(message_id, "+12025550107", number, "hello")
     for message_id, (_, _, reason) in cases.items():
         eventually(lambda m=message_id: dead_letter_for(stack, m), what=f"refusal of {message_id}")
         assert reason in dead_letter_for(stack, message_id)["reason"]  # type: ignore[index]
@@ -142,7 +142,7 @@ def test_refused_destinations_are_dead_lettered_with_the_reason(stack: Stack) ->
 
 
 def test_webhooks_are_signed_for_the_customer_to_verify(stack: Stack) -> None:
-    stack.inbound("d-signed", "+15550400010", "+15550300010", "hello")
+    stack.inbound("d-signed", "+12025550110", "+17135550110", "hello")
     settle_and_assert_once(stack, "d-signed")
     (request,) = [r for r in stack.webhook_a.received if r.body["message_uuid"] == "d-signed"]
     assert verify_signature(
@@ -158,9 +158,9 @@ def test_webhooks_are_signed_for_the_customer_to_verify(stack: Stack) -> None:
 
 
 def test_a_failing_carrier_gets_the_reply_again_with_the_same_key(stack: Stack) -> None:
-    user = "+15550400011"
+    user = "+12025550111"
     stack.carrier.script["/v1/messages"] = [Scripted(503)]
-    stack.inbound("d-carrier", user, "+15550300011", "STOP")
+    stack.inbound("d-carrier", user, "+17135550111", "STOP")
     eventually(
         lambda: len([r for r in stack.carrier.received if r.body["to"] == user]) == 2,
         what="the reply's second attempt",
@@ -175,7 +175,7 @@ def test_a_confirmation_accepted_after_five_minutes_raises_a_compliance_alert(
 ) -> None:
     # The carrier received this STOP six minutes ago (a carrier's backlog, say).
     late = int(time.time() * 1000) - 360_000
-    stack.inbound("late-stop-1", "+14155550901", "+12125550901", "STOP", received_at=late)
+    stack.inbound("late-stop-1", "+12535550101", "+16175550101", "STOP", received_at=late)
     alerts = eventually(
         lambda: [a for a in stack.read_topic("compliance-alerts", "compliance_alert")
                  if a["message_id"] == "late-stop-1"],

@@ -13,7 +13,7 @@ from tests.support import Stack, blocked, eventually, settle_and_assert_once
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-BUSINESS, USER = "+15550700401", "+15550800401"
+BUSINESS, USER = "+12075550101", "+12095550101"
 
 
 def example(name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -45,7 +45,7 @@ def carrier_got(stack: Stack, message_id: str) -> int:
 def test_a_send_to_a_blocked_user_is_rejected_with_the_reason_and_never_reaches_the_carrier(
     stack: Stack,
 ) -> None:
-    number, user = "+18005550511", "+14155550511"
+    number, user = "+18005550111", "+12095550111"
     stack.inbound("gate-stop-1", user, number, "STOP")
     eventually(lambda: blocked(stack, number, user), what="the block")
     send(stack, number, user, "Sale!", "gate-send-1")
@@ -58,7 +58,7 @@ def test_a_send_to_a_blocked_user_is_rejected_with_the_reason_and_never_reaches_
 
 
 def test_a_send_to_an_allowed_user_is_sent_once_with_its_result(stack: Stack) -> None:
-    number, user = "+18005550521", "+14155550521"
+    number, user = "+18005550121", "+12095550121"
     send(stack, number, user, "Hello", "gate-send-2")
     result = result_of(stack, user, "gate-send-2")
     assert result["status"] == "SENT" and result["attempts"] == 1
@@ -68,7 +68,7 @@ def test_a_send_to_an_allowed_user_is_sent_once_with_its_result(stack: Stack) ->
 
 
 def test_a_brand_stop_rejects_sends_from_every_number_of_the_brand(stack: Stack) -> None:
-    a, b, other, user = "+18005550531", "+18005550532", "+18005550533", "+14155550531"
+    a, b, other, user = "+18005550131", "+18005550132", "+18005550133", "+12095550131"
     for number in (a, b):
         configure(stack, number, brand_id="acme-531", opt_out_scope="brand")
     stack.inbound("gate-stop-3", user, a, "STOP")
@@ -81,7 +81,7 @@ def test_a_brand_stop_rejects_sends_from_every_number_of_the_brand(stack: Stack)
 
 
 def test_a_send_10_ms_after_a_stop_is_rejected(stack: Stack) -> None:
-    number, user = "+18005550541", "+14155550541"
+    number, user = "+18005550141", "+12095550141"
     stack.inbound("gate-stop-4", user, number, "STOP")
     time.sleep(0.01)
     send(stack, number, user, "Sale!", "gate-send-4")
@@ -91,7 +91,7 @@ def test_a_send_10_ms_after_a_stop_is_rejected(stack: Stack) -> None:
 
 def test_a_send_outside_the_brands_quiet_hours_is_held(stack: Stack) -> None:
     """Held, with no result yet; the release when the window opens: tests/unit/test_gate.py."""
-    number, user = "+18005550551", "+14155550551"  # the user is in Los Angeles
+    number, user = "+18005550151", "+12095550151"  # the user is in Los Angeles
     configure(stack, number, brand_id="quiet-551")
     los_angeles_hour = (time.gmtime().tm_hour - 8) % 24  # December: UTC-8
     later = (los_angeles_hour + 2) % 24
@@ -112,7 +112,7 @@ def test_a_send_outside_the_brands_quiet_hours_is_held(stack: Stack) -> None:
 
 
 def test_a_held_send_is_gated_again_when_it_is_due(stack: Stack) -> None:
-    number, user = "+18005550561", "+14155550561"
+    number, user = "+18005550161", "+12095550161"
     send_record = {
         "message_id": "gate-send-6", "channel": "SMS", "from_number": number, "to_number": user,
         "text": "Doors open", "media_urls": [], "reference": None, "category": None,
@@ -129,7 +129,7 @@ def test_a_held_send_is_gated_again_when_it_is_due(stack: Stack) -> None:
 
 
 def test_a_dead_lettered_send_is_failed_and_can_be_replayed(stack: Stack) -> None:
-    number, user = "+18005550571", "+14155550571"
+    number, user = "+18005550171", "+12095550171"
     stack.carrier.script["/v1/messages"] = [Scripted(400)]  # the carrier refuses it once
     send(stack, number, user, "Your code is 1234", "gate-send-7")
     failed = result_of(stack, user, "gate-send-7")

@@ -34,9 +34,9 @@ def gate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def produce_sends(stack: Stack, numbers: range) -> None:
     serde = AvroSerde("outbound_message", "outbound-messages")
     for n in numbers:
-        user = f"+1415555{n:04d}"
+        user = f"+120655501{n:02d}"
         send = {
-            "message_id": f"g-{n}", "channel": "SMS", "from_number": "+18005550600",
+            "message_id": f"g-{n}", "channel": "SMS", "from_number": "+18335550100",
             "to_number": user, "text": "Your order shipped", "media_urls": [],
             "reference": None, "category": None, "requested_at": int(time.time() * 1000),
         }  # fmt: skip

@@ -32,7 +32,7 @@ SLOW = settings(
 )
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-phone = st.from_regex(r"\+1555[0-9]{7}", fullmatch=True)
+phone = st.from_regex(r"\+190755501[0-9]{2}", fullmatch=True)  # Alaska: no other test's area code
 not_a_phone = st.one_of(st.text(max_size=20), st.from_regex(r"\+?[0-9]{1,6}", fullmatch=True))
 any_text = st.one_of(
     st.text(max_size=200),  # every Unicode category, surrogates excluded by UTF-8 itself
@@ -177,11 +177,11 @@ def test_lookups_of_anything_answer_below_500(stack: Stack, number: str, sender:
 def test_bodies_of_anything_answer_below_500(stack: Stack, body: bytes, number: str) -> None:
     assert http_status(stack, "POST", "/v1/blocklist/check", body) < 500
     assert http_status(stack, "PUT", f"/v1/numbers/{number}", body, token=True) < 500
-    user = "+15550999999"
+    user = "+12125550199"
     assert http_status(stack, "POST", f"/v1/blocklist/{number}/{user}", body, token=True) < 500
 
 
 def test_a_huge_body_is_refused_with_4xx(stack: Stack) -> None:
-    huge = b'{"pairs": [' + b'{"number": "+15550000000", "sender": "+15550000001"},' * 60_000
+    huge = b'{"pairs": [' + b'{"number": "+13035550100", "sender": "+13035550101"},' * 60_000
     status = http_status(stack, "POST", "/v1/blocklist/check", huge + b"{}]}")
     assert 400 <= status < 500

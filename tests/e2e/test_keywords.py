@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_arret_to_a_canadian_number_gets_a_french_confirmation(stack: Stack) -> None:
-    business, user = "+15145550101", "+15145550201"  # Montréal
+    business, user = "+15145550101", "+12265550101"  # Montréal
     stack.inbound("ca-1", user, business, "Arrêt")
     settle_and_assert_once(stack, "ca-1")
     assert blocked(stack, business, user)
@@ -28,7 +28,7 @@ def test_arret_to_a_canadian_number_gets_a_french_confirmation(stack: Stack) -> 
 
 
 def test_info_to_a_canadian_number_is_answered_in_both_languages(stack: Stack) -> None:
-    business, user = "+14165550102", "+14165550202"  # Toronto
+    business, user = "+14165550102", "+12265550102"  # Toronto
     stack.inbound("ca-2", user, business, "INFO")
     settle_and_assert_once(stack, "ca-2")
     (reply,) = replies_to(stack, user)
@@ -36,7 +36,7 @@ def test_info_to_a_canadian_number_is_answered_in_both_languages(stack: Stack) -
 
 
 def test_a_custom_keyword_works_on_its_number_only(stack: Stack) -> None:
-    own, other, user = "+15550100103", "+15550100104", "+15550200103"
+    own, other, user = "+12125550103", "+12125550104", "+13035550103"
     result = stack.optout(
         "numbers", "set", own, "--brand", "Own Co", "--help-contact", "1-800-555-0100",
         "--add-opt-out", "BASTA", "--remove-keyword", "END",
@@ -59,7 +59,7 @@ def test_a_custom_keyword_works_on_its_number_only(stack: Stack) -> None:
 
 
 def test_yes_from_a_sender_who_is_not_blocked_changes_nothing(stack: Stack) -> None:
-    business, user = "+15550100105", "+15550200105"
+    business, user = "+12125550105", "+13035550105"
     stack.inbound("yes-1", user, business, "YES")
     settle_and_assert_once(stack, "yes-1")
     assert replies_to(stack, user) == [] and not blocked(stack, business, user)
@@ -72,7 +72,7 @@ def test_yes_from_a_sender_who_is_not_blocked_changes_nothing(stack: Stack) -> N
 
 
 def test_non_compliant_settings_are_refused_everywhere(stack: Stack) -> None:
-    number = "+15550100106"
+    number = "+12125550106"
     refused = stack.optout("numbers", "set", number, "--reply", "help.en=Call us maybe")
     assert refused.returncode == 2
     assert "does not say 'MSG&DATA RATES MAY APPLY'" in refused.stderr

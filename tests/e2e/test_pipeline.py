@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_stop_blocks_the_pair_and_sends_one_confirmation(stack: Stack) -> None:
-    business, user = "+15550100001", "+15550200001"
+    business, user = "+13125550101", "+16025550101"
     assert not blocked(stack, business, user)
 
     stack.inbound("stop-1", user, business, "STOP")
@@ -50,7 +50,7 @@ def test_stop_blocks_the_pair_and_sends_one_confirmation(stack: Stack) -> None:
 
 
 def test_start_unblocks_and_replies(stack: Stack) -> None:
-    business, user = "+15550100002", "+15550200002"
+    business, user = "+13125550102", "+16025550102"
     stack.inbound("start-1", user, business, "STOP")
     stack.inbound("start-2", user, business, "START")
 
@@ -68,7 +68,7 @@ def test_start_unblocks_and_replies(stack: Stack) -> None:
 
 
 def test_help_replies_and_leaves_the_block_alone(stack: Stack) -> None:
-    business, user = "+15550100003", "+15550200003"
+    business, user = "+13125550103", "+16025550103"
     stack.inbound("help-1", user, business, "HELP")
     settle_and_assert_once(stack, "help-1")
     assert not blocked(stack, business, user)
@@ -85,7 +85,7 @@ def test_help_replies_and_leaves_the_block_alone(stack: Stack) -> None:
 
 
 def test_ordinary_text_only_reaches_the_webhook(stack: Stack) -> None:
-    business, user = "+15550100004", "+15550200004"
+    business, user = "+13125550104", "+16025550104"
     stack.inbound("plain-1", user, business, "Is the store open on Sunday?")
 
     settle_and_assert_once(stack, "plain-1")
@@ -98,7 +98,7 @@ def test_ordinary_text_only_reaches_the_webhook(stack: Stack) -> None:
 
 
 def test_a_redelivered_message_is_processed_once(stack: Stack) -> None:
-    business, user = "+15550100005", "+15550200005"
+    business, user = "+13125550105", "+16025550105"
     stack.inbound("dup-1", user, business, "STOP")
     stack.inbound("dup-1", user, business, "STOP")
     stack.inbound("dup-2", user, business, "thanks")
@@ -112,7 +112,7 @@ def test_a_redelivered_message_is_processed_once(stack: Stack) -> None:
 
 
 def test_stop_to_one_number_does_not_block_the_sender_for_another(stack: Stack) -> None:
-    number_a, number_b, user = "+15550100006", "+15550100007", "+15550200006"
+    number_a, number_b, user = "+13125550106", "+13125550107", "+16025550106"
     stack.inbound("pair-1", user, number_a, "STOP")
     eventually(lambda: blocked(stack, number_a, user), what="block on A")
     assert not blocked(stack, number_b, user)
@@ -121,8 +121,8 @@ def test_stop_to_one_number_does_not_block_the_sender_for_another(stack: Stack) 
 def test_malformed_records_are_dead_lettered_and_processing_goes_on(stack: Stack) -> None:
     garbage = b"\x00\x01not avro at all"
     stack.produce("inbound-messages", garbage, key=b"junk")
-    stack.inbound("bad-number", "12345", "+15550100008", "STOP")
-    stack.inbound("after-bad", "+15550200008", "+15550100008", "hello")
+    stack.inbound("bad-number", "12345", "+13125550108", "STOP")
+    stack.inbound("after-bad", "+16025550108", "+13125550108", "hello")
 
     settle_and_assert_once(stack, "after-bad")
     dead = stack.read_topic("dead-letters", "dead_letter")
@@ -136,7 +136,7 @@ def test_malformed_records_are_dead_lettered_and_processing_goes_on(stack: Stack
 
 
 def test_settings_choose_the_webhook_and_the_brand(stack: Stack) -> None:
-    business, user = "+15550100009", "+15550200009"
+    business, user = "+13125550109", "+16025550109"
     settings = {
         "number": business,
         "enabled": True,
@@ -159,7 +159,7 @@ def test_settings_choose_the_webhook_and_the_brand(stack: Stack) -> None:
 
 
 def test_mms_is_forwarded_with_its_media(stack: Stack) -> None:
-    business, user = "+15550100010", "+15550200010"
+    business, user = "+13125550110", "+16025550110"
     media = "https://media.example.test/cat.jpg"
     stack.inbound("mms-1", user, business, "", channel="MMS", media_urls=[media])
     settle_and_assert_once(stack, "mms-1")
@@ -170,7 +170,7 @@ def test_mms_is_forwarded_with_its_media(stack: Stack) -> None:
 def test_an_mms_whose_text_is_stop_is_blocked_confirmed_and_forwarded_with_its_media(
     stack: Stack,
 ) -> None:
-    business, user = "+12125550011", "+14155550011"
+    business, user = "+13055550111", "+12065550111"
     media = "https://media.example.test/stop-sign.jpg"
     stack.inbound("mms-stop-1", user, business, "STOP", channel="MMS", media_urls=[media])
     settle_and_assert_once(stack, "mms-stop-1")
@@ -190,7 +190,7 @@ def test_numbers_outside_nanp_are_only_forwarded(stack: Stack) -> None:
 
 
 def test_lookup_rejects_malformed_numbers_with_a_reason(stack: Stack) -> None:
-    status, answer = stack.lookup("5551234", "+15550200001")
+    status, answer = stack.lookup("5551234", "+16025550101")
     assert status == 400
     assert "5551234" in answer["error"] and "E.164" in answer["error"]
 
@@ -198,7 +198,7 @@ def test_lookup_rejects_malformed_numbers_with_a_reason(stack: Stack) -> None:
 def test_each_message_is_delivered_under_one_idempotency_key(stack: Stack) -> None:
     """Retries and replays repeat a delivery, always under its message id, so a receiver that
     deduplicates by Idempotency-Key accepts each message exactly once."""
-    stack.inbound("distinct-1", "+15550200011", "+15550100011", "hi")
+    stack.inbound("distinct-1", "+16025550111", "+13125550111", "hi")
     settle_and_assert_once(stack, "distinct-1")
     keys_by_message: dict[str, set[str]] = defaultdict(set)
     for request in stack.webhook_a.received + stack.webhook_b.received:
@@ -208,9 +208,9 @@ def test_each_message_is_delivered_under_one_idempotency_key(stack: Stack) -> No
 
 
 def test_metrics_count_messages_and_time_the_compliance_clock(stack: Stack) -> None:
-    stack.inbound("metrics-1", "+15550200012", "+15550100012", "STOP")
+    stack.inbound("metrics-1", "+16025550112", "+13125550112", "STOP")
     settle_and_assert_once(stack, "metrics-1")
-    eventually(lambda: replies_to(stack, "+15550200012"), what="the confirmation")
+    eventually(lambda: replies_to(stack, "+16025550112"), what="the confirmation")
     with urllib.request.urlopen(f"{stack.web_url}/metrics", timeout=10) as reply:
         metrics = reply.read().decode()
     assert 'optout_messages_total{intent="OPT_OUT",rule="exact_keyword"}' in metrics
@@ -225,7 +225,7 @@ def test_metrics_count_messages_and_time_the_compliance_clock(stack: Stack) -> N
         return float(line.split()[1])
 
     before = blocked_pairs_gauge()
-    stack.inbound("metrics-2", "+15550200013", "+15550100012", "STOP")
+    stack.inbound("metrics-2", "+16025550113", "+13125550112", "STOP")
     eventually(lambda: blocked_pairs_gauge() == before + 1, what="the block-list size to grow")
     with urllib.request.urlopen(f"{stack.web_url}/readyz", timeout=10) as reply:
         assert reply.status == 200

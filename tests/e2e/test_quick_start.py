@@ -43,26 +43,26 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         def answers() -> bool:
             assert up.poll() is None, log_path.read_text()[-3000:]
             return (
-                optout("blocklist", "check", "+15559990000", "+15550001111", env=env).returncode
+                optout("blocklist", "check", "+12125550100", "+14155550100", env=env).returncode
                 == 0
             )
 
         eventually(answers, timeout=150, what="optout up to answer lookups")
         # Settings a number leaves empty come from `optout up`'s own defaults (help contact...).
         configured = optout(
-            "numbers", "set", "+15559990002", "--webhook-url", "https://hooks.example.com/in",
+            "numbers", "set", "+12125550102", "--webhook-url", "https://hooks.example.com/in",
             env=env,
         )  # fmt: skip
         assert configured.returncode == 0, configured.stderr
         assert json.loads(configured.stdout)["webhook_url"] == "https://hooks.example.com/in"
         injected = optout(
-            "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "STOP", env=env
+            "inject", "--from", "+14155550100", "--to", "+12125550100", "--text", "STOP", env=env
         )
         assert injected.returncode == 0, injected.stderr
         message_id = json.loads(injected.stdout)["message_id"]
 
         def blocked() -> bool:
-            check = optout("blocklist", "check", "+15559990000", "+15550001111", env=env)
+            check = optout("blocklist", "check", "+12125550100", "+14155550100", env=env)
             assert check.returncode == 0, check.stderr
             return json.loads(check.stdout)["blocked"]
 
@@ -80,7 +80,7 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", broker_port)) != 0, "embedded broker still running"
     refused = optout(
-        "inject", "--from", "+15550001111", "--to", "+15559990000", "--text", "x", env=env
+        "inject", "--from", "+14155550100", "--to", "+12125550100", "--text", "x", env=env
     )
     assert refused.returncode == 1 and "optout up" in refused.stderr
 

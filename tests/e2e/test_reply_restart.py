@@ -36,8 +36,8 @@ def reply(n: int) -> bytes:
             "reply_id": f"r-{n}:reply",
             "in_reply_to": f"r-{n}",
             "channel": "SMS",
-            "from_number": "+15550500000",
-            "to_number": f"+1555060{n:04d}",
+            "from_number": "+13125550100",
+            "to_number": f"+120555501{n:02d}",
             "text": "Acme: You are unsubscribed.",
             "intent": "OPT_OUT",
             "language": "en",
@@ -50,7 +50,7 @@ def reply(n: int) -> bytes:
 def test_each_reply_reaches_the_carrier_once_across_a_kill(reply_stack: Stack) -> None:
     stack = reply_stack
     for n in range(REPLIES):
-        stack.produce("outbound-replies", reply(n), key=f"+15550500000|{n}".encode())
+        stack.produce("outbound-replies", reply(n), key=f"+13125550100|{n}".encode())
     eventually(lambda: len(stack.carrier.received) >= REPLIES, what="every reply sent")
     time.sleep(3)  # the sent-replies changelog is written; the offsets are not committed
 

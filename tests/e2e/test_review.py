@@ -19,7 +19,7 @@ def open_ids(stack: Stack) -> list[str]:
 
 
 def test_a_flagged_message_waits_and_an_opt_out_decision_blocks_the_sender(stack: Stack) -> None:
-    number, user = "+12125550911", "+14155550911"
+    number, user = "+16175550111", "+12535550111"
     stack.inbound("review-1", user, number, "please just leave me alone")
     eventually(lambda: "review-1" in open_ids(stack), what="the review item")
     assert not blocked(stack, number, user)
@@ -34,7 +34,7 @@ def test_a_flagged_message_waits_and_an_opt_out_decision_blocks_the_sender(stack
 def test_a_dismissed_item_closes_without_a_block_and_bad_decisions_are_refused(
     stack: Stack,
 ) -> None:
-    number, user = "+12125550921", "+14155550921"
+    number, user = "+16175550121", "+12535550121"
     stack.inbound("review-2", user, number, "I'll stop by the store later")
     eventually(lambda: "review-2" in open_ids(stack), what="the review item")
     status, _ = stack.http("POST", "/v1/review/review-2", {"resolution": "maybe"}, AUTH)
@@ -51,7 +51,7 @@ def test_a_dismissed_item_closes_without_a_block_and_bad_decisions_are_refused(
 
 
 def test_an_item_past_its_deadline_raises_a_compliance_alert(stack: Stack) -> None:
-    number, user = "+12125550931", "+14155550931"
+    number, user = "+16175550131", "+12535550131"
     month_ago = int(time.time() * 1000) - 30 * 24 * 3600 * 1000
     stack.inbound("review-3", user, number, "wrong number", received_at=month_ago)
     alerts = eventually(

@@ -37,7 +37,7 @@ def scope_answer(stack: Stack, number: str, user: str) -> dict:
 def test_a_stop_to_one_number_blocks_the_brand_at_every_number_with_one_confirmation(
     stack: Stack, reader: BlocklistReader
 ) -> None:
-    a, b, other, user = "+12125550411", "+12125550412", "+12125550413", "+14155550411"
+    a, b, other, user = "+14045550111", "+14045550112", "+14045550113", "+14155550111"
     brand(stack, "acme-411", a, b)
     brand(stack, "other-411", other)
     stack.inbound("scope-stop-1", user, a, "STOP")
@@ -56,7 +56,7 @@ def test_a_stop_to_one_number_blocks_the_brand_at_every_number_with_one_confirma
 
 
 def test_a_start_to_another_number_lifts_the_block_at_all_of_them(stack: Stack) -> None:
-    a, b, user = "+12125550421", "+12125550422", "+14155550421"
+    a, b, user = "+14045550121", "+14045550122", "+14155550121"
     brand(stack, "acme-421", a, b)
     stack.inbound("scope-stop-2", user, a, "STOP")
     eventually(lambda: blocked(stack, b, user), what="the brand block")
@@ -69,7 +69,7 @@ def test_a_start_to_another_number_lifts_the_block_at_all_of_them(stack: Stack) 
 def test_a_stop_and_a_start_5_ms_apart_to_two_numbers_apply_in_the_order_sent(
     stack: Stack,
 ) -> None:
-    a, b, user = "+12125550431", "+12125550432", "+14155550431"
+    a, b, user = "+14045550131", "+14045550132", "+14155550131"
     brand(stack, "acme-431", a, b)
     sent = int(time.time() * 1000)
     stack.inbound("scope-stop-3", user, a, "STOP", received_at=sent)
@@ -80,7 +80,7 @@ def test_a_stop_and_a_start_5_ms_apart_to_two_numbers_apply_in_the_order_sent(
 
 
 def test_a_number_joining_a_brand_inherits_its_blocks_and_keeps_its_own(stack: Stack) -> None:
-    a, joining, user, own_user = "+12125550441", "+12125550442", "+14155550441", "+14155550442"
+    a, joining, user, own_user = "+14045550141", "+14045550142", "+14155550141", "+14155550142"
     brand(stack, "acme-441", a)
     stack.inbound("scope-stop-4a", user, a, "STOP")
     stack.inbound("scope-stop-4b", own_user, joining, "STOP")
@@ -95,7 +95,7 @@ def test_a_number_joining_a_brand_inherits_its_blocks_and_keeps_its_own(stack: S
 
 
 def test_a_number_leaving_a_brand_keeps_the_blocks_in_force_when_it_left(stack: Stack) -> None:
-    a, leaving, user, later_user = "+12125550451", "+12125550452", "+14155550451", "+14155550452"
+    a, leaving, user, later_user = "+14045550151", "+14045550152", "+14155550151", "+14155550152"
     brand(stack, "acme-451", a, leaving)
     stack.inbound("scope-stop-5a", user, a, "STOP")
     eventually(lambda: blocked(stack, leaving, user), what="the brand block")
@@ -113,7 +113,7 @@ def test_a_number_leaving_a_brand_keeps_the_blocks_in_force_when_it_left(stack: 
 
 
 def test_manual_changes_take_the_numbers_scope_and_refuse_a_narrower_removal(stack: Stack) -> None:
-    a, b, user = "+12125550461", "+12125550462", "+14155550461"
+    a, b, user = "+14045550161", "+14045550162", "+14155550161"
     brand(stack, "acme-461", a, b)
     path = f"/v1/blocklist/{a}/{user}"
     status, accepted = stack.http("POST", path, {"reason": "asked by phone"}, AUTH)
@@ -138,7 +138,7 @@ def test_manual_changes_take_the_numbers_scope_and_refuse_a_narrower_removal(sta
 def test_a_brands_default_scope_moves_its_numbers_and_bad_values_are_refused(
     stack: Stack,
 ) -> None:
-    a, b, user = "+12125550471", "+12125550472", "+14155550471"
+    a, b, user = "+14045550171", "+14045550172", "+14155550171"
     for number in (a, b):
         configure(stack, number, brand_id="acme-471")
     status, answer = stack.http("PUT", "/v1/brands/acme-471", {"opt_out_scope": "brand"}, AUTH)

@@ -34,8 +34,8 @@ def answers(stack: Stack, number: str, users: list[str]) -> list[bool | None]:
 
 def test_tables_are_rebuilt_from_the_changelog(classify_stack: Stack) -> None:
     stack = classify_stack
-    number = "+15551400000"
-    users = [f"+1555150{n:04d}" for n in range(PAIRS)]
+    number = "+17135550100"
+    users = [f"+122055501{n:02d}" for n in range(PAIRS)]
     for n, user in enumerate(users):
         stack.inbound(f"loss-stop-{n}", user, number, "STOP")
     for n, user in enumerate(users[::4]):

@@ -63,9 +63,9 @@ def check_all(stack: Stack, web_url: str, number: str, users: list[str]) -> tupl
     return status, [r["blocked"] for r in answer["results"]] if status == 200 else []
 
 
-def half_stopped(stack: Stack, number: str, name: str, exchange: str) -> tuple[list, list]:
+def half_stopped(stack: Stack, number: str, name: str, area_code: str) -> tuple[list, list]:
     """PAIRS * 2 users of `number`, the first half of whom text STOP: (all users, stopped)."""
-    users = [f"+1555{exchange}{n:04d}" for n in range(PAIRS * 2)]
+    users = [f"+1{area_code}55501{n:02d}" for n in range(PAIRS * 2)]
     for n, user in enumerate(users[:PAIRS]):
         stack.inbound(f"{name}-{n}", user, number, "STOP")
     return users, users[:PAIRS]
@@ -73,8 +73,8 @@ def half_stopped(stack: Stack, number: str, name: str, exchange: str) -> tuple[l
 
 def test_lookups_are_right_from_either_worker(two_workers: tuple[Stack, str]) -> None:
     stack, second_url = two_workers
-    number = "+15551200000"
-    users, stopped = half_stopped(stack, number, "two", "130")
+    number = "+12195550100"
+    users, stopped = half_stopped(stack, number, "two", "503")
 
     for web_url in (stack.web_url, second_url):
         for user in users:
@@ -92,10 +92,10 @@ def test_a_brand_block_is_answered_for_every_number_of_the_brand_from_either_wor
     two_workers: tuple[Stack, str],
 ) -> None:
     stack, second_url = two_workers
-    texted, other = "+18005550481", "+18005550482"
+    texted, other = "+18005550181", "+18005550182"
     for number in (texted, other):
         configure(stack, number, brand_id="acme-481", opt_out_scope="brand")
-    users, stopped = half_stopped(stack, texted, "brand", "148")
+    users, stopped = half_stopped(stack, texted, "brand", "512")
     expected = (200, [u in stopped for u in users])
     for web_url in (stack.web_url, second_url):
         eventually(lambda w=web_url: check_all(stack, w, other, users) == expected, what=web_url)
@@ -107,8 +107,8 @@ def test_when_one_worker_dies_the_other_answers_for_every_pair_within_the_bound(
     two_workers_to_kill: tuple[Stack, str],
 ) -> None:
     stack, survivor_url = two_workers_to_kill
-    number = "+15551210000"
-    users, stopped = half_stopped(stack, number, "failover", "131")
+    number = "+16025550100"
+    users, stopped = half_stopped(stack, number, "failover", "515")
     expected = (200, [u in stopped for u in users])
     eventually(lambda: check_all(stack, survivor_url, number, users) == expected, what="all")
     assert "OPT_OUT (exact_keyword)" in stack.worker_log_text(), "the worker to kill owns pairs"

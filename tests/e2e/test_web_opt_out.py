@@ -26,11 +26,11 @@ def fetch(stack: Stack, path: str, phone: str | None = None) -> tuple[int, str]:
 
 
 def test_a_number_entered_on_the_page_is_blocked_from_the_web(stack: Stack) -> None:
-    number, user = "+12125550811", "+14155550811"
+    number, user = "+12125550111", "+12135550111"
     status, form = fetch(stack, f"/opt-out/{number}")
     assert status == 200 and "<label for='phone'>" in form and "Stop text messages" in form
     assert "http" not in form.split("<body>")[0]  # nothing loaded from elsewhere
-    status, done = fetch(stack, f"/opt-out/{number}", "(415) 555-0811")
+    status, done = fetch(stack, f"/opt-out/{number}", "(213) 555-0111")
     assert status == 200 and f"{user} will get no more text messages" in done
     eventually(lambda: blocked(stack, number, user), what="the web opt-out")
     _, answer = stack.lookup(number, user)
@@ -38,7 +38,7 @@ def test_a_number_entered_on_the_page_is_blocked_from_the_web(stack: Stack) -> N
 
 
 def test_a_brands_page_blocks_in_the_brands_scope(stack: Stack) -> None:
-    a, b, user = "+12125550821", "+12125550822", "+14155550821"
+    a, b, user = "+12125550121", "+12125550122", "+12135550121"
     for number in (a, b):
         configure(stack, number, brand_id="web-821", opt_out_scope="brand")
     status, _ = fetch(stack, "/opt-out/brand/web-821", user)
@@ -49,9 +49,9 @@ def test_a_brands_page_blocks_in_the_brands_scope(stack: Stack) -> None:
 
 
 def test_an_unreadable_number_and_too_many_posts_are_refused_readably(stack: Stack) -> None:
-    status, page = fetch(stack, "/opt-out/+12125550831", "call me maybe")
+    status, page = fetch(stack, "/opt-out/+12125550131", "call me maybe")
     assert status == 400 and "could not read that phone number" in page
-    statuses = [fetch(stack, "/opt-out/+12125550831", "(415) 555-0831")[0] for _ in range(6)]
+    statuses = [fetch(stack, "/opt-out/+12125550131", "(213) 555-0131")[0] for _ in range(6)]
     assert 429 in statuses and statuses[0] == 200
-    _, page = fetch(stack, "/opt-out/+12125550831", "(415) 555-0831")
+    _, page = fetch(stack, "/opt-out/+12125550131", "(213) 555-0131")
     assert "Too many requests" in page

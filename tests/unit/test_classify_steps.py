@@ -25,7 +25,7 @@ from optout.streams.rules.number_settings import default_settings
 from optout.streams.rules.partitioning import end_user_partition
 from optout.tables import blocklist, history
 
-BUSINESS, USER = "+15559990000", "+15550001111"
+BUSINESS, USER = "+12125550100", "+14155550100"
 INBOUND = AvroSerde("inbound_message", "inbound-messages")
 
 
@@ -132,7 +132,7 @@ def test_a_message_outside_its_end_users_partition_is_only_rekeyed(steps: list[s
 def test_a_second_message_with_effects_of_an_end_user_waits_for_the_first_to_be_confirmed(
     steps: list[str],
 ) -> None:
-    run(inbound("m-3", "STOP"), inbound("m-4", "START"), inbound("m-5", "hi", to="+15559990001"))
+    run(inbound("m-3", "STOP"), inbound("m-4", "START"), inbound("m-5", "hi", to="+12125550101"))
     first_seen, second_block = steps.index("seen m-3"), steps.index(f"block {BUSINESS}|{USER}", 1)
     assert first_seen < second_block, steps
     assert steps[-1] == "seen m-4" and "seen m-5" not in steps

@@ -9,8 +9,8 @@ RECEIVED = 1_790_000_000_000
 
 def reply(intent: str = "OPT_OUT") -> dict:
     return {
-        "reply_id": "m-1:reply", "in_reply_to": "m-1", "from_number": "+12125550900",
-        "to_number": "+14155550900", "intent": intent, "received_at": RECEIVED,
+        "reply_id": "m-1:reply", "in_reply_to": "m-1", "from_number": "+16175550100",
+        "to_number": "+12535550100", "intent": intent, "received_at": RECEIVED,
     }  # fmt: skip
 
 
@@ -37,7 +37,7 @@ def test_other_replies_have_no_deadline_here() -> None:
 def test_an_open_review_item_past_its_deadline_is_an_alert_once_it_is_due() -> None:
     item = {
         "review_id": "m-2", "status": "OPEN", "message_id": "m-2",
-        "business_number": "+12125550900", "end_user_number": "+14155550900",
+        "business_number": "+16175550100", "end_user_number": "+12535550100",
         "received_at": RECEIVED, "due_at": RECEIVED + 86_400_000,
     }  # fmt: skip
     assert review_overdue_alert(item, RECEIVED + 86_400_000) is None

@@ -7,7 +7,7 @@ from optout.streams.rules.keywords import Intent
 
 NOW = 1_790_000_000_000
 SETTINGS = {
-    "number": "+15559990000",
+    "number": "+12125550100",
     "enabled": True,
     "brand_name": "Acme",
     "help_contact": "help@acme.test",
@@ -26,11 +26,11 @@ def decide_alone(message: dict, entry: dict | None, settings: dict, now: int, *p
     return decide(message, settings, lambda scope: entry, now, *position)
 
 
-def message(text: str, message_id: str = "m-1", to: str = "+15559990000") -> dict:
+def message(text: str, message_id: str = "m-1", to: str = "+12125550100") -> dict:
     return {
         "message_id": message_id,
         "channel": "SMS",
-        "from_number": "+15550001111",
+        "from_number": "+14155550100",
         "to_number": to,
         "text": text,
         "media_urls": [],
@@ -41,8 +41,8 @@ def message(text: str, message_id: str = "m-1", to: str = "+15559990000") -> dic
 
 def blocked_entry(message_id: str = "m-0") -> dict:
     return {
-        "business_number": "+15559990000",
-        "end_user_number": "+15550001111",
+        "business_number": "+12125550100",
+        "end_user_number": "+14155550100",
         "blocked": True,
         "since": NOW - 1000,
         "keyword": "STOP",
@@ -107,11 +107,13 @@ def test_numbers_outside_usa_and_canada_and_disabled_numbers_are_only_forwarded(
         assert decision.reply_text is None and not decision.entry_changed
 
 
-def test_a_caribbean_plus_one_number_is_only_forwarded_and_a_canadian_one_handled() -> None:
+def test_a_caribbean_or_made_up_plus_one_number_is_only_forwarded_a_canadian_one_handled() -> None:
     jamaica = decide_alone(message("STOP", to="+18765550100"), None, SETTINGS, NOW)
     bahamas = decide_alone(message("STOP", to="+12425550100"), None, SETTINGS, NOW)
+    made_up = decide_alone(message("STOP", to="+15559990000"), None, SETTINGS, NOW)
     toronto = decide_alone(message("STOP", to="+14165550100"), None, SETTINGS, NOW)
-    assert jamaica.classification.rule == bahamas.classification.rule == "outside_usa_canada"
+    for decision in (jamaica, bahamas, made_up):
+        assert decision.classification.rule == "outside_usa_canada"
     assert not jamaica.entry_changed and jamaica.reply_text is None
     assert toronto.consent_action == "OPT_OUT"
 
@@ -144,7 +146,7 @@ def test_a_repeated_stop_is_confirmed_again_only_after_a_day() -> None:
 
 
 def test_reply_language_follows_the_keyword() -> None:
-    arret = decide_alone(message("ARRET", to="+15145550000"), None, SETTINGS, NOW)
+    arret = decide_alone(message("ARRET", to="+12495550100"), None, SETTINGS, NOW)
     assert arret.reply_language == "fr" and "desabonne" in (arret.reply_text or "")
     aide = decide_alone(message("aide"), None, SETTINGS, NOW)
     assert aide.reply_language == "fr" and "Aide" in (aide.reply_text or "")
@@ -153,8 +155,8 @@ def test_reply_language_follows_the_keyword() -> None:
 
 
 def test_info_is_bilingual_in_canada_only() -> None:
-    canada = decide_alone(message("INFO", to="+14165550000"), None, SETTINGS, NOW)
-    usa = decide_alone(message("INFO", to="+12125550000"), None, SETTINGS, NOW)
+    canada = decide_alone(message("INFO", to="+12265550100"), None, SETTINGS, NOW)
+    usa = decide_alone(message("INFO", to="+13055550100"), None, SETTINGS, NOW)
     assert canada.reply_language == "en+fr" and "Aide" in (canada.reply_text or "")
     assert len(canada.reply_text or "") <= 160
     assert usa.reply_language == "en" and "Aide" not in (usa.reply_text or "")

@@ -11,7 +11,7 @@ from optout.streams.rules.quiet_hours import next_opening, parse_window, recipie
 from optout.streams.rules.scopes import Consent
 
 BUSINESS, LOS_ANGELES, NEW_YORK, TOLL_FREE = (
-    "+18005550501", "+14155550500", "+12125550500", "+18885550500",
+    "+18005550501", "+14155550500", "+14045550100", "+18555550100",
 )  # fmt: skip
 TCPA = "08:00-21:00"
 NOT_BLOCKED = Consent(False, None, f"number:{BUSINESS}")
@@ -48,7 +48,7 @@ def test_a_send_to_an_end_user_who_opted_out_is_rejected_with_the_stop_behind_it
 
 
 def test_an_invalid_send_is_rejected_with_the_reason() -> None:
-    verdict = gate_verdict(send(to="415-555-0500"), NOT_BLOCKED, None, 0)
+    verdict = gate_verdict(send(to="415-555-0100"), NOT_BLOCKED, None, 0)
     assert verdict.action == REJECT and "is not an E.164 number" in (verdict.reason or "")
 
 

@@ -13,12 +13,12 @@ from optout.streams.rules.number_settings import (
 )
 from optout.streams.rules.templates import reply_text
 
-GOOD = default_settings("+12125550000", brand_name="Acme", help_contact="help@acme.test")
+GOOD = default_settings("+13055550100", brand_name="Acme", help_contact="help@acme.test")
 
 
 def test_defaults_with_brand_and_contact_comply() -> None:
     assert settings_problems(GOOD) == []
-    assert settings_problems(GOOD | {"number": "+14165550000"}) == []  # Canada: one segment each
+    assert settings_problems(GOOD | {"number": "+12265550100"}) == []  # Canada: one segment each
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_non_compliant_settings_are_refused_with_a_reason(change: dict, problem:
 def test_canadian_replies_must_fit_in_one_sms_segment_as_a_phone_counts_it() -> None:
     body = ("Vous êtes désabonné et ne recevrez plus de messages de notre part. " * 3)[:142]
     french = "{brand}: " + body  # 148 characters once the brand (Acme) is in
-    canadian = GOOD | {"number": "+14165550000", "replies": {"opt_out.fr": french}}
+    canadian = GOOD | {"number": "+12265550100", "replies": {"opt_out.fr": french}}
     problems = settings_problems(canadian)
     assert any("3 SMS segments (148 characters in UCS-2)" in p for p in problems), problems
     plain = "{brand}: You will receive no more messages. Reply START to resubscribe. " * 2
@@ -66,7 +66,7 @@ def test_canadian_replies_must_fit_in_one_sms_segment_as_a_phone_counts_it() -> 
 def test_the_canadian_rates_wording_is_accepted() -> None:
     help_en = "{brand}: Help at {contact}. Std msg rates may apply. Reply STOP to opt out."
     assert (
-        settings_problems(GOOD | {"number": "+14165550000", "replies": {"help.en": help_en}}) == []
+        settings_problems(GOOD | {"number": "+12265550100", "replies": {"help.en": help_en}}) == []
     )
 
 
@@ -81,7 +81,7 @@ def test_an_opt_out_confirmation_with_marketing_is_refused(confirmation: str) ->
 
 
 def test_effective_settings_fill_empty_fields_from_defaults() -> None:
-    stored = default_settings("+12125550000") | {"enabled": False, "brand_name": "Zeta"}
+    stored = default_settings("+13055550100") | {"enabled": False, "brand_name": "Zeta"}
     effective = effective_settings(stored, GOOD)
     assert effective["enabled"] is False and effective["brand_name"] == "Zeta"
     assert effective["help_contact"] == "help@acme.test"

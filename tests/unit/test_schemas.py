@@ -20,8 +20,8 @@ from optout.streams.embedded.broker import free_port
 MESSAGE = {
     "message_id": "m-1",
     "channel": "SMS",
-    "from_number": "+15550001111",
-    "to_number": "+15559990000",
+    "from_number": "+14155550100",
+    "to_number": "+12125550100",
     "text": "STOP",
     "media_urls": [],
     "received_at": 1_790_000_000_000,
@@ -63,8 +63,8 @@ def test_truncated_and_padded_bodies_are_rejected() -> None:
 
 def test_a_record_of_another_contract_is_not_taken_for_this_one() -> None:
     entry = {
-        "business_number": "+15559990000",
-        "end_user_number": "+15550001111",
+        "business_number": "+12125550100",
+        "end_user_number": "+14155550100",
         "blocked": True,
         "since": 1,
         "keyword": "STOP",

@@ -27,7 +27,7 @@ def test_a_number_is_read_as_people_type_it(typed: str, number: str | None) -> N
 
 
 def test_the_command_is_an_opt_out_in_the_numbers_scope_from_the_web() -> None:
-    command = opt_out_command("+18005550801", "brand:acme", "+14155550100", 7)
+    command = opt_out_command("+18005550101", "brand:acme", "+14155550100", 7)
     assert (command["action"], command["scope"], command["source"], command["actor"]) == (
         "OPT_OUT", "brand:acme", "web", "web",
     )  # fmt: skip
