@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PACKAGES := -p optout.schemas -p optout.streams -p optout.tables
+PACKAGES := -p optout.schemas -p optout.streams -p optout.tables -p optout.console
 
-.PHONY: install run test lint typecheck unit e2e crash clean
+.PHONY: install browser run test lint typecheck unit e2e crash clean
 
 install: $(VENV)/.installed
 
@@ -13,6 +13,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,peers]"
 	touch $@
+
+# The console's browser tests drive Debian's Chromium (tests/e2e/test_console_browser.py):
+# installed once, when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver for the browser tests ..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 run: install
 	$(BIN)/optout up
@@ -25,13 +35,13 @@ lint: install
 # reads the package through a tree of links laid out as installed.
 typecheck: install
 	mkdir -p build/typecheck/optout
-	for d in streams schemas tables; do ln -sfn ../../../$$d build/typecheck/optout/$$d; done
+	for d in streams schemas tables console; do ln -sfn ../../../$$d build/typecheck/optout/$$d; done
 	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases $(PACKAGES)
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
-e2e: install
+e2e: install browser
 	$(BIN)/python -m pytest -q -m "not crash" tests/e2e
 
 # The kill -9 crash test (tests/e2e/test_crash.py) alone, at full size: 20,000 messages.
@@ -39,7 +49,7 @@ e2e: install
 crash: install
 	OPTOUT_CRASH_TEST_MESSAGES=20000 $(BIN)/python -m pytest -q -s -m crash
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/python -m pytest -q --durations=10
 
 clean:

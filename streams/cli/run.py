@@ -210,6 +210,7 @@ def _write_run_file(config: Config) -> None:
 
 
 def _lookups(args: argparse.Namespace) -> int:
+    from optout.console.replica import add_console
     from optout.streams.cli.logs import configure_logging
     from optout.tables.client.lookup_replica import serve
 
@@ -228,6 +229,7 @@ def _lookups(args: argparse.Namespace) -> int:
             args.port,
             args.fetch_wait_ms,
             config.schema_registry_url or None,
+            add_console,
         )
     )
     return 0

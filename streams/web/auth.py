@@ -1,13 +1,27 @@
-"""Bearer tokens for the HTTP API: management always needs one; lookups when configured so."""
+"""Bearer tokens for the HTTP API: management always needs one; lookups when configured so.
+
+Reads also take the token from the console's `optout_token` cookie (set by its page script,
+SameSite=Strict), so a browser can open reading pages and downloads; changes take it from the
+Authorization header only, so no other site can make one with a visitor's cookie."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import unquote
 
 from optout.streams.config import config
 
-__all__ = ["Refused", "admin_caller", "admin_request", "check_lookup_allowed"]
+__all__ = [
+    "TOKEN_COOKIE",
+    "Refused",
+    "admin_caller",
+    "admin_request",
+    "check_lookup_allowed",
+    "reading_refusal",
+]
+
+TOKEN_COOKIE = "optout_token"
 
 
 class Refused(Exception):
@@ -35,12 +49,32 @@ async def admin_request(request: Any) -> tuple[str, Any]:
 
 def check_lookup_allowed(request: Any) -> None:
     if config.lookups_need_token:
-        _caller(request, config.lookup_tokens | config.admin_tokens)
+        tokens = config.lookup_tokens | config.admin_tokens
+        cookie = unquote(request.cookies.get(TOKEN_COOKIE, ""))
+        if not (cookie and _known(cookie, tokens)):
+            _caller(request, tokens)
+
+
+def reading_refusal(request: Any) -> str | None:
+    """For a reading page: why it may not be shown (in words for a person), or None."""
+    try:
+        check_lookup_allowed(request)
+    except Refused:
+        return "Reading needs a token here: enter it in the Token field at the top, then reload."
+    return None
 
 
 def _caller(request: Any, tokens: dict[str, str]) -> str:
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip().encode()
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    name = _known(given, tokens)
+    if name is None:
+        raise Refused("missing or wrong bearer token")
+    return name
+
+
+def _known(given: str, tokens: dict[str, str]) -> str | None:
+    """The name of the token `given` is, or None."""
     for token, name in tokens.items():
-        if hmac.compare_digest(given, token.encode()):
+        if hmac.compare_digest(given.encode(), token.encode()):
             return name
-    raise Refused("missing or wrong bearer token")
+    return None

@@ -1,4 +1,5 @@
-"""Worker endpoints for operators: `/healthz` and `/readyz` (200 once ready), `/metrics`."""
+"""Worker endpoints for operators: `/healthz` and `/readyz` (200 once ready), `/metrics`, and
+the HTTP API's description, `/openapi.json`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
+from optout.streams.web.openapi import openapi_document
 
-__all__ = ["ConsumerLag", "healthz", "metrics", "worker_ready"]
+__all__ = ["ConsumerLag", "healthz", "metrics", "openapi", "worker_ready"]
 
 
 def worker_ready() -> bool:
@@ -34,6 +36,11 @@ async def healthz(web: Any, request: Any) -> Any:
 @app.page("/metrics")
 async def metrics(web: Any, request: Any) -> Any:
     return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+@app.page("/openapi.json")
+async def openapi(web: Any, request: Any) -> Any:
+    return web.json(openapi_document())
 
 
 app.page("/readyz")(healthz)

@@ -3,8 +3,8 @@
     reader = BlocklistReader("kafka:9092", "/var/lib/my-sender/blocklist")
     reader.start_in_thread()                 # or: await reader.run() in your own event loop
     reader.wait_until_caught_up(timeout=60)
-    if reader.is_blocked("+15559990000", "+15550001111"): ...
-    reader.consent("+15559990000", "+15550001111")  # blocked?, in which scope, the deciding entry
+    if reader.is_blocked("+12125550100", "+14155550100"): ...
+    reader.consent("+12125550100", "+14155550100")  # blocked?, in which scope, the deciding entry
     reader.lag()                              # records not yet applied, per partition
 
 It follows the compacted `blocklist-changelog` topic from the beginning into RocksDB (rocksdict)
@@ -110,6 +110,15 @@ class BlocklistReader:
                              "texted": entry["business_number"], "source": entry["source"],
                              "keyword": entry["keyword"], "reason": entry["reason"]})  # fmt: skip
         return page
+
+    def all_blocked_senders(self, number: str) -> list[dict]:
+        """Every sender blocked in a number's scope, in sender order."""
+        senders: list[dict] = []
+        after = None
+        while page := self.blocked_senders(number, after, 1000):
+            senders += page
+            after = page[-1]["sender"]
+        return senders
 
     @property
     def blocked_count(self) -> int:

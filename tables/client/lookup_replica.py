@@ -2,10 +2,11 @@
 
 It follows the block list's changelog into its own RocksDB copy (a BlocklistReader) and answers
 the same lookups as the workers, `GET /v1/blocklist/{number}/{sender}` and
-`POST /v1/blocklist/check`, without any stream processing in the same process. Send services
-that need a steady low latency ask replicas; run as many as the load needs. A replica trails the
-changelog by its fetch wait (OPTOUT_LOOKUP_FETCH_WAIT_MS); `/healthz` is 200 once it has caught up
-and reports its lag.
+`POST /v1/blocklist/check`, without any stream processing in the same process (`optout lookups`
+adds the operator console's reading pages, console/replica.py). Send services that need a steady
+low latency ask replicas; run as many as the load needs. A replica trails the changelog by its
+fetch wait (OPTOUT_LOOKUP_FETCH_WAIT_MS); `/healthz` is 200 once it has caught up and reports
+its lag.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -27,12 +29,17 @@ log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)
 
 
-def lookup_app(reader: BlocklistReader) -> web.Application:
+AddPages = Callable[[web.Application, BlocklistReader], None]
+
+
+def lookup_app(reader: BlocklistReader, add_pages: AddPages | None = None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[READER] = reader
     app.router.add_get("/v1/blocklist/{number}/{sender}", lookup_one)
     app.router.add_post("/v1/blocklist/check", lookup_batch)
     app.router.add_get("/healthz", healthz)
+    if add_pages is not None:
+        add_pages(app, reader)
     return app
 
 
@@ -78,10 +85,12 @@ async def serve(
     port: int,
     fetch_wait_ms: int,
     schema_registry: str | None = None,
+    add_pages: AddPages | None = None,
 ) -> None:
-    """Follow the changelog and answer lookups until SIGINT or SIGTERM."""
+    """Follow the changelog and answer lookups (and any pages `add_pages` adds) until SIGINT or
+    SIGTERM."""
     reader = BlocklistReader(bootstrap, data_dir, schema_registry, fetch_wait_ms)
-    runner = web.AppRunner(lookup_app(reader), access_log=None)
+    runner = web.AppRunner(lookup_app(reader, add_pages), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("block-list lookups on http://%s:%s (copy in %s)", host, port, data_dir)

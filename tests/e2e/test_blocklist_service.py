@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from optout.streams.embedded.broker import free_port
+from optout.streams.web.openapi import REPLICA_PATHS
 from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.support import (
     ADMIN_TOKEN,
@@ -212,9 +216,23 @@ def test_a_lookup_replica_answers_as_the_workers_do(stack: Stack, tmp_path: Path
         assert [r["blocked"] for r in answer["results"]] == [True] * 3 + [False] * 3
         status, answer = stack.http("GET", f"/v1/blocklist/{number}/555", base=base)
         assert status == 400 and "E.164" in answer["error"]
+        the_replicas_console_answers(base, number, users)
     finally:
         replica.terminate()
         assert replica.wait(timeout=30) == 0, replica.stderr.read() if replica.stderr else ""
+
+
+def the_replicas_console_answers(base: str, number: str, users: list[str]) -> None:
+    def text(path: str) -> str:
+        with urllib.request.urlopen(base + path, timeout=10) as answer:
+            return answer.read().decode()
+
+    pair = text(f"/console/pair?{urlencode({'number': number, 'sender': users[0]})}")
+    assert f"Blocked: {number} may not text {users[0]}" in pair and "replica test" in pair
+    listing = text(f"/console/number?{urlencode({'number': number})}")
+    assert all(u in listing for u in users[:3]) and users[3] not in listing
+    assert text(f"/console/number.csv?{urlencode({'number': number})}").count("\n") == 4
+    assert set(json.loads(text("/openapi.json"))["paths"]) == set(REPLICA_PATHS)
 
 
 def _answers(stack: Stack, base: str, path: str) -> int:

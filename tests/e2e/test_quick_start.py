@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,7 @@ def test_up_inject_and_check(tmp_path: Path) -> None:
         revoke_all_across_a_brand(env)
         sends_through_the_gate(env)
         evidence_and_regions(env)
+        the_console_shows_a_stop(env, log_path.read_text())
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
@@ -139,3 +141,22 @@ def evidence_and_regions(env: dict[str, str]) -> None:
     assert '"STOP"' in found and "You are unsubscribed" in found
     jamaica = optout("blocklist", "check", "+18765550601", "+14155550600", env=env)
     assert json.loads(jamaica.stdout)["blocked"] is False
+
+
+def the_console_shows_a_stop(env: dict[str, str], up_log: str) -> None:
+    """The console issue's example: `optout up` says where the console is, and its pair page
+    says a pair is blocked after a STOP, and shows the STOP."""
+    console = f"http://127.0.0.1:{env['OPTOUT_WEB_PORT']}/console"
+    assert f"operator console on {console}" in up_log
+    injected = optout("inject", "--from", "+14155550700", "--to", "+18005550701", "--text", "STOP",
+                      env=env)  # fmt: skip
+    assert injected.returncode == 0, injected.stderr
+    url = f"{console}/pair?number=%2B18005550701&sender=%2B14155550700"
+
+    def page() -> str:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text = answer.read().decode()
+        return text if "Blocked: +18005550701 may not text +14155550700" in text else ""
+
+    shown = eventually(page, what="the pair page to say blocked")
+    assert "<dd>STOP</dd>" in shown  # the message text and keyword in the timeline

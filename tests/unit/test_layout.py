@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = {"streams": "optout.streams", "tables": "optout.tables", "schemas": "optout.schemas"}
+FOLDERS = {
+    "streams": "optout.streams",
+    "tables": "optout.tables",
+    "schemas": "optout.schemas",
+    "console": "optout.console",
+}
 # Lower layers never import higher ones; a module may import its own layer.
 LAYERS = [
     ["optout.schemas"],
@@ -24,6 +29,7 @@ LAYERS = [
     ["optout.tables"],
     ["optout.streams.agents"],
     ["optout.tables.views"],
+    ["optout.console"],
     ["optout.streams.bench"],
     ["optout.streams.cli"],
 ]  # fmt: skip
@@ -84,7 +90,7 @@ def test_rules_import_no_stream_or_web_framework() -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package", ["optout.streams", "optout.tables", "optout.schemas"])
+@pytest.mark.parametrize("package", list(FOLDERS.values()))
 def test_every_module_imports(package: str) -> None:
     chosen = [m for m in modules() if m.startswith(package) and not m.endswith("__main__")]
     probe = f"for m in {chosen!r}: __import__(m)"

@@ -1,0 +1,159 @@
+"""The operator console on a classify worker: `/console` and its pages (console/pages.py).
+
+Reading pages follow the lookup setting: open unless lookups need a token (the console's token
+cookie counts). A pair's page is rendered by the worker that owns the end user's partition,
+where the pair's entries and history are; others forward the request, as they do lookups.
+Changes are made by the page's script through the HTTP API, with an admin token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import aiohttp
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+
+from optout.console.pages import (
+    WORKER_NAV,
+    asset,
+    blocked_senders_csv,
+    figures_page,
+    figures_section,
+    home_page,
+    message_page,
+    number_form,
+    number_from_query,
+    number_page,
+    page,
+    pair_form,
+    pair_page,
+    queues_page,
+)
+from optout.streams.app import app, config
+from optout.streams.rules.lookup_answers import lookup_answer, pair_problem
+from optout.streams.rules.number_settings import shown
+from optout.streams.web.auth import reading_refusal
+from optout.tables import full_copy
+from optout.tables.blocklist import blocklist, consent_for
+from optout.tables.history import number_history
+from optout.tables.keys import end_user_key
+from optout.tables.review import open_items
+from optout.tables.settings import settings_for
+from optout.tables.views.dead_letters import dead_letters
+from optout.tables.views.figures import current_figures
+
+__all__ = ["console_home", "console_static", "e164_query"]
+
+log = logging.getLogger(__name__)
+SENDERS_PER_PAGE = 50
+
+
+def e164_query(request: Request, name: str) -> str:
+    return number_from_query(request.query.get(name, ""))
+
+
+@app.task
+async def announce_console() -> None:
+    log.info("operator console on %s/console", config.canonical_url.rstrip("/"))
+
+
+@app.page("/console")
+async def console_home(web: View, request: Request) -> Response:
+    return web.html(home_page(WORKER_NAV))
+
+
+@app.page("/console/static/{name}")
+async def console_static(web: View, request: Request, name: str) -> Response:
+    found = asset(name)
+    if found is None:
+        return web.text("not found", status=404)
+    return web.text(found[0], content_type=found[1])
+
+
+@app.page("/console/pair")
+class ConsolePairPage(View):
+    async def get(self, request: Request) -> Response:
+        number, sender = e164_query(request, "number"), e164_query(request, "sender")
+        if not number and not sender:
+            return self.html(page("A pair", pair_form("", ""), WORKER_NAV, "/console/pair"))
+        if problem := pair_problem(number, sender):
+            return self.html(message_page("A pair", problem, WORKER_NAV), status=400)
+        if refusal := reading_refusal(request):
+            return self.html(message_page("A pair", refusal, WORKER_NAV), status=401)
+        try:
+            return await app.router.route_req(
+                blocklist.name, end_user_key(sender), self.web, request
+            )
+        except SameNode:
+            pass
+        except (aiohttp.ClientError, KeyError) as exc:
+            text = f"the worker that holds this end user does not answer ({type(exc).__name__})"
+            return self.html(message_page("A pair", text + "; try again", WORKER_NAV), status=503)
+        answer = lookup_answer(number, sender, consent_for(number, sender))
+        history = number_history(number, sender)
+        return self.html(pair_page(number, sender, answer, history, WORKER_NAV))
+
+
+@app.page("/console/number")
+class ConsoleNumberPage(View):
+    async def get(self, request: Request) -> Response:
+        number, after = e164_query(request, "number"), request.query.get("after") or None
+        if not number:
+            return self.html(page("A number", number_form(""), WORKER_NAV, "/console/number"))
+        if problem := pair_problem(number):
+            return self.html(message_page("A number", problem, WORKER_NAV), status=400)
+        if refusal := reading_refusal(request):
+            return self.html(message_page("A number", refusal, WORKER_NAV), status=401)
+        if full_copy.reader is None:
+            starting = message_page("A number", "the worker is starting; try again", WORKER_NAV)
+            return self.html(starting, status=503)
+        senders = full_copy.reader.blocked_senders(number, after, SENDERS_PER_PAGE)
+        following = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
+        settings = shown(settings_for(number))
+        return self.html(number_page(number, settings, senders, after, following, WORKER_NAV))
+
+
+@app.page("/console/number.csv")
+class ConsoleNumberCsv(View):
+    """Every sender blocked in the number's scope, as CSV."""
+
+    async def get(self, request: Request) -> Response:
+        number = e164_query(request, "number")
+        if problem := pair_problem(number):
+            return self.text(problem, status=400)
+        if refusal := reading_refusal(request):
+            return self.text(refusal, status=401)
+        copy = full_copy.reader
+        if copy is None:
+            return self.text("starting; try again", status=503)
+        senders = copy.all_blocked_senders(number)
+        filename = f"blocked-senders-{number.lstrip('+')}.csv"
+        return self.text(
+            blocked_senders_csv(number, copy.scope_of_number(number), senders),
+            content_type="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+        )
+
+
+@app.page("/console/queues")
+class ConsoleQueuesPage(View):
+    async def get(self, request: Request) -> Response:
+        if refusal := reading_refusal(request):
+            return self.html(message_page("Work queues", refusal, WORKER_NAV), status=401)
+        listed = [row for _, row in await dead_letters()]
+        body = queues_page(open_items(), listed[:200], int(time.time() * 1000), WORKER_NAV)
+        return self.html(body)
+
+
+@app.page("/console/figures")
+class ConsoleFiguresPage(View):
+    """The figures page; ?part=figures: only its cards, for the script's refresh."""
+
+    async def get(self, request: Request) -> Response:
+        if refusal := reading_refusal(request):
+            return self.html(message_page("Live figures", refusal, WORKER_NAV), status=401)
+        if request.query.get("part") == "figures":
+            return self.html(figures_section(current_figures()))
+        return self.html(figures_page(current_figures(), WORKER_NAV))
