@@ -61,8 +61,21 @@ def _errors(*statuses: int) -> dict[str, dict]:
     return {str(s): _json(ERROR, reasons[s]) for s in statuses}
 
 
+def _in_path(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
 def _number(name: str = "number") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": E164}
+    return _in_path(name, E164)
+
+
+def _settings_put(summary: str) -> dict:
+    return _operation(
+        summary,
+        {"200": _json(OBJECT), **_errors(400, 401, 413, 422)},
+        ADMIN,
+        requestBody=_body(OBJECT),
+    )
 
 
 def _operation(summary: str, responses: dict, security: list, **more: Any) -> dict:
@@ -165,29 +178,14 @@ PATHS: dict[str, dict] = {
     "/v1/numbers/{number}": {
         "parameters": [_number()],
         "get": _operation("A number's settings", {"200": _json(OBJECT), **_errors(400)}, []),
-        "put": _operation(
-            "Change a number's settings (returns once the service applies them)",
-            {"200": _json(OBJECT), **_errors(400, 401, 413, 422)},
-            ADMIN,
-            requestBody=_body(OBJECT),
-        ),
+        "put": _settings_put("Change a number's settings (returns once the service applies them)"),
     },
     "/v1/brands/{brand_id}": {
         "parameters": [
-            {
-                "name": "brand_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-            }
-        ],  # fmt: skip
+            _in_path("brand_id", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"})
+        ],
         "get": _operation("A brand's defaults", {"200": _json(OBJECT), **_errors(400)}, []),
-        "put": _operation(
-            "Change a brand's defaults (its numbers that set none follow)",
-            {"200": _json(OBJECT), **_errors(400, 401, 413, 422)},
-            ADMIN,
-            requestBody=_body(OBJECT),
-        ),
+        "put": _settings_put("Change a brand's defaults (its numbers that set none follow)"),
     },
     "/v1/messages": {
         "post": _operation(
@@ -220,9 +218,7 @@ PATHS: dict[str, dict] = {
         ),
     },
     "/v1/review/{review_id}": {
-        "parameters": [
-            {"name": "review_id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
+        "parameters": [_in_path("review_id", {"type": "string"})],
         "post": _operation(
             "Decide a flagged message: opt_out blocks like a manual change, dismiss closes it",
             {"200": _json(OBJECT), **_errors(400, 401, 404, 413)},
@@ -248,13 +244,8 @@ PATHS: dict[str, dict] = {
     },
     "/v1/dead-letters/{dead_letter_id}/replay": {
         "parameters": [
-            {
-                "name": "dead_letter_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
-            }
-        ],  # fmt: skip
+            _in_path("dead_letter_id", {"type": "string", "pattern": "^[0-9]+-[0-9]+$"})
+        ],
         "post": _operation(
             "Put a dead-lettered delivery back on its topic (same key, same Idempotency-Key)",
             {"202": _json(OBJECT, "Replayed"), **_errors(401, 404, 409)},

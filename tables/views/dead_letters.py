@@ -41,28 +41,41 @@ def listed(record: ConsumerRecord) -> dict:
     """A dead letter as the API lists it: id (partition-offset), where it failed and why, and
     for a delivery, which message it carries."""
     dead = dead_letter_serde.decode(record.value)
-    message_of = REPLAYABLE.get(dead["source_topic"])
-    summary = None
-    if message_of and dead["value"]:
-        try:
-            message = message_of(dead["value"])
-            summary = f"{message['message_id']}: {message['from_number']} to {message['to_number']}"
-        except DecodeError:
-            message_of = None
+    message = _delivered_message(dead)
     return {
         "id": f"{record.partition}-{record.offset}",
         "source_topic": dead["source_topic"],
         "reason": dead["reason"],
         "failed_at": iso(dead["failed_at"]),
-        "replayable": message_of is not None,
-        "summary": summary,
+        "replayable": message is not None,
+        "summary": (
+            f"{message['message_id']}: {message['from_number']} to {message['to_number']}"
+            if message
+            else None
+        ),
     }
 
 
+def _delivered_message(dead: dict) -> dict | None:
+    """The message a dead-lettered delivery carries; None for anything else."""
+    message_of = REPLAYABLE.get(dead["source_topic"])
+    if message_of is None or dead["value"] is None:
+        return None
+    try:
+        return message_of(dead["value"])
+    except DecodeError:
+        return None
+
+
 async def dead_letters() -> list[tuple[ConsumerRecord, dict]]:
-    """Every dead letter with its listing, the latest failure first."""
-    records = await read_records(config.broker_url, DEAD_LETTER_TOPIC)
-    found = [(record, listed(record)) for record in records]
+    """Every dead letter with its listing, the latest failure first (a record on the topic that
+    is no dead letter of ours is left out)."""
+    found = []
+    for record in await read_records(config.broker_url, DEAD_LETTER_TOPIC):
+        try:
+            found.append((record, listed(record)))
+        except DecodeError:
+            continue
     return sorted(found, key=lambda pair: pair[1]["failed_at"], reverse=True)
 
 
