@@ -36,17 +36,13 @@ WEIGHTS = [12, 14, 8, 40, 20, 3, 3]
 @pytest.fixture
 def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A classify worker to kill, and a delivery worker (replies, webhooks) left running."""
-    running = Stack(tmp_path_factory.mktemp("crash-stack"), agents="classify")
-    try:
-        running.start()
+    with Stack(tmp_path_factory.mktemp("crash-stack"), agents="classify") as running:
         delivery_port = free_port()
         delivery = running.spawn_worker(delivery_port, "delivery", agents="reply,webhook")
         running.wait_ready(delivery, delivery_port)
         yield running
         delivery.terminate()
         delivery.wait(timeout=60)
-    finally:
-        running.stop()
 
 
 def inbound_messages() -> list[Record]:

@@ -16,16 +16,12 @@ RETENTION_S = 2.0
 
 @pytest.fixture(scope="module")
 def forgetful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
+    with Stack(
         tmp_path_factory.mktemp("forgetful"),
         OPTOUT_DEDUPE_RETENTION_HOURS=str(RETENTION_S / 3600),
         OPTOUT_PRUNE_INTERVAL_SECONDS="0",
-    )
-    try:
-        stack.start()
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def last_values(stack: Stack, topic: str) -> dict[bytes, bytes | None]:

@@ -19,16 +19,12 @@ SENDS = 30
 @pytest.fixture
 def gate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Offsets are committed only every 10 minutes: a kill always lands before the commit.
-    running = Stack(
+    with Stack(
         tmp_path_factory.mktemp("gate-stack"),
         agents="classify,send",
         OPTOUT_COMMIT_INTERVAL_SECONDS="600",
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def produce_sends(stack: Stack, numbers: range) -> None:

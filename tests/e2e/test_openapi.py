@@ -33,12 +33,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def api_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("openapi"), agents="classify")
-    try:
-        running.start()
+    with Stack(tmp_path_factory.mktemp("openapi"), agents="classify") as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_every_answer_is_as_documented(api_stack: Stack) -> None:

@@ -18,16 +18,12 @@ REPLIES = 30
 @pytest.fixture
 def reply_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Offsets are committed only every 10 minutes: a kill always lands before the commit.
-    running = Stack(
+    with Stack(
         tmp_path_factory.mktemp("reply-stack"),
         agents="reply",
         OPTOUT_COMMIT_INTERVAL_SECONDS="600",
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def reply(n: int) -> bytes:

@@ -16,12 +16,8 @@ PAIRS = 40
 
 @pytest.fixture
 def classify_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("state-loss"), agents="classify")
-    try:
-        stack.start()
+    with Stack(tmp_path_factory.mktemp("state-loss"), agents="classify") as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def answers(stack: Stack, number: str, users: list[str]) -> list[bool | None]:

@@ -16,12 +16,8 @@ from tests.support.stack import Stack
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One running stack (broker, worker with every agent, HTTP stand-ins) for the session."""
-    running = Stack(tmp_path_factory.mktemp("stack"))
-    try:
-        running.start()
+    with Stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,18 @@ class Stack:
         self.worker: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        """Started (everything), and stopped again when the block ends or starting fails."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def start(self, with_broker: bool = True) -> None:
         """The stand-ins; then, unless told otherwise, the broker and the worker."""
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
