@@ -21,6 +21,7 @@ __all__ = [
     "WORKER_NAV",
     "asset",
     "blocked_senders_csv",
+    "cannot_show",
     "figures_page",
     "figures_section",
     "home_page",
@@ -109,9 +110,24 @@ def home_page(nav: Iterable[tuple[str, str]]) -> str:
     return page("Operator console", body, nav, "/console")
 
 
-def message_page(title: str, text: str, nav: Iterable[tuple[str, str]]) -> str:
-    """An error or refusal, said plainly, with the way forward."""
-    return page(title, f"<p class='message' role='alert'>{escape(text)}</p>", nav)
+def message_page(title: str, text: str, nav: Iterable[tuple[str, str]], form: str = "") -> str:
+    """An error or refusal, said plainly, above the form to try again with."""
+    return page(title, f"<p class='message' role='alert'>{escape(text)}</p>{form}", nav)
+
+
+def cannot_show(
+    title: str,
+    form: str,
+    nav: Iterable[tuple[str, str]],
+    problem: str | None,
+    refusal: str | None,
+) -> tuple[str, int] | None:
+    """The page and status for a request that cannot be answered: a malformed number (400), or
+    no token where reading needs one (401); None when it can be."""
+    for text, status in ((problem, 400), (refusal, 401)):
+        if text:
+            return message_page(title, text, nav, form), status
+    return None
 
 
 def pair_form(number: str, sender: str) -> str:

@@ -10,10 +10,12 @@ from optout.console.pages import (
     REPLICA_NAV,
     asset,
     blocked_senders_csv,
+    cannot_show,
     home_page,
-    message_page,
+    number_form,
     number_from_query,
     number_page,
+    pair_form,
     pair_page,
 )
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem
@@ -48,10 +50,9 @@ async def _home(request: web.Request) -> web.Response:
 async def _pair(request: web.Request) -> web.Response:
     number = number_from_query(request.query.get("number", ""))
     sender = number_from_query(request.query.get("sender", ""))
-    if problem := pair_problem(number, sender):
-        return _html(message_page("A pair", problem, REPLICA_NAV), 400)
-    if refusal := reading_refusal(request):
-        return _html(message_page("A pair", refusal, REPLICA_NAV), 401)
+    form, problem = pair_form(number, sender), pair_problem(number, sender)
+    if refused := cannot_show("A pair", form, REPLICA_NAV, problem, reading_refusal(request)):
+        return _html(*refused)
     answer = lookup_answer(number, sender, request.app[READER].consent(number, sender))
     return _html(pair_page(number, sender, answer, None, REPLICA_NAV))
 
@@ -59,10 +60,9 @@ async def _pair(request: web.Request) -> web.Response:
 async def _number(request: web.Request) -> web.Response:
     number = number_from_query(request.query.get("number", ""))
     after = request.query.get("after") or None
-    if problem := pair_problem(number):
-        return _html(message_page("A number", problem, REPLICA_NAV), 400)
-    if refusal := reading_refusal(request):
-        return _html(message_page("A number", refusal, REPLICA_NAV), 401)
+    form, problem = number_form(number), pair_problem(number)
+    if refused := cannot_show("A number", form, REPLICA_NAV, problem, reading_refusal(request)):
+        return _html(*refused)
     senders = request.app[READER].blocked_senders(number, after, SENDERS_PER_PAGE)
     following = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
     return _html(number_page(number, None, senders, after, following, REPLICA_NAV))

@@ -19,6 +19,7 @@ from optout.console.pages import (
     WORKER_NAV,
     asset,
     blocked_senders_csv,
+    cannot_show,
     figures_page,
     figures_section,
     home_page,
@@ -78,10 +79,9 @@ class ConsolePairPage(View):
         number, sender = e164_query(request, "number"), e164_query(request, "sender")
         if not number and not sender:
             return self.html(page("A pair", pair_form("", ""), WORKER_NAV, "/console/pair"))
-        if problem := pair_problem(number, sender):
-            return self.html(message_page("A pair", problem, WORKER_NAV), status=400)
-        if refusal := reading_refusal(request):
-            return self.html(message_page("A pair", refusal, WORKER_NAV), status=401)
+        form, problem = pair_form(number, sender), pair_problem(number, sender)
+        if refused := cannot_show("A pair", form, WORKER_NAV, problem, reading_refusal(request)):
+            return self.html(refused[0], status=refused[1])
         try:
             return await app.router.route_req(
                 blocklist.name, end_user_key(sender), self.web, request
@@ -102,10 +102,9 @@ class ConsoleNumberPage(View):
         number, after = e164_query(request, "number"), request.query.get("after") or None
         if not number:
             return self.html(page("A number", number_form(""), WORKER_NAV, "/console/number"))
-        if problem := pair_problem(number):
-            return self.html(message_page("A number", problem, WORKER_NAV), status=400)
-        if refusal := reading_refusal(request):
-            return self.html(message_page("A number", refusal, WORKER_NAV), status=401)
+        form, problem = number_form(number), pair_problem(number)
+        if refused := cannot_show("A number", form, WORKER_NAV, problem, reading_refusal(request)):
+            return self.html(refused[0], status=refused[1])
         if full_copy.reader is None:
             starting = message_page("A number", "the worker is starting; try again", WORKER_NAV)
             return self.html(starting, status=503)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -12,9 +13,14 @@ import pytest
 from optout.console.pages import (
     WORKER_NAV,
     blocked_senders_csv,
+    cannot_show,
+    figures_page,
+    home_page,
     number_from_query,
     number_page,
+    pair_form,
     pair_page,
+    queues_page,
     why,
 )
 from optout.streams.config import config
@@ -69,6 +75,28 @@ def test_a_number_page_links_the_next_page_only_when_there_is_one() -> None:
     more = number_page(NUMBER, {"brand_name": "Acme"}, senders, None, USER, WORKER_NAV)
     assert "Next page" not in last and "Settings" not in last
     assert "after=%2B14155550100" in more and "Acme" in more
+
+
+def test_every_page_loads_and_links_only_within_the_service() -> None:
+    pages = [
+        home_page(WORKER_NAV),
+        pair_page(NUMBER, USER, BLOCKED, [STOP], WORKER_NAV),
+        number_page(NUMBER, {"brand_name": "Acme"}, [], None, None, WORKER_NAV),
+        queues_page([], [], 0, WORKER_NAV),
+        figures_page({"Messages by intent": {"OPT_OUT": 1}}, WORKER_NAV),
+    ]
+    for shown in pages:
+        addresses = re.findall(r"(?:src|href|action|data-api|data-refresh)='([^']*)'", shown)
+        assert addresses and all(a[:1] in ("/", "#") for a in addresses), addresses
+
+
+def test_a_malformed_number_is_400_and_a_missing_token_401_each_with_the_form_again() -> None:
+    form = pair_form("12345", USER)
+    malformed = cannot_show("A pair", form, WORKER_NAV, "not an E.164 number: 12345", None)
+    no_token = cannot_show("A pair", form, WORKER_NAV, None, "Reading needs a token")
+    assert malformed is not None and malformed[1] == 400 and "value='12345'" in malformed[0]
+    assert no_token is not None and no_token[1] == 401 and "role='alert'" in no_token[0]
+    assert cannot_show("A pair", form, WORKER_NAV, None, None) is None
 
 
 def test_the_csv_cannot_start_a_formula_in_a_spreadsheet() -> None:
