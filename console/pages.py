@@ -22,6 +22,7 @@ __all__ = [
     "asset",
     "blocked_senders_csv",
     "cannot_show",
+    "csv_headers",
     "figures_page",
     "figures_section",
     "home_page",
@@ -392,6 +393,11 @@ def _figure_rows(rows: dict[str, Any]) -> str:
         for name, value in rows.items()
     )
     return f"<table>{cells}</table>"
+
+
+def csv_headers(number: str) -> dict[str, str]:
+    """The CSV export's download headers."""
+    return {"Content-Disposition": f"attachment; filename=blocked-senders-{number.lstrip('+')}.csv"}
 
 
 def blocked_senders_csv(number: str, scope: str, senders: list[dict]) -> str:

@@ -11,6 +11,7 @@ from optout.console.pages import (
     asset,
     blocked_senders_csv,
     cannot_show,
+    csv_headers,
     home_page,
     number_form,
     number_from_query,
@@ -77,7 +78,7 @@ async def _number_csv(request: web.Request) -> web.Response:
     reader = request.app[READER]
     csv_text = blocked_senders_csv(number, reader.scope_of_number(number),
                                    reader.all_blocked_senders(number))  # fmt: skip
-    return web.Response(text=csv_text, content_type="text/csv")
+    return web.Response(text=csv_text, content_type="text/csv", headers=csv_headers(number))
 
 
 async def _static(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from optout.console.pages import (
     asset,
     blocked_senders_csv,
     cannot_show,
+    csv_headers,
     figures_page,
     figures_section,
     home_page,
@@ -42,7 +43,7 @@ from optout.tables.history import number_history
 from optout.tables.keys import end_user_key
 from optout.tables.review import open_items
 from optout.tables.settings import settings_for
-from optout.tables.views.dead_letters import dead_letters
+from optout.tables.views.dead_letters import MAX_LISTED, dead_letters
 from optout.tables.views.figures import current_figures
 
 __all__ = ["console_home", "console_static", "e164_query"]
@@ -128,11 +129,10 @@ class ConsoleNumberCsv(View):
         if copy is None:
             return self.text("starting; try again", status=503)
         senders = copy.all_blocked_senders(number)
-        filename = f"blocked-senders-{number.lstrip('+')}.csv"
         return self.text(
             blocked_senders_csv(number, copy.scope_of_number(number), senders),
             content_type="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={filename}"},
+            headers=csv_headers(number),
         )
 
 
@@ -141,8 +141,8 @@ class ConsoleQueuesPage(View):
     async def get(self, request: Request) -> Response:
         if refusal := reading_refusal(request):
             return self.html(message_page("Work queues", refusal, WORKER_NAV), status=401)
-        listed = [row for _, row in await dead_letters()]
-        body = queues_page(open_items(), listed[:200], int(time.time() * 1000), WORKER_NAV)
+        listed = [row for _, row in await dead_letters()][:MAX_LISTED]
+        body = queues_page(open_items(), listed, int(time.time() * 1000), WORKER_NAV)
         return self.html(body)
 
 

@@ -25,7 +25,7 @@ from optout.streams.topics import CARRIER_SENDS_TOPIC, DEAD_LETTER_TOPIC, WEBHOO
 from optout.streams.web.auth import Refused, admin_caller
 from optout.tables.client.topic_reader import read_records
 
-__all__ = ["DeadLetterReplayView", "DeadLettersView", "dead_letters", "listed"]
+__all__ = ["MAX_LISTED", "DeadLetterReplayView", "DeadLettersView", "dead_letters", "listed"]
 
 MAX_LISTED = 200
 
