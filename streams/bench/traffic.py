@@ -10,9 +10,9 @@ from optout.streams.rules.regions import area_codes_of_usa_and_canada
 __all__ = [
     "HELP_TEXTS",
     "OPT_IN_TEXTS",
-    "bench_number",
     "OPT_OUT_TEXTS",
     "ORDINARY_TEXTS",
+    "bench_number",
     "inbound_records",
     "inbound_texts",
 ]
