@@ -6,6 +6,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY schemas schemas
 COPY streams streams
 COPY tables tables
+COPY console console
 RUN pip install --no-cache-dir . \
     && useradd --system --home-dir /var/lib/optout --create-home optout
 USER optout

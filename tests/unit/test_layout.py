@@ -96,3 +96,9 @@ def test_every_module_imports(package: str) -> None:
     probe = f"for m in {chosen!r}: __import__(m)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_image_copies_every_folder_the_package_is_built_from() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for folder in FOLDERS:
+        assert f"COPY {folder} {folder}\n" in dockerfile, f"the Dockerfile leaves out {folder}/"
