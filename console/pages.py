@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from optout.streams.rules.lookup_answers import iso
 
 __all__ = [
+    "PAGE_HEADERS",
     "REPLICA_NAV",
     "WORKER_NAV",
     "asset",
@@ -42,8 +43,16 @@ WORKER_NAV = (
     ("/openapi.json", "HTTP API"),
 )
 REPLICA_NAV = WORKER_NAV[:2] + WORKER_NAV[-1:]
+# Sent with every page: nothing but the service's own stylesheet and script may load or run.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
+}
 STATIC = Path(__file__).parent / "static"
-CONTENT_TYPES = {"console.css": "text/css", "console.js": "text/javascript"}
+CONTENT_TYPES = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
 
 DETAILS = (  # a timeline entry's fields, in order, and their labels
     ("text", "message text"),
@@ -72,6 +81,7 @@ def page(title: str, body: str, nav: Iterable[tuple[str, str]], current: str = "
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)} · Opt-Out Assist</title>"
         "<link rel='stylesheet' href='/console/static/console.css'>"
+        "<link rel='icon' href='/console/static/favicon.svg' type='image/svg+xml'>"
         "<script src='/console/static/console.js' defer></script></head><body>"
         "<a class='skip' href='#content'>Skip to content</a>"
         "<header><strong><a href='/console'>Opt-Out Assist</a></strong>"

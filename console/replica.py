@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from optout.console.pages import (
+    PAGE_HEADERS,
     REPLICA_NAV,
     asset,
     blocked_senders_csv,
@@ -41,7 +42,7 @@ def add_console(app: web.Application, reader: BlocklistReader) -> None:
 
 
 def _html(body: str, status: int = 200) -> web.Response:
-    return web.Response(text=body, status=status, content_type="text/html")
+    return web.Response(text=body, status=status, content_type="text/html", headers=PAGE_HEADERS)
 
 
 async def _home(request: web.Request) -> web.Response:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import aiohttp
 from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
 from optout.console.pages import (
+    PAGE_HEADERS,
     WORKER_NAV,
     asset,
     blocked_senders_csv,
@@ -56,6 +58,10 @@ def e164_query(request: Request, name: str) -> str:
     return number_from_query(request.query.get(name, ""))
 
 
+def html_page(view: Any, body: str, status: int = 200) -> Response:
+    return view.html(body, status=status, headers=dict(PAGE_HEADERS))
+
+
 @app.task
 async def announce_console() -> None:
     log.info("operator console on %s/console", config.canonical_url.rstrip("/"))
@@ -63,7 +69,7 @@ async def announce_console() -> None:
 
 @app.page("/console")
 async def console_home(web: View, request: Request) -> Response:
-    return web.html(home_page(WORKER_NAV))
+    return html_page(web, home_page(WORKER_NAV))
 
 
 @app.page("/console/static/{name}")
@@ -79,10 +85,10 @@ class ConsolePairPage(View):
     async def get(self, request: Request) -> Response:
         number, sender = e164_query(request, "number"), e164_query(request, "sender")
         if not number and not sender:
-            return self.html(page("A pair", pair_form("", ""), WORKER_NAV, "/console/pair"))
+            return html_page(self, page("A pair", pair_form("", ""), WORKER_NAV, "/console/pair"))
         form, problem = pair_form(number, sender), pair_problem(number, sender)
         if refused := cannot_show("A pair", form, WORKER_NAV, problem, reading_refusal(request)):
-            return self.html(refused[0], status=refused[1])
+            return html_page(self, refused[0], status=refused[1])
         try:
             return await app.router.route_req(
                 blocklist.name, end_user_key(sender), self.web, request
@@ -91,10 +97,12 @@ class ConsolePairPage(View):
             pass
         except (aiohttp.ClientError, KeyError) as exc:
             text = f"the worker that holds this end user does not answer ({type(exc).__name__})"
-            return self.html(message_page("A pair", text + "; try again", WORKER_NAV), status=503)
+            return html_page(
+                self, message_page("A pair", text + "; try again", WORKER_NAV), status=503
+            )
         answer = lookup_answer(number, sender, consent_for(number, sender))
         history = number_history(number, sender)
-        return self.html(pair_page(number, sender, answer, history, WORKER_NAV))
+        return html_page(self, pair_page(number, sender, answer, history, WORKER_NAV))
 
 
 @app.page("/console/number")
@@ -102,17 +110,17 @@ class ConsoleNumberPage(View):
     async def get(self, request: Request) -> Response:
         number, after = e164_query(request, "number"), request.query.get("after") or None
         if not number:
-            return self.html(page("A number", number_form(""), WORKER_NAV, "/console/number"))
+            return html_page(self, page("A number", number_form(""), WORKER_NAV, "/console/number"))
         form, problem = number_form(number), pair_problem(number)
         if refused := cannot_show("A number", form, WORKER_NAV, problem, reading_refusal(request)):
-            return self.html(refused[0], status=refused[1])
+            return html_page(self, refused[0], status=refused[1])
         if full_copy.reader is None:
             starting = message_page("A number", "the worker is starting; try again", WORKER_NAV)
-            return self.html(starting, status=503)
+            return html_page(self, starting, status=503)
         senders = full_copy.reader.blocked_senders(number, after, SENDERS_PER_PAGE)
         following = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
         settings = shown(settings_for(number))
-        return self.html(number_page(number, settings, senders, after, following, WORKER_NAV))
+        return html_page(self, number_page(number, settings, senders, after, following, WORKER_NAV))
 
 
 @app.page("/console/number.csv")
@@ -140,10 +148,10 @@ class ConsoleNumberCsv(View):
 class ConsoleQueuesPage(View):
     async def get(self, request: Request) -> Response:
         if refusal := reading_refusal(request):
-            return self.html(message_page("Work queues", refusal, WORKER_NAV), status=401)
+            return html_page(self, message_page("Work queues", refusal, WORKER_NAV), status=401)
         listed = [row for _, row in await dead_letters()][:MAX_LISTED]
         body = queues_page(open_items(), listed, int(time.time() * 1000), WORKER_NAV)
-        return self.html(body)
+        return html_page(self, body)
 
 
 @app.page("/console/figures")
@@ -152,7 +160,7 @@ class ConsoleFiguresPage(View):
 
     async def get(self, request: Request) -> Response:
         if refusal := reading_refusal(request):
-            return self.html(message_page("Live figures", refusal, WORKER_NAV), status=401)
+            return html_page(self, message_page("Live figures", refusal, WORKER_NAV), status=401)
         if request.query.get("part") == "figures":
-            return self.html(figures_section(current_figures()))
-        return self.html(figures_page(current_figures(), WORKER_NAV))
+            return html_page(self, figures_section(current_figures()))
+        return html_page(self, figures_page(current_figures(), WORKER_NAV))

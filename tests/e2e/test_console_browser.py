@@ -68,7 +68,12 @@ def test_a_pair_looked_up_from_the_keyboard_after_a_stop_is_blocked_with_its_his
     stack.inbound("console-stop-1", user, number, "STOP")
     eventually(lambda: blocked(stack, number, user), what="the opt-out")
 
-    page.goto(f"{stack.web_url}/console")
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    home = page.goto(f"{stack.web_url}/console")
+    assert home is not None and "default-src 'self'" in home.headers["content-security-policy"]
     for _ in range(20):  # from the top of the page, by Tab alone
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "number":
@@ -83,6 +88,7 @@ def test_a_pair_looked_up_from_the_keyboard_after_a_stop_is_blocked_with_its_his
     expect(timeline).to_contain_text("STOP")
     expect(timeline).to_contain_text("You are unsubscribed")  # the confirmation sent
     assert unlabelled_fields(page) == []
+    assert errors == []  # nothing the page loads or runs is refused by its security policy
     assert fits(page, WIDE["width"])
     page.set_viewport_size(NARROW)
     expect(page.get_by_role("status").first).to_be_visible()
