@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import avro.schema
+import fastavro
 import pytest
 from aiohttp import web
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
@@ -59,6 +60,27 @@ def test_truncated_and_padded_bodies_are_rejected() -> None:
         serde.decode(data[:-5])
     with pytest.raises(DecodeError, match="unexpected bytes"):
         serde.decode(data + b"\x00\x00")
+
+
+def test_a_record_of_the_current_contract_is_read_as_written_when_a_release_differs_in_docs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fastavro resolves the writer's schema against the reader's whenever the two differ at all;
+    a released copy with other docs has the same fingerprint and must not be taken as the
+    writer (measured: 6.9 against 3.3 microseconds a record)."""
+    serde = AvroSerde("inbound_message", "inbound-messages")
+    released = json.loads((RELEASED_DIR / "inbound_message.v1.avsc").read_text())
+    assert released != json.loads(serde.contract.schema_json)  # the docs differ
+    readers = []
+    real_reader = fastavro.schemaless_reader
+
+    def spy(body, writer, reader, *rest, **options):  # type: ignore[no-untyped-def]
+        readers.append(writer is reader)
+        return real_reader(body, writer, reader, *rest, **options)
+
+    monkeypatch.setattr(fastavro, "schemaless_reader", spy)
+    assert serde.decode(serde.encode(MESSAGE)) == MESSAGE
+    assert readers == [True]
 
 
 def test_a_record_of_another_contract_is_not_taken_for_this_one() -> None:
