@@ -23,9 +23,22 @@ TAKEOVER_BOUND = EMBEDDED_SESSION_TIMEOUT_SECONDS + 20
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
-    """The stack's worker and a second one, both running classify; the second one's URL. The
-    failover test kills the first worker, so it comes last in this module."""
-    with Stack(tmp_path_factory.mktemp("two-workers"), agents="classify") as stack:
+    yield from start_two_workers(tmp_path_factory, "two-workers")
+
+
+@pytest.fixture
+def two_workers_to_kill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
+    """Two workers of their own: the takeover is measured from a fresh start, not after what the
+    other tests left in the tables (with them, a takeover once answered from a standby copy
+    still catching up: see the closing note of the console issue)."""
+    yield from start_two_workers(tmp_path_factory, "failover")
+
+
+def start_two_workers(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[Stack, str]]:
+    """The stack's worker and a second one, both running classify; the second one's URL."""
+    with Stack(tmp_path_factory.mktemp(name), agents="classify") as stack:
         second_port = free_port()
         second = stack.spawn_worker(second_port, "second")
         try:
@@ -89,9 +102,9 @@ def test_a_brand_block_is_answered_for_every_number_of_the_brand_from_either_wor
 
 
 def test_when_one_worker_dies_the_other_answers_for_every_pair_within_the_bound(
-    two_workers: tuple[Stack, str],
+    two_workers_to_kill: tuple[Stack, str],
 ) -> None:
-    stack, survivor_url = two_workers
+    stack, survivor_url = two_workers_to_kill
     number = "+16025550100"
     users, stopped = half_stopped(stack, number, "failover", "515")
     expected = (200, [u in stopped for u in users])
