@@ -19,6 +19,7 @@ from optout.streams.rules.lookup_answers import iso
 __all__ = [
     "PAGE_HEADERS",
     "REPLICA_NAV",
+    "SENDERS_PER_PAGE",
     "WORKER_NAV",
     "asset",
     "blocked_senders_csv",
@@ -43,6 +44,7 @@ WORKER_NAV = (
     ("/openapi.json", "HTTP API"),
 )
 REPLICA_NAV = WORKER_NAV[:2] + WORKER_NAV[-1:]
+SENDERS_PER_PAGE = 50
 # Sent with every page: nothing but the service's own stylesheet and script may load or run.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -260,10 +262,11 @@ def number_page(
     settings: dict[str, Any] | None,
     senders: list[dict],
     after: str | None,
-    next_after: str | None,
     nav: Iterable[tuple[str, str]],
 ) -> str:
-    """A number's settings (None where not kept), and a page of its blocked senders."""
+    """A number's settings (None where not kept), and a page of its blocked senders (at most
+    SENDERS_PER_PAGE: a full page links the next)."""
+    next_after = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
     sections = [number_form(number)]
     if settings is not None:
         sections.append(_settings_table(settings))

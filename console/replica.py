@@ -9,6 +9,7 @@ from aiohttp import web
 from optout.console.pages import (
     PAGE_HEADERS,
     REPLICA_NAV,
+    SENDERS_PER_PAGE,
     asset,
     blocked_senders_csv,
     cannot_show,
@@ -23,16 +24,13 @@ from optout.console.pages import (
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem
 from optout.streams.web.auth import reading_refusal
 from optout.streams.web.openapi import REPLICA_PATHS, openapi_document
-from optout.tables.client.blocklist_reader import BlocklistReader
+from optout.tables.client.lookup_replica import READER
 
-__all__ = ["READER", "add_console"]
-
-READER = web.AppKey("console_reader", BlocklistReader)
-SENDERS_PER_PAGE = 50
+__all__ = ["add_console"]
 
 
-def add_console(app: web.Application, reader: BlocklistReader) -> None:
-    app[READER] = reader
+def add_console(app: web.Application) -> None:
+    """The console's routes, answered from the replica's reader (`lookup_replica.READER`)."""
     app.router.add_get("/console", _home)
     app.router.add_get("/console/pair", _pair)
     app.router.add_get("/console/number", _number)
@@ -66,8 +64,7 @@ async def _number(request: web.Request) -> web.Response:
     if refused := cannot_show("A number", form, REPLICA_NAV, problem, reading_refusal(request)):
         return _html(*refused)
     senders = request.app[READER].blocked_senders(number, after, SENDERS_PER_PAGE)
-    following = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
-    return _html(number_page(number, None, senders, after, following, REPLICA_NAV))
+    return _html(number_page(number, None, senders, after, REPLICA_NAV))
 
 
 async def _number_csv(request: web.Request) -> web.Response:

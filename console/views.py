@@ -18,6 +18,7 @@ from faust.web import Request, Response, View
 
 from optout.console.pages import (
     PAGE_HEADERS,
+    SENDERS_PER_PAGE,
     WORKER_NAV,
     asset,
     blocked_senders_csv,
@@ -51,7 +52,6 @@ from optout.tables.views.figures import current_figures
 __all__ = ["console_home", "console_static", "e164_query"]
 
 log = logging.getLogger(__name__)
-SENDERS_PER_PAGE = 50
 
 
 def e164_query(request: Request, name: str) -> str:
@@ -118,9 +118,8 @@ class ConsoleNumberPage(View):
             starting = message_page("A number", "the worker is starting; try again", WORKER_NAV)
             return html_page(self, starting, status=503)
         senders = full_copy.reader.blocked_senders(number, after, SENDERS_PER_PAGE)
-        following = senders[-1]["sender"] if len(senders) == SENDERS_PER_PAGE else None
         settings = shown(settings_for(number))
-        return html_page(self, number_page(number, settings, senders, after, following, WORKER_NAV))
+        return html_page(self, number_page(number, settings, senders, after, WORKER_NAV))
 
 
 @app.page("/console/number.csv")

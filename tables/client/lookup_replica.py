@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)
 
 
-AddPages = Callable[[web.Application, BlocklistReader], None]
+AddPages = Callable[[web.Application], None]  # more routes, answered from app[READER]
 
 
 def lookup_app(reader: BlocklistReader, add_pages: AddPages | None = None) -> web.Application:
@@ -39,7 +39,7 @@ def lookup_app(reader: BlocklistReader, add_pages: AddPages | None = None) -> we
     app.router.add_post("/v1/blocklist/check", lookup_batch)
     app.router.add_get("/healthz", healthz)
     if add_pages is not None:
-        add_pages(app, reader)
+        add_pages(app)
     return app
 
 

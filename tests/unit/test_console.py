@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from optout.console.pages import (
+    SENDERS_PER_PAGE,
     WORKER_NAV,
     blocked_senders_csv,
     cannot_show,
@@ -70,18 +71,19 @@ def test_why_names_a_manual_change_and_a_pair_with_no_changes() -> None:
 
 
 def test_a_number_page_links_the_next_page_only_when_there_is_one() -> None:
-    senders = [{"sender": USER, "since": 1_790_000_000_050, "keyword": "STOP", "source": "keyword"}]
-    last = number_page(NUMBER, None, senders, None, None, WORKER_NAV)
-    more = number_page(NUMBER, {"brand_name": "Acme"}, senders, None, USER, WORKER_NAV)
+    blocked = {"sender": USER, "since": 1_790_000_000_050, "keyword": "STOP", "source": "keyword"}
+    last = number_page(NUMBER, None, [blocked], None, WORKER_NAV)
+    full = [blocked | {"sender": f"+12125550{100 + n}"} for n in range(SENDERS_PER_PAGE - 1)]
+    more = number_page(NUMBER, {"brand_name": "Acme"}, [*full, blocked], None, WORKER_NAV)
     assert "Next page" not in last and "Settings" not in last
-    assert "after=%2B14155550100" in more and "Acme" in more
+    assert "after=%2B14155550100" in more and "Next page" in more and "Acme" in more
 
 
 def test_every_page_loads_and_links_only_within_the_service() -> None:
     pages = [
         home_page(WORKER_NAV),
         pair_page(NUMBER, USER, BLOCKED, [STOP], WORKER_NAV),
-        number_page(NUMBER, {"brand_name": "Acme"}, [], None, None, WORKER_NAV),
+        number_page(NUMBER, {"brand_name": "Acme"}, [], None, WORKER_NAV),
         queues_page([], [], 0, WORKER_NAV),
         figures_page({"Messages by intent": {"OPT_OUT": 1}}, WORKER_NAV),
     ]
