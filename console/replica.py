@@ -15,12 +15,14 @@ from optout.console.pages import (
     cannot_show,
     csv_headers,
     home_page,
+    message_page,
     number_form,
     number_from_query,
     number_page,
     pair_form,
     pair_page,
 )
+from optout.streams.exceptions import RETRY_AFTER_SECONDS, ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem
 from optout.streams.web.auth import reading_refusal
 from optout.streams.web.openapi import REPLICA_PATHS, openapi_document
@@ -40,7 +42,8 @@ def add_console(app: web.Application) -> None:
 
 
 def _html(body: str, status: int = 200) -> web.Response:
-    return web.Response(text=body, status=status, content_type="text/html", headers=PAGE_HEADERS)
+    headers = PAGE_HEADERS | ({"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {})
+    return web.Response(text=body, status=status, content_type="text/html", headers=headers)
 
 
 async def _home(request: web.Request) -> web.Response:
@@ -53,7 +56,11 @@ async def _pair(request: web.Request) -> web.Response:
     form, problem = pair_form(number, sender), pair_problem(number, sender)
     if refused := cannot_show("A pair", form, REPLICA_NAV, problem, reading_refusal(request)):
         return _html(*refused)
-    answer = lookup_answer(number, sender, request.app[READER].consent(number, sender))
+    try:
+        answer = lookup_answer(number, sender, request.app[READER].consent(number, sender))
+    except ConsentUnknown as exc:
+        text = f"No answer for this pair now: {exc}"
+        return _html(message_page("A pair", text, REPLICA_NAV), 503)
     return _html(pair_page(number, sender, answer, None, REPLICA_NAV))
 
 
@@ -63,7 +70,10 @@ async def _number(request: web.Request) -> web.Response:
     form, problem = number_form(number), pair_problem(number)
     if refused := cannot_show("A number", form, REPLICA_NAV, problem, reading_refusal(request)):
         return _html(*refused)
-    senders = request.app[READER].blocked_senders(number, after, SENDERS_PER_PAGE)
+    try:
+        senders = request.app[READER].blocked_senders(number, after, SENDERS_PER_PAGE)
+    except ConsentUnknown as exc:
+        return _html(message_page("A number", str(exc), REPLICA_NAV), 503)
     return _html(number_page(number, None, senders, after, REPLICA_NAV))
 
 

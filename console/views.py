@@ -12,8 +12,6 @@ import logging
 import time
 from typing import Any
 
-import aiohttp
-from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
 from optout.console.pages import (
@@ -37,17 +35,19 @@ from optout.console.pages import (
     queues_page,
 )
 from optout.streams.app import app, config
+from optout.streams.exceptions import RETRY_AFTER_SECONDS, ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem
 from optout.streams.rules.number_settings import shown
 from optout.streams.web.auth import reading_refusal
 from optout.tables import full_copy
-from optout.tables.blocklist import blocklist, consent_for
+from optout.tables.blocklist import current_consent
+from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.history import number_history
-from optout.tables.keys import end_user_key
 from optout.tables.review import open_items
 from optout.tables.settings import settings_for
 from optout.tables.views.dead_letters import MAX_LISTED, dead_letters
 from optout.tables.views.figures import current_figures
+from optout.tables.views.routing import at_owner
 
 __all__ = ["console_home", "console_static", "e164_query"]
 
@@ -59,7 +59,23 @@ def e164_query(request: Request, name: str) -> str:
 
 
 def html_page(view: Any, body: str, status: int = 200) -> Response:
-    return view.html(body, status=status, headers=dict(PAGE_HEADERS))
+    headers = dict(PAGE_HEADERS)
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return view.html(body, status=status, headers=headers)
+
+
+def _full_copy() -> BlocklistReader:
+    """This worker's full copy of the block list; ConsentUnknown while it is starting."""
+    if full_copy.reader is None:
+        raise ConsentUnknown("the worker is starting; try again")
+    return full_copy.reader
+
+
+def _unknown_pair(view: View, reason: str) -> Response:
+    """A pair's page when no worker can answer for it now: say so, never "not blocked"."""
+    text = f"No answer for this pair now: {reason}"
+    return html_page(view, message_page("A pair", text, WORKER_NAV), status=503)
 
 
 @app.task
@@ -89,18 +105,13 @@ class ConsolePairPage(View):
         form, problem = pair_form(number, sender), pair_problem(number, sender)
         if refused := cannot_show("A pair", form, WORKER_NAV, problem, reading_refusal(request)):
             return html_page(self, refused[0], status=refused[1])
+        routed = await at_owner(self, request, sender, _unknown_pair)
+        if routed is not None:
+            return routed
         try:
-            return await app.router.route_req(
-                blocklist.name, end_user_key(sender), self.web, request
-            )
-        except SameNode:
-            pass
-        except (aiohttp.ClientError, KeyError) as exc:
-            text = f"the worker that holds this end user does not answer ({type(exc).__name__})"
-            return html_page(
-                self, message_page("A pair", text + "; try again", WORKER_NAV), status=503
-            )
-        answer = lookup_answer(number, sender, consent_for(number, sender))
+            answer = lookup_answer(number, sender, current_consent(number, sender))
+        except ConsentUnknown as exc:
+            return _unknown_pair(self, str(exc))
         history = number_history(number, sender)
         return html_page(self, pair_page(number, sender, answer, history, WORKER_NAV))
 
@@ -114,10 +125,10 @@ class ConsoleNumberPage(View):
         form, problem = number_form(number), pair_problem(number)
         if refused := cannot_show("A number", form, WORKER_NAV, problem, reading_refusal(request)):
             return html_page(self, refused[0], status=refused[1])
-        if full_copy.reader is None:
-            starting = message_page("A number", "the worker is starting; try again", WORKER_NAV)
-            return html_page(self, starting, status=503)
-        senders = full_copy.reader.blocked_senders(number, after, SENDERS_PER_PAGE)
+        try:
+            senders = _full_copy().blocked_senders(number, after, SENDERS_PER_PAGE)
+        except ConsentUnknown as exc:
+            return html_page(self, message_page("A number", str(exc), WORKER_NAV), status=503)
         settings = shown(settings_for(number))
         return html_page(self, number_page(number, settings, senders, after, WORKER_NAV))
 
@@ -132,10 +143,12 @@ class ConsoleNumberCsv(View):
             return self.text(problem, status=400)
         if refusal := reading_refusal(request):
             return self.text(refusal, status=401)
-        copy = full_copy.reader
-        if copy is None:
-            return self.text("starting; try again", status=503)
-        senders = copy.all_blocked_senders(number)
+        try:
+            copy = _full_copy()
+            senders = copy.all_blocked_senders(number)
+        except ConsentUnknown as exc:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return self.text(str(exc), status=503, headers=headers)
         return self.text(
             blocked_senders_csv(number, copy.scope_of_number(number), senders),
             content_type="text/csv",

@@ -9,10 +9,15 @@ the manage agent like any other change. Its HTTP API is in tables/views/blocklis
 
 from __future__ import annotations
 
+from faust.types import TP
+
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import bytes_table, raw_topic, registry
+from optout.streams.app import app, bytes_table, config, raw_topic, registry
+from optout.streams.exceptions import ConsentUnknown
+from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
+from optout.streams.web.health import not_ready
 from optout.tables.keys import pair_key
 from optout.tables.settings import settings_for
 
@@ -22,6 +27,8 @@ __all__ = [
     "blocklist_entry_serde",
     "command_serde",
     "consent_for",
+    "copy_problem",
+    "current_consent",
     "entry_in",
     "put_entry",
 ]
@@ -51,3 +58,29 @@ def consent_for(
     and which entry decides it."""
     settings = settings or settings_for(business_number)
     return consent(settings, lambda scope: entry_in(scope, end_user_number))
+
+
+def current_consent(business_number: str, end_user_number: str) -> Consent:
+    """The one consent answer of a worker: may `business_number` text `end_user_number`, from
+    this worker's copy of the end user's partition; ConsentUnknown when that copy may be behind
+    (see `copy_problem`), never "not blocked" by default."""
+    problem = copy_problem(end_user_number)
+    if problem is not None:
+        raise ConsentUnknown(problem)
+    return consent_for(business_number, end_user_number)
+
+
+def copy_problem(end_user_number: str) -> str | None:
+    """Why this worker's block list cannot answer for the end user now, or None when it can:
+    the worker is ready (partitions assigned and restored, settings and brands read to the end
+    offsets seen at start: streams/web/health.py) and owns the end user's partition actively
+    (not a standby copy, not a partition that moved)."""
+    if why := not_ready():
+        return why + "; try again"
+    partition = end_user_partition(end_user_number, config.partitions)
+    if TP(BLOCKLIST_CHANGELOG_TOPIC, partition) not in app.assignor.assigned_actives():
+        return (
+            f"this worker does not own partition {partition} of the block list (it moved, or "
+            "this copy is a standby); try again"
+        )
+    return None

@@ -22,6 +22,7 @@ from optout.streams.rules.number_settings import (
     effective_settings,
 )
 from optout.streams.topics import BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
+from optout.streams.web.health import READINESS_CHECKS
 from optout.tables.client.topic_reader import TopicReader
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "numbers_of_brand",
     "quiet_hours_of",
     "settings_for",
+    "settings_problem",
+    "settings_read",
     "settings_reader",
     "settings_serde",
     "settings_topic",
@@ -81,6 +84,24 @@ brand_settings_reader = TopicReader(
 @app.task
 async def follow_settings() -> Any:
     await asyncio.gather(settings_reader.run(), brand_settings_reader.run())
+
+
+def settings_problem() -> str | None:
+    """Why the worker cannot know every number's scope yet (a brand-scoped number would be
+    answered in number scope, without its brand's blocks), or None."""
+    if settings_reader.caught_up.is_set() and brand_settings_reader.caught_up.is_set():
+        return None
+    return "the worker has not read every number's and brand's settings yet; try again"
+
+
+READINESS_CHECKS.append(settings_problem)
+
+
+async def settings_read() -> None:
+    """Wait until every number's and brand's settings are read to the end offsets seen at
+    start: nothing is decided or gated before a number's scope and its brand are known."""
+    await settings_reader.caught_up.wait()
+    await brand_settings_reader.caught_up.wait()
 
 
 def brand_defaults() -> dict[str, str]:

@@ -3,6 +3,7 @@ the HTTP API's description, `/openapi.json`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from faust.exceptions import ConsumerNotStarted
@@ -13,24 +14,32 @@ from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.web.openapi import openapi_document
 
-__all__ = ["ConsumerLag", "healthz", "metrics", "openapi", "worker_ready"]
+__all__ = ["ConsumerLag", "READINESS_CHECKS", "healthz", "metrics", "not_ready", "openapi"]
+
+# More conditions of readiness, each saying why the worker is not ready (None: it is), added by
+# the modules that own what they check (the settings readers, stalled partitions).
+READINESS_CHECKS: list[Callable[[], str | None]] = []
 
 
-def worker_ready() -> bool:
-    """Partitions assigned and tables recovered: the worker is processing and answering."""
-    return (
-        not app.rebalancing
-        and bool(app.consumer.assignment())
-        and cast(Any, app.tables).recovery.completed.is_set()
-    )
+def not_ready() -> str | None:
+    """Why the worker is not processing and answering yet, or None: partitions assigned and
+    tables recovered (not rebalancing), and every check of READINESS_CHECKS passed."""
+    recovery = cast(Any, app.tables).recovery
+    if app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
+        return "partitions are being assigned or tables restored"
+    if not app.consumer.assignment():
+        return "no partitions assigned yet"
+    return next((why for check in READINESS_CHECKS if (why := check())), None)
 
 
 @app.page("/healthz")
 async def healthz(web: Any, request: Any) -> Any:
-    """Ready to process and answer: 200; still starting or rebalancing: 503."""
-    if worker_ready():
+    """Ready to process and answer: 200; still starting, rebalancing, or a check failing: 503
+    with the reason."""
+    why = not_ready()
+    if why is None:
         return web.json({"status": "ready"})
-    return web.json({"status": "starting"}, status=503)
+    return web.json({"status": "not ready", "reason": why}, status=503)
 
 
 @app.page("/metrics")

@@ -2,7 +2,8 @@
 
     reader = BlocklistReader("kafka:9092", "/var/lib/my-sender/blocklist")
     reader.start_in_thread()                 # or: await reader.run() in your own event loop
-    reader.wait_until_caught_up(timeout=60)
+    if not reader.wait_until_caught_up(timeout=60):
+        ...                                  # no answer yet: send nothing, try again later
     if reader.is_blocked("+12125550100", "+14155550100"): ...
     reader.consent("+12125550100", "+14155550100")  # blocked?, in which scope, the deciding entry
     reader.lag()                              # records not yet applied, per partition
@@ -11,6 +12,9 @@ It follows the compacted `blocklist-changelog` topic from the beginning into Roc
 and answers from disk-backed memory-mapped pages, so memory stays flat as the list grows. It
 follows `number-settings` too, to answer for each number's consent scope as the workers do
 (streams/rules/scopes.py).
+
+Until the copy has read both topics to the ends they had when it started, it has no answer:
+`is_blocked`, `consent`, `entry` and the listings raise ConsentUnknown, never "not blocked".
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
+from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.scopes import Consent, consent, current_scope, scope_id
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
@@ -75,6 +80,8 @@ class BlocklistReader:
 
     # -- answers ---------------------------------------------------------------------------
     def is_blocked(self, number: str, sender: str) -> bool:
+        """Whether `number` may not text `sender`; ConsentUnknown until caught up."""
+        self._check_caught_up()
         settings = self._settings.get(number.encode())
         if settings is None or not (settings.get("scope") or settings.get("former_scopes")):
             value = self._db.get(pair_key(number, sender))  # the number alone: one flag byte
@@ -82,7 +89,9 @@ class BlocklistReader:
         return self.consent(number, sender).blocked
 
     def consent(self, number: str, sender: str) -> Consent:
-        """Whether `number` may text `sender`, in which scope, and the entry that decides it."""
+        """Whether `number` may text `sender`, in which scope, and the entry that decides it;
+        ConsentUnknown until caught up."""
+        self._check_caught_up()
         return consent(self._settings_of(number), lambda scope: self._entry_in(scope, sender))
 
     def entry(self, number: str, sender: str) -> Record | None:
@@ -96,7 +105,9 @@ class BlocklistReader:
     def blocked_senders(
         self, number: str, after: str | None = None, limit: int = 100
     ) -> list[dict]:
-        """A page of the senders blocked in a number's scope, in sender order, after `after`."""
+        """A page of the senders blocked in a number's scope, in sender order, after `after`;
+        ConsentUnknown until caught up."""
+        self._check_caught_up()
         prefix = scope_prefix(scope_id(self.scope_of_number(number)))
         start = prefix + (after.encode() + b"\x00" if after else b"")
         page: list[dict] = []
@@ -148,7 +159,16 @@ class BlocklistReader:
         self._thread.start()
 
     def wait_until_caught_up(self, timeout: float | None = None) -> bool:
+        """Whether the copy caught up within `timeout`: False means it has no answer yet."""
         return self._caught_up.wait(timeout)
+
+    def _check_caught_up(self) -> None:
+        if not self._caught_up.is_set():
+            lag = sum(self.lag().values())
+            raise ConsentUnknown(
+                "the local copy of the block list has not read the changelog and the settings "
+                f"to their ends yet ({lag} records known to be missing); try again"
+            )
 
     def close(self) -> None:
         self._db.close()

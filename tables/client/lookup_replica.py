@@ -6,7 +6,8 @@ the same lookups as the workers, `GET /v1/blocklist/{number}/{sender}` and
 adds the operator console's reading pages, console/replica.py). Send services that need a steady
 low latency ask replicas; run as many as the load needs. A replica trails the changelog by its
 fetch wait (OPTOUT_LOOKUP_FETCH_WAIT_MS); `/healthz` is 200 once it has caught up and reports
-its lag.
+its lag. Until then every answer is 503 with Retry-After (the copy raises ConsentUnknown), never
+"not blocked".
 """
 
 from __future__ import annotations
@@ -19,11 +20,20 @@ from pathlib import Path
 
 from aiohttp import web
 
+from optout.streams.exceptions import RETRY_AFTER_SECONDS, ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
 from optout.streams.web.auth import Refused, check_lookup_allowed
 from optout.tables.client.blocklist_reader import BlocklistReader
 
-__all__ = ["READER", "healthz", "lookup_app", "lookup_batch", "lookup_one", "serve"]
+__all__ = [
+    "READER",
+    "healthz",
+    "lookup_app",
+    "lookup_batch",
+    "lookup_one",
+    "serve",
+    "unknown_is_503",
+]
 
 log = logging.getLogger(__name__)
 READER = web.AppKey("reader", BlocklistReader)
@@ -32,8 +42,19 @@ READER = web.AppKey("reader", BlocklistReader)
 AddPages = Callable[[web.Application], None]  # more routes, answered from app[READER]
 
 
+@web.middleware
+async def unknown_is_503(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """Any answer the copy cannot give yet (ConsentUnknown) is 503 with Retry-After."""
+    try:
+        return await handler(request)
+    except ConsentUnknown as exc:
+        return web.json_response(
+            {"error": str(exc)}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
+
+
 def lookup_app(reader: BlocklistReader, add_pages: AddPages | None = None) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[unknown_is_503])
     app[READER] = reader
     app.router.add_get("/v1/blocklist/{number}/{sender}", lookup_one)
     app.router.add_post("/v1/blocklist/check", lookup_batch)

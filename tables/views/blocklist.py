@@ -15,17 +15,29 @@ from collections import defaultdict
 from typing import Any
 
 import aiohttp
-from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 
-from optout.streams.app import app, config
+from optout.streams.app import app
+from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
 from optout.streams.rules.scopes import current_scope, number_scope
 from optout.streams.web.auth import Refused, admin_caller, admin_request, check_lookup_allowed
 from optout.tables import full_copy
-from optout.tables.blocklist import blocklist, blocklist_commands_topic, command_serde, consent_for
+from optout.tables.blocklist import (
+    blocklist_commands_topic,
+    command_serde,
+    copy_problem,
+    current_consent,
+)
 from optout.tables.keys import end_user_key
 from optout.tables.settings import settings_for
+from optout.tables.views.routing import (
+    ROUTED_HEADER,
+    at_owner,
+    owner_of,
+    owner_unavailable,
+    unknown,
+)
 
 __all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route", "scope_problem"]
 
@@ -34,7 +46,8 @@ MAX_PAGE = 1000
 
 async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
     """For a read of one pair: a 400 or 401 answer, the owning worker's answer when another
-    worker owns the pair, or None when this worker should answer."""
+    worker owns the pair, 503 when this worker's copy of the pair's partition cannot answer
+    now, or None when this worker should answer."""
     problem = pair_problem(number, sender)
     if problem:
         return view.json({"error": problem}, status=400)
@@ -42,19 +55,10 @@ async def refuse_or_route(view: View, request: Request, number: str, sender: str
         check_lookup_allowed(request)
     except Refused as refused:
         return view.json({"error": str(refused)}, status=refused.status)
-    try:
-        return await app.router.route_req(blocklist.name, end_user_key(sender), view.web, request)
-    except SameNode:
-        return None
-    except aiohttp.ClientError as exc:
-        return view.json({"error": owner_unavailable(exc)}, status=503)
-
-
-def owner_unavailable(exc: Exception) -> str:
-    return (
-        f"the worker that owns the pair's partition does not answer ({type(exc).__name__}); "
-        "its partitions move to another worker once its session times out: try again"
-    )
+    routed = await at_owner(view, request, sender)
+    if routed is None and (behind := copy_problem(sender)):
+        return unknown(view, behind)
+    return routed
 
 
 @app.page("/v1/blocklist/{number}/{sender}")
@@ -71,7 +75,10 @@ class PairView(View):
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        return self.json(lookup_answer(number, sender, consent_for(number, sender)))
+        try:
+            return self.json(lookup_answer(number, sender, current_consent(number, sender)))
+        except ConsentUnknown as exc:
+            return unknown(self, str(exc))
 
     async def post(self, request: Request, number: str, sender: str) -> Response:
         return await self._command(request, "OPT_OUT", number, sender)
@@ -128,39 +135,42 @@ class BatchCheckView(View):
             pairs = parse_batch(await request.json())
         except ValueError as exc:
             return self.json({"error": str(exc)}, status=400)
-        if request.query.get("local") == "1":  # asked by another worker: these are ours
-            return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
-        by_owner: dict[str, list[int]] = defaultdict(list)
         try:
+            if request.headers.get(ROUTED_HEADER):  # forwarded by another worker: ours, or none
+                return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
+            by_owner: dict[str | None, list[int]] = defaultdict(list)
             for index, (_, sender) in enumerate(pairs):
-                by_owner[str(app.router.key_store(blocklist.name, end_user_key(sender)))].append(
-                    index
-                )
-        except KeyError:
-            return self.json({"error": "partitions are being assigned; try again"}, status=503)
-        results: list[dict | None] = [None] * len(pairs)
-        try:
+                by_owner[owner_of(sender)].append(index)
             answers = await asyncio.gather(
                 *(
                     self._ask(owner, [pairs[i] for i in indexes], request)
                     for owner, indexes in by_owner.items()
                 )
             )
+        except ConsentUnknown as exc:
+            return unknown(self, str(exc))
         except aiohttp.ClientError as exc:
-            return self.json({"error": owner_unavailable(exc)}, status=503)
+            return unknown(self, owner_unavailable(exc))
+        results: list[dict | None] = [None] * len(pairs)
         for indexes, answered in zip(by_owner.values(), answers, strict=True):
             for index, result in zip(indexes, answered, strict=True):
                 results[index] = result
         return self.json({"results": results})
 
-    async def _ask(self, owner: str, pairs: list[tuple[str, str]], request: Request) -> list[dict]:
-        if owner.rstrip("/") == config.canonical_url.rstrip("/"):
+    async def _ask(
+        self, owner: str | None, pairs: list[tuple[str, str]], request: Request
+    ) -> list[dict]:
+        """The answers of the worker that owns these pairs (None: this one); ConsentUnknown
+        when that worker has none."""
+        if owner is None:
             return [_answer_here(n, s) for n, s in pairs]
         body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
-        headers = {"Authorization": request.headers.get("Authorization", "")}
+        headers = {"Authorization": request.headers.get("Authorization", ""), ROUTED_HEADER: "1"}
         async with app.http_client.post(
-            f"{owner.rstrip('/')}/v1/blocklist/check?local=1", json=body, headers=headers
+            f"{owner.rstrip('/')}/v1/blocklist/check", json=body, headers=headers
         ) as response:
+            if response.status == 503:
+                raise ConsentUnknown((await response.json())["error"])
             response.raise_for_status()
             return (await response.json())["results"]
 
@@ -179,7 +189,7 @@ def scope_problem(number: str, scope: str, asked: str, action: str) -> str | Non
 
 
 def _answer_here(number: str, sender: str) -> dict:
-    return lookup_answer(number, sender, consent_for(number, sender))
+    return lookup_answer(number, sender, current_consent(number, sender))
 
 
 @app.page("/v1/blocklist/{number}")
@@ -200,9 +210,12 @@ class NumberListView(View):
         except ValueError:
             return self.json({"error": "limit must be a whole number"}, status=400)
         copy = full_copy.reader
-        if copy is None:
-            return self.json({"error": "the worker is starting; try again"}, status=503)
-        senders = copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
+        try:
+            if copy is None:
+                raise ConsentUnknown("the worker is starting; try again")
+            senders = copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
+        except ConsentUnknown as exc:
+            return unknown(self, str(exc))
         return self.json(
             {
                 "number": number,

@@ -13,7 +13,7 @@ from optout.streams.app import app, config, delivery_result_serde
 from optout.streams.rules.evidence import evidence, evidence_html
 from optout.streams.rules.lookup_answers import lookup_answer
 from optout.streams.topics import DELIVERY_RESULTS_TOPIC
-from optout.tables.blocklist import consent_for
+from optout.tables.blocklist import current_consent
 from optout.tables.client.topic_reader import read_end_user_partition
 from optout.tables.history import number_history, state_at
 from optout.tables.views.blocklist import refuse_or_route
@@ -62,7 +62,7 @@ class EvidenceView(View):
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        answer = lookup_answer(number, sender, consent_for(number, sender))
+        answer = lookup_answer(number, sender, current_consent(number, sender))
         events = number_history(number, sender)
         accepted = await accepted_confirmations(sender)
         found = evidence(number, sender, answer, events, accepted, int(time.time() * 1000))
