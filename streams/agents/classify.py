@@ -8,8 +8,11 @@ Either way all of an end user's messages, to any number, are classified in one p
 
 Messages come in batches (streams/runtime/batches.py) and are handled in this order, so that a
 crash at any point loses nothing and applies nothing twice:
-1. a message that has had effects before (a reply, a block, a lift) is skipped: its id is among
-   the seen-marks; a message without effects leaves no mark and writes nothing to any table;
+1. a keyword message (any intent but none, or flagged for review) seen before is skipped: its
+   id is among the seen-marks, whether or not it changed anything, so a copy read again (a
+   carrier's redelivery, or the re-key hop producing its records again after a crash) can never
+   apply a STOP or START after a later change; a plain text leaves no mark and writes nothing
+   to any table;
 2. per message, in partition order: the end user's entry in the number's consent scope (and its
    audit history) is written, so the block is in force before any reply goes out;
 3. once those table changes are on the broker (one producer flush for many messages), each
@@ -19,8 +22,8 @@ crash at any point loses nothing and applies nothing twice:
    every message acknowledged).
 A crash before 4 reprocesses the messages; decide() recognises its own earlier entry and
 publishes the same records again, with the same ids, for the delivery agents to deduplicate.
-That works only if an end user has at most one message with effects between 2 and 4, so a
-second one of the end user waits until the first one is confirmed.
+That works only if an end user has at most one keyword message between 2 and 4, so a second
+one of the end user waits until the first one is confirmed (and its mark is on the broker).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from optout.streams.app import (
 )
 from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.streams.rules.decide import Decision, consent_event, decide
+from optout.streams.rules.keywords import Intent
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.review import review_item
 from optout.streams.rules.validate import validate_inbound
@@ -63,7 +67,8 @@ from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
-from optout.tables.settings import former_members, settings_for, settings_reader
+from optout.tables.review import review_items, review_reader
+from optout.tables.settings import former_members, settings_for, settings_read
 
 __all__ = [
     "Unconfirmed",
@@ -72,7 +77,7 @@ __all__ = [
     "classify",
     "classify_batch",
     "decide_one",
-    "has_effects",
+    "is_remembered",
     "position_of",
     "seen_messages",
     "seen_pruner",
@@ -92,7 +97,8 @@ classified = HandledOffsets("classify")
 @app.agent(inbound_topics)
 async def classify(stream):  # type: ignore[no-untyped-def]
     # A disabled number or a custom brand must be known before the first message is decided.
-    await settings_reader.caught_up.wait()
+    await settings_read()
+    await review_reader.caught_up.wait()  # flagged messages decided already are not reopened
     async for events in batches(stream):
         await handle_in_full(classify_batch, events, "classify")
 
@@ -103,21 +109,27 @@ class Unconfirmed:
 
     def __init__(self) -> None:
         self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
-        self.done: dict[bytes, tuple[EventT, bytes]] = {}  # message id: its event, its seen-mark
+        # message id: its event, its seen-mark, whether it changed or replied anything
+        self.done: dict[bytes, tuple[EventT, bytes, bool]] = {}
         self.end_users: set[str] = set()
         self.rekeyed: list[Awaitable] = []
 
     async def confirm(self) -> None:
         """Send the messages' records once their table changes are on the broker, wait for the
-        broker, then remember the ids of the messages that had effects."""
+        broker, then remember the ids of the keyword messages."""
         if any(d.entry_changed or change is not None for _, d, change, _ in self.outputs):
             # A block is on the broker, for a worker taking over, before its confirmation is sent.
             await app.producer.flush()
         acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
         await asyncio.gather(*acks, *self.rekeyed)
-        for message_id, (event, seen_mark) in self.done.items():
+        for message_id, (event, seen_mark, _) in self.done.items():
             with table_writes_for(event):
                 seen_messages[message_id] = seen_mark
+        if any(not had_effects for _, _, had_effects in self.done.values()):
+            # Only its mark keeps a keyword message that changed nothing (a second STOP) from
+            # being applied when read again after a later change: on the broker before that
+            # change is made, whichever brokers lead the two changelogs.
+            await app.producer.flush()
         self.outputs.clear()
         self.done.clear()
         self.end_users.clear()
@@ -142,13 +154,14 @@ async def classify_batch(events: Sequence[EventT]) -> None:
         message_id = message["message_id"].encode()
         with table_writes_for(event):  # reads and writes in the end user's partition
             decision = decide_one(message, now_ms, position_of(event))
-            if has_effects(decision):
+            if is_remembered(decision):
                 if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
                     log.info("redelivered message %s ignored", message["message_id"])
                     continue
                 if end_user in unconfirmed.end_users:
                     await unconfirmed.confirm()
-                unconfirmed.done[message_id] = (event, str(now_ms).encode())
+                had_effects = decision.reply_text is not None or decision.entry_changed
+                unconfirmed.done[message_id] = (event, str(now_ms).encode(), had_effects)
                 unconfirmed.end_users.add(end_user)
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
@@ -158,9 +171,19 @@ async def classify_batch(events: Sequence[EventT]) -> None:
         seen_pruner.prune(events[-1])
 
 
-def has_effects(decision: Decision) -> bool:
-    """Whether a message replies or changes the block list: only then is it remembered."""
-    return decision.reply_text is not None or decision.entry_changed
+def is_remembered(decision: Decision) -> bool:
+    """Whether a message's id is remembered as handled: a keyword message (any intent but none,
+    a keyword read as none, like YES while not blocked or an old START), or one flagged for
+    review, whether or not it changed anything; and any message that replied or changed the
+    block list. Plain texts (most traffic) leave no mark."""
+    classification = decision.classification
+    return (
+        classification.intent is not Intent.NONE
+        or classification.keyword is not None
+        or classification.review
+        or decision.reply_text is not None
+        or decision.entry_changed
+    )
 
 
 def position_of(event: EventT) -> str:
@@ -218,9 +241,12 @@ async def send_outputs(
         records.append((replies_topic, key, reply))
     if change is not None:
         records.append((optout_events_topic, key, optout_event_serde.encode(change)))
-    if decision.classification.review:  # keyed by its id: the compacted topic keeps its state
+    item_key = message["message_id"].encode()
+    if decision.classification.review and item_key not in review_items:
+        # Keyed by its id: the compacted topic keeps its state; an item that exists already
+        # (open, or decided by a person) is never put back to OPEN by a redelivery.
         item = review_serde.encode(review_item(message, decision.classification.rule))
-        records.append((consent_review_topic, message["message_id"].encode(), item))
+        records.append((consent_review_topic, item_key, item))
     return [await produce(topic, record_key, value) for topic, record_key, value in records]
 
 

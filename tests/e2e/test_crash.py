@@ -1,4 +1,7 @@
-"""The classify worker is killed with SIGKILL three times while messages stream through.
+"""The classify worker is killed with SIGKILL three times while messages stream through, from a
+carrier keying by the sender with Kafka's default partitioner (murmur2: each message classified
+where it lands) and from one on librdkafka's default partitioner (CRC32: most messages take the
+re-key hop onto `inbound-by-user`, which a kill makes produce its records again).
 
 Afterwards: the block list equals the input replayed in order through the same decisions; every
 message reached the webhook receiver, once per idempotency key; the carrier accepted each reply
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from confluent_kafka import Producer
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.embedded.broker import free_port
@@ -95,11 +99,35 @@ async def produce_all(bootstrap: str, messages: list[Record]) -> None:
         await producer.stop()
 
 
-def test_kill_9_three_times_mid_stream_loses_and_doubles_nothing(crash_stack: Stack) -> None:
+def produce_all_librdkafka(bootstrap: str, messages: list[Record]) -> None:
+    """As a carrier on confluent-kafka with its default partitioner (consistent_random: CRC32
+    of the key), so most end users' messages land outside their partition."""
+    serde = AvroSerde("inbound_message", "inbound-messages")
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for message in messages:
+        message["received_at"] = int(time.time() * 1000)
+        value, key = serde.encode(message), message["from_number"].encode()
+        while True:
+            try:
+                producer.produce("inbound-messages", value, key)
+                break
+            except BufferError:  # the local queue is full: let it drain
+                producer.poll(0.1)
+        producer.poll(0)
+    assert producer.flush(60) == 0, "records left unsent"
+
+
+@pytest.mark.parametrize("partitioner", ["murmur2", "librdkafka"])
+def test_kill_9_three_times_mid_stream_loses_and_doubles_nothing(
+    crash_stack: Stack, partitioner: str
+) -> None:
     stack = crash_stack
     messages = inbound_messages()
     expected_entries, expected_actions, expected_replies = replay(messages)
-    stack.run(produce_all(stack.broker.bootstrap, messages), timeout=300)
+    if partitioner == "murmur2":
+        stack.run(produce_all(stack.broker.bootstrap, messages), timeout=300)
+    else:
+        produce_all_librdkafka(stack.broker.bootstrap, messages)
 
     rng = random.Random(9)
     delivered_at_kill = []

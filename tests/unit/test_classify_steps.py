@@ -149,3 +149,47 @@ def test_an_undecodable_record_is_dead_lettered_and_the_batch_goes_on(steps: lis
     run(FakeEvent(b"\x00not avro", FakeMessage(0)), inbound("m-7", "hello"))
     assert steps[0].startswith("dead letter:")
     assert steps[1:] == ["send customer-webhook"]
+
+
+def test_a_stop_that_changes_nothing_is_marked_seen_and_on_the_broker_before_a_later_start(
+    steps: list[str],
+) -> None:
+    run(inbound("m-10", "STOP"))
+    steps.clear()
+    run(inbound("m-11", "STOP"), inbound("m-12", "START"))
+    pair = f"{BUSINESS}|{USER}"
+    assert steps.index("seen m-11") < steps.index("flush") < steps.index(f"block {pair}"), steps
+
+
+def test_a_stop_read_again_after_a_later_start_through_the_rekey_hop_does_not_block(
+    steps: list[str],
+) -> None:
+    """The crash the fail-closed issue found: the re-key hop produced its records again after a
+    kill, so a STOP that had changed nothing arrived again, at a new offset, after the START."""
+    rekeyed = end_user_partition(USER, config.partitions)
+
+    def copy(message_id: str, text: str, offset: int) -> FakeEvent:
+        event = inbound(message_id, text)
+        event.message = FakeMessage(rekeyed, "inbound-by-user", offset)
+        return event
+
+    run(copy("m-13", "STOP", 0), copy("m-14", "STOP", 1), copy("m-15", "START", 2))
+    steps.clear()
+    run(copy("m-13", "STOP", 3), copy("m-14", "STOP", 4), copy("m-15", "START", 5))
+    assert steps == []
+    entry = blocklist.entry_in(f"number:{BUSINESS}", USER)
+    assert entry is not None and entry["blocked"] is False
+
+
+def test_a_flagged_message_whose_review_was_decided_is_not_reopened(
+    steps: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decided = {b"m-16": {"status": "DISMISSED"}}
+    monkeypatch.setattr(classify, "review_items", decided)
+    run(inbound("m-16", "I'll stop by later"))
+    assert "send consent-review" not in steps
+    assert "seen m-16" in steps
+    steps.clear()
+    monkeypatch.setattr(classify, "review_items", {})
+    run(inbound("m-17", "I'll stop by later"))
+    assert "send consent-review" in steps
