@@ -12,12 +12,15 @@ no network call and no replica lag. For each send, by rules/gate.py:
 A send in another partition (its producer keyed it by something else) is re-keyed by the end
 user onto `outbound-messages`, and gated when it comes back in its partition.
 
-"After" a STOP: before gating a batch of sends, the gate waits until the classify agent has
-handled every inbound message that the broker held, in the same partitions, when the gate read
-the sends (`classified`). So a send is rejected when the STOP reached the broker before the gate
-read the send, if the carrier keyed the STOP by the end user as the contract says (a STOP in
-another partition is re-keyed first, and counts once it is back in the end user's partition).
-A send that reached the broker before the STOP can still go out: it was asked for first.
+"After" a STOP: a send produced after the broker acknowledged an end user's STOP is rejected,
+whichever partition the carrier put the STOP on and whichever worker classifies it. Before gating
+a batch of sends (and before gating a held send again), the gate asks the broker for its end
+offsets now and waits until classify has handled every inbound message before them: every
+partition of `inbound-messages` first (a STOP keyed by something other than the end user may be
+on any of them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to
+their ends after that. Partitions this worker classifies are waited for as it marks them;
+others by the consumer group's commits (within the commit interval). A send that reached the
+broker before the STOP can still go out: it was asked for first.
 """
 
 from __future__ import annotations
@@ -46,29 +49,27 @@ from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
+from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
-from optout.tables.settings import quiet_hours_of, settings_for, settings_reader
+from optout.tables.settings import quiet_hours_of, settings_for, settings_read
 
-__all__ = ["gate", "gate_batch", "gate_send"]
+__all__ = ["gate", "gate_batch", "gate_send", "wait_for_inbound"]
 
 log = logging.getLogger(__name__)
 
 
 @app.agent(outbound_topic)
 async def gate(stream):  # type: ignore[no-untyped-def]
-    await settings_reader.caught_up.wait()  # a brand's scope must be known before its sends
+    await settings_read()  # a number's scope and its brand's quiet hours, before its sends
     async for events in batches(stream):
         await handle_in_full(gate_batch, events, "gate")
 
 
 async def gate_batch(events: Sequence[EventT]) -> None:
-    partitions = {event.message.partition for event in events}
-    await classified.wait_for_broker_ends(
-        TP(topic, p) for p in partitions for topic in (INBOUND_TOPIC, REKEYED_INBOUND_TOPIC)
-    )
+    await wait_for_inbound({event.message.partition for event in events})
     acks: list[Awaitable] = []
     for event in events:
         try:
@@ -83,6 +84,16 @@ async def gate_batch(events: Sequence[EventT]) -> None:
         acks.append(await gate_send(event, send, event.value))
     for ack in acks:
         await ack  # every result, hand-over and hold is on the broker before the batch is acked
+
+
+async def wait_for_inbound(partitions: set[int]) -> None:
+    """Wait until classify has handled every inbound message on the broker now that may be from
+    an end user of `partitions`: all of `inbound-messages`, then those partitions of
+    `inbound-by-user` as they are once that is done (re-keyed messages included)."""
+    inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
+    await classified.wait_for(await broker_ends.ends(inbound))
+    rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
+    await classified.wait_for(await broker_ends.ends(rekeyed))
 
 
 async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:

@@ -19,7 +19,7 @@ from faust.streams import Stream
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.agents.gate import gate_send
+from optout.streams.agents.gate import gate_send, wait_for_inbound
 from optout.streams.app import app, held_sends_topic, outbound_serde, retry_serde
 from optout.streams.runtime.batches import handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -52,6 +52,7 @@ async def _release(events: Sequence[EventT]) -> None:
         await send_to_dead_letters(event, str(exc))
         return
     if await wait_until_due(envelope):
+        await wait_for_inbound({event.message.partition})  # a STOP made while it waited
         await (await gate_send(event, send, envelope["payload"]))
     else:
         await hand_back(event)

@@ -1,26 +1,31 @@
 """How far an agent has handled its partitions, for another agent that must not run ahead.
 
 The send gate waits for the classify agent: a send is gated only once every inbound message
-that had reached the broker in the end user's partition when the gate read the send has been
-classified, its block written (agents/gate.py says what that means for a STOP and a send sent
-close together).
+that had reached the broker when the gate was about to gate it has been classified, its block
+written (agents/gate.py says which partitions that takes, and what it means for a STOP and a
+send sent close together).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Mapping, Sequence
 
 from faust.types import TP, EventT
 
 from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
+from optout.streams.runtime.broker_ends import broker_ends
 
-__all__ = ["HandledOffsets", "WAIT_WARNING_SECONDS"]
+__all__ = ["HandledOffsets", "REMOTE_POLL_SECONDS", "WAIT_WARNING_SECONDS"]
 
 log = logging.getLogger(__name__)
 WAIT_WARNING_SECONDS = 5.0
+# How often the group's commits are asked for, while waiting for another worker's partitions.
+REMOTE_POLL_SECONDS = 0.2
 
 
 class HandledOffsets:
@@ -32,24 +37,34 @@ class HandledOffsets:
         self.changed = asyncio.Event()
 
     def mark(self, events: Sequence[EventT]) -> None:
-        """These events are handled (their table changes written)."""
+        """These events are handled (their table changes written, their records on the
+        broker)."""
         for event in events:
             tp, offset = event.message.tp, event.message.offset
             self.next_offset[tp] = max(self.next_offset.get(tp, 0), offset + 1)
         self.changed.set()
 
-    async def wait_for_broker_ends(self, tps: Iterable[TP]) -> None:
-        """Wait until every record the broker held on `tps` when called has been handled."""
-        ends = {tp: app.consumer.highwater(tp) for tp in tps}
-        waited = 0.0
-        while behind := [tp for tp, end in ends.items() if end is not None and self._at(tp) < end]:
+    async def wait_for(self, ends: Mapping[TP, int]) -> None:
+        """Wait until every record before `ends` has been handled: by this worker for the
+        partitions it reads (as it marks them), by the worker that reads the others as its
+        group's commits show (committed after handling)."""
+        started = time.monotonic()
+        warned_at = started
+        while behind := [tp for tp, end in ends.items() if end and self._at(tp) < end]:
+            local = app.consumer.assignment()
+            remote = [tp for tp in behind if tp not in local]
+            if remote:
+                committed = await broker_ends.committed(remote)
+                behind = [tp for tp in behind if tp in local or committed[tp] < ends[tp]]
+                if not behind:
+                    return
             self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), 1.0)
-            except TimeoutError:
-                waited += 1.0
-                if waited % WAIT_WARNING_SECONDS == 0:
-                    log.warning("waiting %.0fs for %s to handle %s", waited, self.name, behind)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), REMOTE_POLL_SECONDS if remote else 1)
+            if time.monotonic() - warned_at >= WAIT_WARNING_SECONDS:
+                warned_at = time.monotonic()
+                log.warning("waiting %.0fs for %s to handle %s", warned_at - started,
+                            self.name, sorted(behind))  # fmt: skip
 
     def _at(self, tp: TP) -> int:
         return self.next_offset.get(tp) or next_offset_to_process(tp) or 0

@@ -1,0 +1,94 @@
+"""The broker's end offsets now, and how far the service's consumer group has committed, asked
+of the broker by a consumer of their own (no group membership, never committing).
+
+The send gate must not run ahead of classify: a send is gated only after every inbound message
+the broker held when the gate was about to gate it is classified (agents/gate.py). Faust's own
+consumer knows only the high watermark of its last fetch, which can be older than a STOP
+acknowledged since; this asks the broker. Apache Kafka answers ListOffsets(latest) right; the
+embedded broker does not (quirk 2 in streams/embedded/tansu_quirks.py), so in embedded mode the
+answer is corrected by a fetch from just below it, whose high watermark is right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
+
+from optout.streams.app import config
+
+__all__ = ["BrokerEnds", "broker_ends"]
+
+CORRECTION_FETCH_MS = 250
+
+
+class BrokerEnds:
+    """End offsets (last offset + 1) and the group's committed offsets, from the broker."""
+
+    def __init__(self, bootstrap: str, group_id: str, embedded: bool) -> None:
+        self.bootstrap, self.group_id, self.embedded = bootstrap, group_id, embedded
+        self._ends: AIOKafkaConsumer | None = None  # no group: assigned only to correct ends
+        self._commits: AIOKafkaConsumer | None = None  # the group's, never assigned anything
+        self._lock = asyncio.Lock()
+
+    async def ends(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """The end offset of each partition now."""
+        wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
+        async with self._lock:
+            if self._ends is None:
+                self._ends = await _started(self.bootstrap, None)
+            ends = await self._ends.end_offsets(wanted)
+            if self.embedded:
+                ends = await self._corrected(self._ends, ends)
+        return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def committed(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """The next offset the service's group will read on each partition (0: none committed)."""
+        async with self._lock:
+            if self._commits is None:
+                self._commits = await _started(self.bootstrap, self.group_id)
+            return {
+                tp: await self._commits.committed(TopicPartition(tp.topic, tp.partition)) or 0
+                for tp in tps
+            }
+
+    async def stop(self) -> None:
+        for consumer in (self._ends, self._commits):
+            if consumer is not None:
+                await consumer.stop()
+        self._ends = self._commits = None
+
+    async def _corrected(
+        self, consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """The embedded broker's ends: the high watermark of a fetch from just below each."""
+        partitions = [tp for tp, end in reported.items() if end]
+        if not partitions:
+            return reported
+        consumer.assign(partitions)
+        for tp in partitions:
+            consumer.seek(tp, reported[tp] - 1)
+        try:
+            while any(consumer.highwater(tp) is None for tp in partitions):
+                await consumer.getmany(*partitions, timeout_ms=CORRECTION_FETCH_MS)
+            return reported | {
+                tp: max(reported[tp], consumer.highwater(tp) or 0) for tp in partitions
+            }
+        finally:
+            consumer.assign([])  # no fetching in the background between questions
+
+
+async def _started(bootstrap: str, group_id: str | None) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group_id,  # to read its commits: it never joins the group nor commits
+        enable_auto_commit=False,
+        fetch_max_wait_ms=CORRECTION_FETCH_MS,
+    )
+    await consumer.start()
+    return consumer
+
+
+broker_ends = BrokerEnds(config.broker_url, config.group_id, config.embedded_broker)
