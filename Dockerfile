@@ -11,8 +11,9 @@ RUN pip install --no-cache-dir . \
     && useradd --system --home-dir /var/lib/optout --create-home optout
 USER optout
 
+# The web server listens on loopback (OPTOUT_WEB_HOST's default) unless a deployment opens it:
+# docker-compose.yml does, for the classify workers that are reached across its network.
 ENV OPTOUT_DATA_DIR=/var/lib/optout/data \
-    OPTOUT_WEB_HOST=0.0.0.0 \
     OPTOUT_WEB_PORT=6066
 EXPOSE 6066
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s \

