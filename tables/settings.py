@@ -21,6 +21,7 @@ from optout.streams.rules.number_settings import (
     default_settings,
     effective_settings,
 )
+from optout.streams.rules.scopes import current_scope
 from optout.streams.topics import BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 from optout.streams.web.health import READINESS_CHECKS
 from optout.tables.client.topic_reader import TopicReader
@@ -35,6 +36,7 @@ __all__ = [
     "brand_settings_topic",
     "configured_defaults",
     "former_members",
+    "members_of",
     "number_settings",
     "numbers_of_brand",
     "quiet_hours_of",
@@ -53,15 +55,19 @@ class SettingsByNumber(dict[bytes, Record]):
     def __init__(self) -> None:
         super().__init__()
         self.left: dict[str, set[bytes]] = defaultdict(set)
+        self.members: dict[str, set[bytes]] = defaultdict(set)
 
     def __setitem__(self, number: bytes, settings: Record) -> None:
         self.pop(number, None)
         super().__setitem__(number, settings)
+        self.members[current_scope(settings)].add(number)
         for former in settings.get("former_scopes") or ():
             self.left[former["scope"]].add(number)
 
     def pop(self, number: bytes, default: Any = None) -> Any:
         settings = super().pop(number, default)
+        if settings:
+            self.members[current_scope(settings)].discard(number)
         for former in (settings or {}).get("former_scopes") or ():
             self.left[former["scope"]].discard(number)
         return settings
@@ -133,6 +139,12 @@ def numbers_of_brand(brand_id: str) -> list[str]:
 def former_members(scope: str) -> list[Record]:
     """The settings of the numbers that left a scope."""
     return [settings_for(number.decode()) for number in number_settings.left.get(scope, ())]
+
+
+def members_of(scope: str) -> list[Record]:
+    """The settings of the numbers whose current scope is `scope`: an opt-in there lifts their
+    own and kept blocks too (rules/decide.py)."""
+    return [settings_for(number.decode()) for number in number_settings.members.get(scope, ())]
 
 
 def configured_defaults(number: str) -> Record:

@@ -68,7 +68,7 @@ from optout.tables.blocklist import entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
 from optout.tables.review import review_items, review_reader
-from optout.tables.settings import former_members, settings_for, settings_read
+from optout.tables.settings import former_members, members_of, settings_for, settings_read
 
 __all__ = [
     "Unconfirmed",
@@ -202,6 +202,7 @@ def decide_one(message: Record, now_ms: int, position: str) -> Decision:
         now_ms,
         position,
         former_members,
+        members_of,
     )
     classification = decision.classification
     MESSAGES.labels(classification.intent.value, classification.rule).inc()
@@ -223,10 +224,14 @@ def apply(decision: Decision, message: Record) -> Record | None:
         put_entry(decision.entry)
     for kept in decision.kept:
         put_entry(kept)
+    for lifted in decision.lifted:
+        put_entry(lifted)
     if decision.consent_action is None or decision.entry is None:
         return None
     change = consent_event(decision.entry, message["received_at"], message, decision)
     record_change(change)
+    for lifted in decision.lifted:  # one opt-out event, for the scope; each own history says so
+        record_change(consent_event(lifted, message["received_at"], message, decision))
     return change
 
 

@@ -3,7 +3,11 @@
 Commands arrive on `blocklist-commands`, keyed and partitioned by the end user like the block
 list, so this worker owns the same end users as the classify agent. Each change is made in the
 command's consent scope (the number's, when it names none), written to the table and the audit
-history, and published as an opt-out event with source `manual`, reason and actor.
+history, and published as an opt-out event with source `manual`, reason and actor. A command
+whose numbers are not E.164 (or whose scope is malformed) is not applied: it is dead-lettered
+with the reason, whoever produced it. A removal lifts every block that speaks for the end user
+at a number now in the scope (rules/decide.py): the own entries it lifts are written and
+recorded in their history too, under the one opt-out event of the scope.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from faust.types import EventT
 from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic
 from optout.streams.rules.decide import consent_event, decide_manual
+from optout.streams.rules.validate import command_problems
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
-from optout.tables.settings import former_members, settings_for
+from optout.tables.settings import former_members, members_of, settings_for
 
 __all__ = ["apply_command", "manage"]
 
@@ -39,6 +44,10 @@ async def apply_command(event: EventT) -> None:
     except DecodeError as exc:
         await send_to_dead_letters(event, str(exc))
         return
+    problems = command_problems(command)
+    if problems:  # applied, it would block or unblock a key no message or lookup ever uses
+        await send_to_dead_letters(event, "invalid block-list command: " + "; ".join(problems))
+        return
     business, end_user = command["business_number"], command["end_user_number"]
     decided = decide_manual(
         command,
@@ -46,15 +55,18 @@ async def apply_command(event: EventT) -> None:
         lambda scope: entry_in(scope, end_user),
         int(time.time() * 1000),
         former_members,
+        members_of,
     )
     if decided is None:
         log.info("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
         return
-    entry, kept = decided
-    for changed in (entry, *kept):
+    entry, kept, lifted = decided
+    for changed in (entry, *kept, *lifted):
         put_entry(changed)
     change = consent_event(entry, command["requested_at"])
     record_change(change)
+    for own in lifted:  # the one event below speaks for them; each own history says so too
+        record_change(consent_event(own, command["requested_at"]))
     sent = await optout_events_topic.send(
         key=end_user_key(end_user), value=optout_event_serde.encode(change)
     )

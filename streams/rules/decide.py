@@ -3,6 +3,12 @@
 Pure: takes the message, the number's settings, the end user's block-list entries (by scope,
 see rules/scopes.py) and returns a Decision. The classify agent only reads, calls this, and
 writes.
+
+An opt-in (a keyword, or a manual removal) is made in the scope of the number texted or named,
+and lifts every entry that speaks for the end user at a number now in that scope: the scope's,
+and the members' own and kept blocks (`Decision.lifted`). A command that is accepted does what
+it says; one that cannot is refused with the reason (an opt-in older than a block it would lift:
+rule `opt_in_older_than_block`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from optout.schemas import Record
 from optout.streams.rules.keywords import (
@@ -24,9 +31,12 @@ from optout.streams.rules.regions import in_usa_or_canada, is_canadian, is_toll_
 from optout.streams.rules.scopes import (
     Consent,
     EntryOf,
+    MemberBlock,
     consent,
     current_scope,
     kept_by_former_members,
+    lifted_for_members,
+    member_blocks,
     scope_of,
     speaks_alone,
 )
@@ -35,6 +45,8 @@ from optout.streams.rules.templates import BILINGUAL, reply_text
 __all__ = [
     "Decision",
     "FormerMembers",
+    "ManualChange",
+    "Members",
     "RECONFIRM_AFTER_MS",
     "consent_event",
     "decide",
@@ -47,6 +59,9 @@ RECONFIRM_AFTER_MS = 24 * 60 * 60 * 1000
 
 # The settings of the numbers that left a scope.
 FormerMembers = Callable[[str], Iterable[Record]]
+# The settings of the numbers whose current scope is a scope (asked for campaign and brand
+# scopes only; the number texted may be among them or not).
+Members = Callable[[str], Iterable[Record]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,18 @@ class Decision:
     consent_action: str | None  # OPT_OUT / OPT_IN: publish a consent event
     sender_blocked: bool = False  # after this message, at the number texted
     kept: list[Record] = field(default_factory=list)  # own entries of former members to write
+    # Own entries of numbers in the scope that an opt-in lifts: to write, and to record in their
+    # history, like `entry`; the opt-out event (one, for the scope) is `entry`'s.
+    lifted: list[Record] = field(default_factory=list)
+
+
+class ManualChange(NamedTuple):
+    """What a hand-made change writes: the entry in the command's scope (its opt-out event's),
+    own entries kept by numbers that left the scope, own entries an opt-in lifts."""
+
+    entry: Record
+    kept: list[Record]
+    lifted: list[Record]
 
 
 def decide(
@@ -68,12 +95,20 @@ def decide(
     now_ms: int,
     position: str | None = None,
     former_members: FormerMembers = lambda scope: (),
+    members: Members = lambda scope: (),
 ) -> Decision:
     """Apply the keyword policy to one message from an end user to a business number.
 
     `entry_of(scope)` is the end user's block-list entry in a scope. `position`
     ('topic:partition:offset') is where the message was read; the entry remembers the position
-    of the message that last changed it.
+    of the message that last changed it. `former_members(scope)` and `members(scope)` are the
+    settings of the numbers that left the scope and of those in it now.
+
+    YES is an opt-in only while the number texted is blocked, not while some other number of
+    the scope is: a YES to a number that is texting the end user most likely answers that
+    number's message ("reply YES to confirm"), and lifting a block the end user asked for
+    elsewhere on a word that ambiguous would text someone who said STOP. START and UNSTOP say
+    what they mean and lift every block in the scope.
     """
     scope = current_scope(settings)
     if speaks_alone(settings):  # one entry to read (most numbers)
@@ -93,21 +128,37 @@ def decide(
         # Read again after a restart, from before a change already made by a later message:
         # what it did (its reply and events) went out before that change was made.
         return Decision(classification, None, language, entry, False, None, blocked)
+    in_scope = bool(entry and entry["blocked"])  # blocked by the scope's own entry
+    lifting: list[MemberBlock] = []  # what an opt-in to the scope must lift at its other numbers
+    if classification.intent is Intent.OPT_IN or (replayed and not in_scope):
+        lifting = _member_blocks(scope, settings, members, entry_of)
     if (
         classification.intent is Intent.OPT_IN
         and not replayed
-        and _older_than(message, decided.entry)
+        and any(_read_before(position, block.entry) for block in lifting)
     ):
+        # Read again after a restart, from before a block it would lift (made by a later
+        # message, to another number of the scope): it was applied before that block was made.
+        return Decision(classification, None, language, entry, False, None, blocked)
+    if (
+        classification.intent is Intent.OPT_IN
+        and not replayed
+        and any(_older_than(message, made) for made in (decided.entry, *(b.entry for b in lifting)))
+    ):
+        # Whole or not at all: the scope's opt-in, made now, would outrank the newer block too,
+        # so lifting only the older ones is not possible. The end user stays blocked; the
+        # webhook's rule says why.
         classification = Classification(
             Intent.NONE, classification.keyword, classification.language, "opt_in_older_than_block"
         )
     intent = classification.intent
     replying = intent is not Intent.NONE
 
-    in_scope = bool(entry and entry["blocked"])  # blocked by the scope's own entry
-    new_entry, action = entry, None
+    new_entry, action, lifted = entry, None, []
     if replayed:
         action = "OPT_OUT" if in_scope else "OPT_IN"
+        if entry is not None and not in_scope:  # what a crash may have left unwritten
+            lifted = lifted_for_members(entry, lifting)
     elif intent is Intent.OPT_OUT and not in_scope:
         new_entry = _entry(message, classification, scope, True, now_ms, position)
         action = "OPT_OUT"
@@ -115,9 +166,11 @@ def decide(
         replying = now_ms - entry["confirmed_at"] >= RECONFIRM_AFTER_MS
         if replying:
             new_entry = entry | {"confirmed_at": now_ms, "position": position}
-    elif intent is Intent.OPT_IN and blocked:
-        new_entry = _entry(message, classification, scope, False, now_ms, position)
-        action = "OPT_IN"
+    elif intent is Intent.OPT_IN:
+        opt_in = _entry(message, classification, scope, False, now_ms, position)
+        lifted = lifted_for_members(opt_in, lifting)
+        if blocked or in_scope or lifted:  # else nothing in the scope speaks for a block
+            new_entry, action = opt_in, "OPT_IN"
 
     if intent is Intent.OPT_OUT and _network_confirms(message["to_number"], settings):
         replying = False
@@ -127,7 +180,7 @@ def decide(
             intent, language, settings["brand_name"], settings["help_contact"], settings["replies"]
         )
     if new_entry is entry or new_entry is None:
-        return Decision(classification, reply, language, entry, False, action, blocked)
+        return Decision(classification, reply, language, entry, False, action, blocked, [], lifted)
     return Decision(
         classification,
         reply,
@@ -135,13 +188,26 @@ def decide(
         new_entry,
         True,
         action,
-        _blocked_after(settings, scope, new_entry, entry_of),
+        consent(settings, _after(entry_of, new_entry, *lifted)).blocked,
         kept_by_former_members(scope, new_entry, former_members(scope), entry_of),
+        lifted,
     )
 
 
-def _blocked_after(settings: Record, scope: str, changed: Record | None, entry_of: EntryOf) -> bool:
-    return consent(settings, lambda s: changed if s == scope else entry_of(s)).blocked
+def _member_blocks(
+    scope: str, settings: Record, members: Members, entry_of: EntryOf
+) -> list[MemberBlock]:
+    """The blocks an opt-in to `scope` must lift besides the scope's entry. A number scope has
+    none: its one number's own entry is the scope's (blocks it kept are outranked by it)."""
+    if scope.startswith("number:"):
+        return []
+    return member_blocks(scope, [settings, *members(scope)], entry_of)
+
+
+def _after(entry_of: EntryOf, *changed: Record) -> EntryOf:
+    """The entries once `changed` are written."""
+    written = {scope_of(e): e for e in changed}
+    return lambda scope: written[scope] if scope in written else entry_of(scope)
 
 
 def _classify(message: Record, may_opt_in_by_yes: bool, settings: Record) -> Classification:
@@ -217,18 +283,17 @@ def decide_manual(
     entry_of: EntryOf,
     now_ms: int,
     former_members: FormerMembers = lambda scope: (),
-) -> tuple[Record, list[Record]] | None:
-    """The new entry in the command's scope after a hand-made change, and the own entries to
-    write for numbers that left that scope; None when it changes nothing."""
+    members: Members = lambda scope: (),
+) -> ManualChange | None:
+    """What a hand-made change writes (see ManualChange); None when it changes nothing: a block
+    where the scope's entry blocks already, a removal where nothing speaks for a block at any
+    number in the scope. A removal lifts every such block, as an opt-in by keyword does. As
+    before, it has no older-than rule: it lifts what stands when it is applied, even a block
+    received after it was requested (commands and messages are separate topics)."""
     entry_of = cache(entry_of)
     scope = command.get("scope") or current_scope(settings)
     entry = entry_of(scope)
     blocking = command["action"] == "OPT_OUT"
-    blocked = bool(entry and entry["blocked"])
-    if not blocking and scope == current_scope(settings):
-        blocked = blocked or consent(settings, entry_of).blocked  # own or former blocks lifted too
-    if blocked == blocking:
-        return None
     changed = {
         "business_number": command["business_number"],
         "end_user_number": command["end_user_number"],
@@ -244,7 +309,17 @@ def decide_manual(
         "received_at": command["requested_at"],
         "position": None,
     }
-    return changed, kept_by_former_members(scope, changed, former_members(scope), entry_of)
+    blocked = bool(entry and entry["blocked"])
+    lifted: list[Record] = []
+    if not blocking:
+        lifted = lifted_for_members(changed, _member_blocks(scope, settings, members, entry_of))
+        if scope == current_scope(settings):  # own or former blocks of the number named
+            blocked = blocked or consent(settings, entry_of).blocked
+        blocked = blocked or bool(lifted)
+    if blocked == blocking:
+        return None
+    kept = kept_by_former_members(scope, changed, former_members(scope), entry_of)
+    return ManualChange(changed, kept, lifted)
 
 
 def consent_event(

@@ -6,7 +6,10 @@ user, in the block-list entry keyed by (scope id, end user), so a STOP to a bran
 numbers is one entry written. The rules (README, "Consent scopes"):
 
 1. An opt-out to any number of a scope blocks the end user at every number of the scope; an
-   opt-in to any number of it lifts that for all of them.
+   opt-in to any number of it lifts that for all of them: the scope's entry, and every block
+   that still decides for a number now in the scope apart from it (its own block from before it
+   joined, a block it kept from a scope it left), which the opt-in lifts by an opt-in in that
+   number's own entry (`member_blocks`, `lifted_for_members`).
 2. Several entries may speak for a number: its scope's, its own (number scope), and those of
    the scopes it left. Each speaks from a moment (below); the latest decides, a block winning
    a tie.
@@ -32,6 +35,7 @@ from optout.schemas import Record
 __all__ = [
     "Consent",
     "EntryOf",
+    "MemberBlock",
     "Membership",
     "SCOPE_KINDS",
     "consent",
@@ -39,6 +43,8 @@ __all__ = [
     "current_scope",
     "id_problem",
     "kept_by_former_members",
+    "lifted_for_members",
+    "member_blocks",
     "memberships",
     "number_scope",
     "scope_id",
@@ -49,7 +55,7 @@ __all__ = [
 ]
 
 SCOPE_KINDS = ("number", "campaign", "brand")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 EntryOf = Callable[[str], Record | None]  # scope -> the end user's block-list entry in it
 
@@ -69,6 +75,17 @@ class Consent:
     blocked: bool
     entry: Record | None
     scope: str  # the deciding entry's scope, or the number's scope when nothing applies
+
+
+@dataclass(frozen=True)
+class MemberBlock:
+    """A block that decides for a number now in a scope apart from the scope's own entry (its
+    own block, or one kept from a scope it left): an opt-in to the scope must lift it too."""
+
+    number: str
+    joined_at: int  # when the number joined the scope
+    speaks_from: int  # from when the block decides for it (rule 2)
+    entry: Record
 
 
 def number_scope(number: str) -> str:
@@ -133,18 +150,27 @@ def consent(settings: Record, entry_of: EntryOf) -> Consent:
 def _decided_by(
     members: list[Membership], entry_for: Callable[[Membership], Record | None], scope: str
 ) -> Consent:
+    deciding = _deciding(members, entry_for)
+    if deciding is None:
+        return Consent(False, None, scope)
+    _, entry, decided_in = deciding
+    return Consent(bool(entry["blocked"]), entry, decided_in)
+
+
+def _deciding(
+    members: list[Membership], entry_for: Callable[[Membership], Record | None]
+) -> tuple[int, Record, str] | None:
+    """The entry that decides (rule 2): from when it speaks, the entry, its scope."""
     best: tuple[int, bool] | None = None
-    deciding: tuple[Record, str] | None = None
+    deciding: tuple[int, Record, str] | None = None
     for membership in members:
         entry = entry_for(membership)
         moment = _speaks_from(membership, entry)
         if moment is not None and entry is not None:
             rank = (moment, bool(entry["blocked"]))
             if best is None or rank > best:
-                best, deciding = rank, (entry, membership.scope)
-    if deciding is None:
-        return Consent(False, None, scope)
-    return Consent(bool(deciding[0]["blocked"]), *deciding)
+                best, deciding = rank, (moment, entry, membership.scope)
+    return deciding
 
 
 def kept_by_former_members(
@@ -167,6 +193,47 @@ def kept_by_former_members(
                          if m.scope == scope)  # fmt: skip
             kept.append(before.entry | {"scope": own, "since": moment, "position": None})
     return kept
+
+
+def member_blocks(scope: str, members: Iterable[Record], entry_of: EntryOf) -> list[MemberBlock]:
+    """The blocks that decide for numbers now in `scope` (`members`: their settings) apart from
+    the scope's own entry, one per number at most.
+
+    An opt-in to the scope replaces the scope's entry, but a number's other entries keep
+    speaking for it: its own block from before it joined, a block it kept from a scope it left.
+    "One consent per scope" means the opt-in lifts those too (rule 1), so the caller needs them:
+    to lift (`lifted_for_members`), and to refuse an opt-in older than one of them. A number
+    whose own scope is `scope` has none: its own entry is the scope's."""
+    found: dict[str, MemberBlock] = {}
+    for settings in members:
+        number = settings["number"]
+        if number in found or current_scope(settings) != scope or number_scope(number) == scope:
+            continue
+        # Every membership but the scope's (its entry is what the opt-in replaces; a former
+        # membership of the same scope reads that entry too, and the new one does not reach it).
+        besides = [m for m in memberships(settings) if m.scope != scope]
+        deciding = _deciding(besides, lambda m: entry_of(m.scope))
+        if deciding is not None and deciding[1]["blocked"]:
+            joined = settings.get("scope_since") or 0
+            found[number] = MemberBlock(number, joined, deciding[0], deciding[1])
+    return list(found.values())
+
+
+def lifted_for_members(changed: Record, blocks: Iterable[MemberBlock]) -> list[Record]:
+    """Own entries to write when `changed`, an opt-in, replaces its scope's entry: for each
+    number whose block (`member_blocks`) it outranks, the opt-in again in the number's own
+    entry, which always speaks for it and so outranks its own block, or one kept from a scope
+    it left (rule 3: an opt-in to the number itself lifts such a block). Written rather than
+    left to the ranking so that the table, its export and the history say what lookups answer.
+
+    Lifted only where the opt-in speaks for the number (made after it joined) and is later than
+    the block: a block made since (seen when the opt-in is applied again after a crash) stays."""
+    since = changed["since"]
+    return [
+        changed | {"scope": number_scope(block.number)}
+        for block in blocks
+        if since >= block.joined_at and block.speaks_from < since
+    ]
 
 
 def consent_at(settings: Record, events_of: Callable[[str], list[Record]], at_ms: int) -> Consent:
@@ -194,7 +261,7 @@ def consent_at(settings: Record, events_of: Callable[[str], list[Record]], at_ms
 
 def id_problem(name: str, value: str) -> str | None:
     """Why a brand or campaign id is not one, or None."""
-    if _ID.match(value):
+    if isinstance(value, str) and _ID.fullmatch(value):
         return None
     return (
         f"{name} {value!r} must be 1 to 64 letters, digits, '_', '.' or '-', "

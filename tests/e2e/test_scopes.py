@@ -4,12 +4,14 @@ streams/rules/scopes.py). Lookups from two workers: tests/e2e/test_two_workers.p
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.support import (
+    ADMIN_TOKEN,
     AUTH,
     Stack,
     blocked,
@@ -89,9 +91,10 @@ def test_a_number_joining_a_brand_inherits_its_blocks_and_keeps_its_own(stack: S
     brand(stack, "acme-441", joining)
     assert blocked(stack, joining, user) and blocked(stack, joining, own_user)
     assert scope_answer(stack, joining, own_user)["scope"] == f"number:{joining}"
-    stack.inbound("scope-start-4", own_user, a, "START")  # nothing blocked at a: changes nothing
-    settle_and_assert_once(stack, "scope-start-4")
-    assert blocked(stack, joining, own_user)
+    # It keeps its own block until the end user opts in to the brand, at any of its numbers:
+    stack.inbound("scope-start-4", own_user, a, "START")  # (not blocked at a itself)
+    eventually(lambda: not blocked(stack, joining, own_user), what="the START to lift it")
+    assert blocked(stack, joining, user)  # another end user's brand block stays
 
 
 def test_a_number_leaving_a_brand_keeps_the_blocks_in_force_when_it_left(stack: Stack) -> None:
@@ -153,3 +156,63 @@ def test_a_brands_default_scope_moves_its_numbers_and_bad_values_are_refused(
     assert status == 422 and refused["problems"] == ["opt_out_scope campaign needs a campaign_id"]
     status, refused = stack.http("PUT", "/v1/brands/acme-471", {"opt_out_scope": "fleet"}, AUTH)
     assert status == 422 and "not one of number, campaign, brand" in refused["problems"][0]
+
+
+def own_block_then_join(stack: Stack, brand_id: str, a: str, b: str, user: str, stop: str) -> None:
+    """The issue's start ("Fail closed", "Accepted, then nothing"): the end user blocked at `a`
+    alone, then `a` and `b` join a brand; blocked at `a` (its own block), not at `b`."""
+    stack.inbound(stop, user, a, "STOP")
+    eventually(lambda: blocked(stack, a, user), what="the number's own block")
+    brand(stack, brand_id, a, b)
+    assert blocked(stack, a, user) and not blocked(stack, b, user)
+    assert scope_answer(stack, a, user)["scope"] == f"number:{a}"
+
+
+def lifts_in_history(stack: Stack, number: str, user: str) -> list[tuple[str, str, str]]:
+    _, history = stack.http("GET", f"/v1/blocklist/{number}/{user}/history")
+    return sorted((e["action"], e["scope"], e["message_id"]) for e in history["events"])
+
+
+def test_a_start_to_another_number_lifts_a_block_the_number_had_before_it_joined(
+    stack: Stack,
+) -> None:
+    a, b, user = "+14045550181", "+14045550182", "+14155550181"
+    own_block_then_join(stack, "acme-481", a, b, user, "scope-stop-8")
+    stack.inbound("scope-start-8", user, b, "START")
+    eventually(lambda: not blocked(stack, a, user), what="the START to b to lift the block at a")
+    assert not blocked(stack, b, user)
+    answer = scope_answer(stack, a, user)
+    assert answer["message_id"] == "scope-start-8" and answer["texted"] == b
+    settle_and_assert_once(stack, "scope-stop-8", "scope-start-8")
+    assert [(e["action"], e["scope"]) for e in events_for(stack, user)] == [
+        ("OPT_OUT", f"number:{a}"),
+        ("OPT_IN", "brand:acme-481"),  # one event for the scope
+    ]
+    assert lifts_in_history(stack, a, user) == [
+        ("OPT_IN", "brand:acme-481", "scope-start-8"),
+        ("OPT_IN", f"number:{a}", "scope-start-8"),  # a's own entry: lifted, and says so
+        ("OPT_OUT", f"number:{a}", "scope-stop-8"),
+    ]
+    _, now = stack.http("GET", f"/v1/blocklist/{a}/{user}/history?at={int(time.time() * 1000)}")
+    assert now["at"]["blocked"] is False
+
+
+def test_a_removal_named_at_another_number_lifts_a_block_the_number_had_before_it_joined(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, user = "+14045550191", "+14045550192", "+14155550191"
+    own_block_then_join(stack, "acme-491", a, b, user, "scope-stop-9")
+    monkeypatch.setenv("OPTOUT_TOKEN", ADMIN_TOKEN)
+    removed = stack.optout("blocklist", "remove", b, user, "--reason", "re-consented in store")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    command_id = json.loads(removed.stdout)["accepted"]
+    eventually(lambda: not blocked(stack, a, user), what="the removal to lift the block at a")
+    assert [(e["action"], e["scope"], e["source"]) for e in events_for(stack, user)] == [
+        ("OPT_OUT", f"number:{a}", "keyword"),
+        ("OPT_IN", "brand:acme-491", "manual"),
+    ]
+    assert lifts_in_history(stack, a, user) == [
+        ("OPT_IN", "brand:acme-491", command_id),
+        ("OPT_IN", f"number:{a}", command_id),
+        ("OPT_OUT", f"number:{a}", "scope-stop-9"),
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optout.streams.rules.decide import decide
+from optout.streams.rules.decide import consent_event, decide, decide_manual
 from optout.streams.rules.keywords import Intent
 
 NOW = 1_790_000_000_000
@@ -208,3 +208,59 @@ def test_a_message_read_again_from_before_the_last_change_changes_nothing() -> N
         fresh = decide_alone(message("STOP", message_id="m-new"), lifted, SETTINGS, NOW, position)
         assert fresh.entry_changed and fresh.entry is not None, position
         assert fresh.entry["position"] == position
+
+
+def never_asked(scope: str) -> list[dict]:
+    raise AssertionError(f"members({scope!r}) asked for a number scope")
+
+
+def test_a_number_in_its_own_scope_lifts_only_its_own_entry_and_never_asks_for_members() -> None:
+    unblock = decide(message("START"), SETTINGS, lambda s: blocked_entry(), NOW, None, lambda s: (),
+                     never_asked)  # fmt: skip
+    assert unblock.consent_action == "OPT_IN" and unblock.lifted == [] and unblock.kept == []
+    assert unblock.entry is not None and unblock.entry["scope"] == "number:+12125550100"
+    nothing = decide(message("START"), SETTINGS, lambda s: None, NOW, members=never_asked)
+    assert nothing.consent_action is None and nothing.lifted == [] and not nothing.entry_changed
+    stop = decide(message("STOP"), SETTINGS, lambda s: None, NOW, members=never_asked)
+    assert stop.consent_action == "OPT_OUT" and stop.lifted == []
+
+
+def test_a_number_that_left_a_brand_is_lifted_by_its_own_entry_alone() -> None:
+    """Its own entry is its scope's: the opt-in written there outranks the block it kept."""
+    left = SETTINGS | {
+        "scope": None,
+        "scope_since": NOW - 500,
+        "former_scopes": [{"scope": "brand:acme", "joined_at": 0, "left_at": NOW - 500}],
+    }
+    entries = {"brand:acme": blocked_entry() | {"scope": "brand:acme"}}
+    start = decide(message("START"), left, entries.get, NOW, members=never_asked)
+    assert start.consent_action == "OPT_IN" and not start.sender_blocked and start.lifted == []
+    assert start.entry is not None and start.entry["scope"] == "number:+12125550100"
+    command = {
+        "command_id": "c-1", "action": "OPT_IN", "business_number": "+12125550100",
+        "end_user_number": "+14155550100", "scope": None, "reason": "asked by phone",
+        "actor": "support", "requested_at": NOW,
+    }  # fmt: skip
+    decided = decide_manual(command, left, entries.get, NOW, members=never_asked)
+    assert decided is not None and decided.lifted == [] and not decided.entry["blocked"]
+    assert decided.entry["scope"] == "number:+12125550100"
+    assert decide_manual(command, SETTINGS, lambda s: None, NOW, members=never_asked) is None
+
+
+def test_one_opt_out_event_for_the_scope_and_a_history_event_per_entry_lifted() -> None:
+    """optout-events: one OPT_IN for the scope (its id is the message's, so an analyst
+    deduplicating by it would drop per-number copies anyway); each own entry lifted gets the
+    same event in its own scope's history, so table and history agree."""
+    member = SETTINGS | {"number": "+12125550199", "scope": "brand:acme", "scope_since": NOW - 500}
+    texted = SETTINGS | {"scope": "brand:acme", "scope_since": 0}
+    entries = {"number:+12125550199": blocked_entry() | {"scope": "number:+12125550199"}}
+    start = decide(message("START"), texted, entries.get, NOW, members=lambda s: [member])
+    assert start.entry is not None and start.consent_action == "OPT_IN"
+    event = consent_event(start.entry, NOW - 5, message("START"), start)
+    [own] = [consent_event(e, NOW - 5, message("START"), start) for e in start.lifted]
+    assert event["scope"] == "brand:acme" and own["scope"] == "number:+12125550199"
+    assert own["event_id"] == event["event_id"] == "m-1:OPT_IN"
+    assert own["action"] == "OPT_IN" and own["business_number"] == "+12125550100"
+    assert {k: v for k, v in own.items() if k != "scope"} == {
+        k: v for k, v in event.items() if k != "scope"
+    }
