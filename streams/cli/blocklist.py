@@ -8,6 +8,7 @@ import sys
 
 from optout.streams.cli.common import (
     broker_url,
+    e164,
     iso,
     progress,
     registry,
@@ -28,8 +29,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         description="Print the block-list lookup for a pair. Exits 0 whether or not the pair "
         "is blocked; non-zero only when no answer can be had.",
     )
-    check.add_argument("number", help="business number, E.164")
-    check.add_argument("sender", help="end user's number, E.164")
+    check.add_argument("number", type=e164, help="business number, E.164")
+    check.add_argument("sender", type=e164, help="end user's number, E.164")
     check.set_defaults(run=_blocklist_check)
     for change, helptext in (
         ("add", "block a pair by hand (an opt-out received by phone or email)"),
@@ -41,8 +42,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             description=f"{helptext.capitalize()}. Goes through Kafka like any other change; "
             "needs an admin token in OPTOUT_TOKEN.",
         )
-        command.add_argument("number", help="business number, E.164")
-        command.add_argument("sender", help="end user's number, E.164")
+        command.add_argument("number", type=e164, help="business number, E.164")
+        command.add_argument("sender", type=e164, help="end user's number, E.164")
         command.add_argument("--reason", required=True, help="why, for the audit history")
         command.add_argument(
             "--scope",
@@ -54,8 +55,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     history = blocklist_commands.add_parser(
         "history", help="every change of a pair; with --at, was it blocked then and why"
     )
-    history.add_argument("number")
-    history.add_argument("sender")
+    history.add_argument("number", type=e164)
+    history.add_argument("sender", type=e164)
     history.add_argument("--at", help="a time: ISO 8601 (UTC if no zone) or epoch ms")
     history.set_defaults(run=_blocklist_history)
     evidence = blocklist_commands.add_parser(
@@ -65,8 +66,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "with their text, the rule and ruleset that read them, the confirmation and when the "
         "carrier accepted it, manual changes with actor and reason, the scope.",
     )
-    evidence.add_argument("number")
-    evidence.add_argument("sender")
+    evidence.add_argument("number", type=e164)
+    evidence.add_argument("sender", type=e164)
     evidence.add_argument("--html", metavar="FILE", help="write the printable page to FILE")
     evidence.set_defaults(run=_blocklist_evidence)
     export = blocklist_commands.add_parser(
@@ -74,7 +75,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="write blocked pairs as CSV (one number's or all)",
         description="Read the block list's changelog and write CSV, with progress on stderr.",
     )
-    export.add_argument("--number", help="only entries made through this business number")
+    export.add_argument(
+        "--number", type=e164, help="only entries made through this business number"
+    )
     export.add_argument("--scope", help="only this consent scope (brand:ID, campaign:ID, ...)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--all", action="store_true", help="unblocked pairs too")

@@ -3,6 +3,7 @@ producing records, and printing progress and reports."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ __all__ = [
     "NoBroker",
     "RUN_FILE",
     "broker_url",
+    "e164",
     "iso",
     "produce",
     "produce_many",
@@ -173,6 +175,20 @@ def _web_request(
     with urllib.request.urlopen(request, timeout=30) as response:
         content = response.read()
         return content.decode() if as_text else json.loads(content)
+
+
+def e164(text: str) -> str:
+    """An argument that is a phone number (an argparse `type`): E.164 with nothing around it,
+    else refused with the reason before anything is asked or produced. Never trimmed: the
+    service would refuse the number as typed, or keep it as a key no message uses."""
+    from optout.streams.rules.validate import is_e164
+
+    if not is_e164(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid number {text!r}: not an E.164 number like +12125550123 "
+            "(a +, then 7 to 15 digits, nothing before or after)"
+        )
+    return text
 
 
 def iso(epoch_ms: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from optout.streams.cli.common import (
     broker_url,
+    e164,
     produce,
     registry,
 )
@@ -29,8 +30,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         description="Produce one InboundMessage to inbound-messages. Finds a running "
         "`optout up` by itself; OPTOUT_BROKER_URL overrides.",
     )
-    inject.add_argument("--from", dest="from_number", required=True, help="end user, E.164")
-    inject.add_argument("--to", dest="to_number", required=True, help="business number, E.164")
+    inject.add_argument(
+        "--from", dest="from_number", type=e164, required=True, help="end user, E.164"
+    )
+    inject.add_argument(
+        "--to", dest="to_number", type=e164, required=True, help="business number, E.164"
+    )
     inject.add_argument("--text", default="", help="message text")
     inject.add_argument("--mms", action="append", default=[], metavar="URL", help="media URL")
     inject.add_argument("--message-id", help="carrier message id (default: a new UUID)")
@@ -45,8 +50,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "hours, or hands it to the carrier. With --wait, prints its result from send-results "
         "(status SENT, REJECTED with the reason, or FAILED).",
     )
-    send.add_argument("--from", dest="from_number", required=True, help="business number, E.164")
-    send.add_argument("--to", dest="to_number", required=True, help="end user, E.164")
+    send.add_argument(
+        "--from", dest="from_number", type=e164, required=True, help="business number, E.164"
+    )
+    send.add_argument("--to", dest="to_number", type=e164, required=True, help="end user, E.164")
     send.add_argument("--text", default="", help="message text")
     send.add_argument("--mms", action="append", default=[], metavar="URL", help="media URL")
     send.add_argument("--message-id", help="the send's id (default: a new UUID)")

@@ -11,6 +11,7 @@ import time
 
 from optout.streams.cli.common import (
     broker_url,
+    e164,
     produce,
     registry,
     service_defaults,
@@ -32,7 +33,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     numbers_commands = numbers.add_subparsers(required=True, metavar="ACTION")
     numbers_get = numbers_commands.add_parser("get", help="print a number's settings")
-    numbers_get.add_argument("number", help="business number, E.164")
+    numbers_get.add_argument("number", type=e164, help="business number, E.164")
     numbers_get.set_defaults(run=_numbers_get)
     numbers_list = numbers_commands.add_parser("list", help="print every number's settings")
     numbers_list.set_defaults(run=_numbers_list)
@@ -43,7 +44,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "<intent>.<language>: opt_out.en, opt_in.fr, help.es, help.en+fr, ...; reply texts may "
         "use {brand} and {contact}.",
     )
-    numbers_set.add_argument("number", help="business number, E.164")
+    numbers_set.add_argument("number", type=e164, help="business number, E.164")
     state = numbers_set.add_mutually_exclusive_group()
     state.add_argument("--enable", dest="enabled", action="store_true", default=None)
     state.add_argument("--disable", dest="enabled", action="store_false")

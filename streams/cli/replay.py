@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from optout.streams.cli.common import (
     broker_url,
+    e164,
     produce_many,
     registry,
 )
@@ -36,7 +37,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "replay", help=f"deliver dead-lettered {group} again", description=description
         )
         replay.add_argument("--dlq", default=DEAD_LETTER_TOPIC, help="dead-letter topic to read")
-        replay.add_argument("--number", help="only deliveries to or from this number")
+        replay.add_argument("--number", type=e164, help="only deliveries to or from this number")
         replay.add_argument("--since", help="only dead-lettered at or after this ISO 8601 time")
         replay.add_argument("--dry-run", action="store_true", help="list, do not send")
         replay.set_defaults(run=run)

@@ -11,6 +11,7 @@ from optout.streams.rules.validate import is_e164
 __all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch"]
 
 MAX_BATCH = 1000
+_NOT_A_PAIR = "must be an object with number and sender, both strings"
 
 
 def lookup_answer(business_number: str, end_user_number: str, consent: Consent) -> dict:
@@ -38,8 +39,13 @@ def iso(epoch_ms: int | None) -> str | None:
 
 
 def pair_problem(*numbers: str) -> str | None:
-    bad = [n for n in numbers if not is_e164(n)]
-    return f"not an E.164 number like +12125550123: {', '.join(bad)}" if bad else None
+    """Why the numbers of a lookup or a hand-made change are not numbers (each shown with repr,
+    so a newline or a space is visible), or None. Strict like every number (rules/validate.py):
+    "+14155550100\\n" would be a key no STOP ever wrote, answered "not blocked"."""
+    bad = [repr(n) for n in numbers if not is_e164(n)]
+    if not bad:
+        return None
+    return f"invalid number: not an E.164 number like +12125550123: {', '.join(bad)}"
 
 
 def parse_batch(body: Any) -> list[tuple[str, str]]:
@@ -49,12 +55,21 @@ def parse_batch(body: Any) -> list[tuple[str, str]]:
         raise ValueError('body must be {"pairs": [{"number": "+1...", "sender": "+1..."}, ...]}')
     if len(items) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} pairs per request, not {len(items)}")
-    pairs = [
-        (str(i.get("number", "")), str(i.get("sender", ""))) for i in items if isinstance(i, dict)
+    pairs = [_pair_of(item) for item in items]
+    bad = [
+        f"pairs[{n}]: {problem}"
+        for n, pair in enumerate(pairs)
+        if (problem := pair_problem(*pair) if pair else _NOT_A_PAIR)
     ]
-    if len(pairs) != len(items):
-        raise ValueError("every pair must be an object with number and sender")
-    bad = [f"pairs[{n}]: {p}" for n, pair in enumerate(pairs) if (p := pair_problem(*pair))]
     if bad:
         raise ValueError("; ".join(bad[:10]))
-    return pairs
+    return [pair for pair in pairs if pair]
+
+
+def _pair_of(item: Any) -> tuple[str, str] | None:
+    """An item's (number, sender) when both are strings: anything else is refused, not turned
+    into a string that could be a number (`12125550100` is no E.164 number)."""
+    if not isinstance(item, dict):
+        return None
+    number, sender = item.get("number"), item.get("sender")
+    return (number, sender) if isinstance(number, str) and isinstance(sender, str) else None

@@ -14,7 +14,7 @@ from optout.streams.rules.quiet_hours import window_problem
 from optout.streams.rules.regions import is_canadian
 from optout.streams.rules.scopes import SCOPE_KINDS, id_problem, scope_problems, scope_transition
 from optout.streams.rules.templates import reply_problems
-from optout.streams.rules.validate import is_e164
+from optout.streams.rules.validate import number_problem
 
 __all__ = [
     "KEYWORD_FIELDS",
@@ -99,8 +99,8 @@ def shown(settings: Record) -> Record:
 def settings_problems(settings: Record) -> list[str]:
     """Why these settings may not be stored (a clear sentence each); empty when they may."""
     problems = []
-    if not is_e164(settings["number"]):
-        problems.append(f"number {settings['number']!r} is not E.164 like +12125550123")
+    if problem := number_problem("number", settings["number"]):
+        problems.append(problem)
     protected = PROTECTED_KEYWORDS & {normalise(k) for k in settings["removed_keywords"]}
     if protected:
         problems.append(f"{', '.join(sorted(protected))} cannot be removed: carriers require them")

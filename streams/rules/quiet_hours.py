@@ -6,6 +6,10 @@ non-geographic numbers map to dozens) is judged by every one of them from Newfou
 Hawaii, which covers every state and province: the window must be open in all of them at
 once. Guam, the Northern Marianas and American Samoa are left out of that set, since no window
 is open everywhere from UTC+10 to UTC-11 at once; their own numbers map to their own zone.
+A number of a US territory (regions.py) is judged by its territory's zone, from its area code
+(America/Puerto_Rico, America/St_Thomas, Pacific/Guam, Pacific/Saipan, Pacific/Pago_Pago), also
+when `phonenumbers` does not know the line as valid (American Samoa's 555 lines): such a number
+would otherwise be judged by every zone from Newfoundland to Hawaii, up to 7.5 hours ahead.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
+from optout.streams.rules.regions import in_us_territory
+
 __all__ = ["Window", "next_opening", "parse_window", "recipient_zones", "window_problem"]
 
-_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$")
+_WINDOW = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])")
 _FAR_TERRITORIES = {"Pacific/Guam", "Pacific/Saipan", "Pacific/Pago_Pago"}
 _NORTH_AMERICA = "+18005550100"  # a toll-free number: mapped to every zone of the plan
 _STEP = timedelta(minutes=5)
@@ -30,8 +36,9 @@ Window = tuple[time, time]
 
 
 def window_problem(text: str) -> str | None:
-    """Why `text` is not a window like '08:00-21:00' (start before end, 24-hour clock), or None."""
-    match = _WINDOW.match(text)
+    """Why `text` is not a window like '08:00-21:00' (start before end, 24-hour clock), or None.
+    Nothing around it: '08:00-21:00\\n' stored would fail every send of the brand at the gate."""
+    match = _WINDOW.fullmatch(text)
     if not match:
         return f"quiet_hours {text!r} is not a window like 08:00-21:00"
     start, end = parse_window(text)
@@ -49,9 +56,15 @@ def parse_window(text: str) -> Window:
 def recipient_zones(number: str) -> tuple[ZoneInfo, ...]:
     """The zones a send to `number` is judged by (the rule in the module docstring)."""
     try:
-        names = number_zones.time_zones_for_number(phonenumbers.parse(number))
+        parsed = phonenumbers.parse(number)
     except phonenumbers.NumberParseException:
-        names = ()
+        names: tuple[str, ...] = ()
+    else:
+        names = (
+            number_zones.time_zones_for_geographical_number(parsed)
+            if in_us_territory(number)
+            else number_zones.time_zones_for_number(parsed)
+        )
     names = tuple(n for n in names if n != "Etc/Unknown")
     if len(names) != 1:
         names = tuple(n for n in _all_zones() if n not in _FAR_TERRITORIES)

@@ -2,7 +2,8 @@
 
 Reads also take the token from the console's `optout_token` cookie (set by its page script,
 SameSite=Strict), so a browser can open reading pages and downloads; changes take it from the
-Authorization header only, so no other site can make one with a visitor's cookie."""
+Authorization header only, so no other site can make one with a visitor's cookie. An admin's
+JSON body is checked once here for what no record can carry, so no view answers it with a 500."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from optout.streams.config import config
+from optout.streams.rules.validate import not_text_problem
 
 __all__ = [
     "TOKEN_COOKIE",
+    "BadBody",
     "Refused",
     "admin_caller",
     "admin_request",
@@ -30,6 +33,14 @@ class Refused(Exception):
     status = 401
 
 
+class BadBody(Refused):
+    """An admin's JSON body that no record can carry (a lone surrogate such as "\\ud800", which
+    JSON may escape but UTF-8, and so Avro, cannot encode): answered 400 with the reason, before
+    a view tries to encode it and fails with a 500."""
+
+    status = 400
+
+
 def admin_caller(request: Any) -> str:
     """The name of the admin token the request carries; Refused when it carries none."""
     if not config.admin_tokens:
@@ -38,13 +49,18 @@ def admin_caller(request: Any) -> str:
 
 
 async def admin_request(request: Any) -> tuple[str, Any]:
-    """The admin caller's name and the request's JSON body (None when it has no JSON body);
-    Refused when it carries no admin token."""
+    """The admin caller's name and the request's JSON body (None when it has no JSON body, or
+    one nested too deep to read); Refused when it carries no admin token, BadBody (400) when the
+    body holds what is not text."""
     actor = admin_caller(request)
     try:
-        return actor, await request.json()
-    except ValueError:
+        body = await request.json()
+    except (ValueError, RecursionError):
         return actor, None
+    problem = not_text_problem(body)
+    if problem:
+        raise BadBody(problem)
+    return actor, body
 
 
 def check_lookup_allowed(request: Any) -> None:

@@ -30,6 +30,7 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
 from optout.streams.exceptions import ConsentUnknown
+from optout.streams.rules.lookup_answers import pair_problem
 from optout.streams.rules.scopes import Consent, consent, current_scope, scope_id
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
@@ -81,7 +82,7 @@ class BlocklistReader:
     # -- answers ---------------------------------------------------------------------------
     def is_blocked(self, number: str, sender: str) -> bool:
         """Whether `number` may not text `sender`; ConsentUnknown until caught up."""
-        self._check_caught_up()
+        self._check_caught_up(number, sender)
         settings = self._settings.get(number.encode())
         if settings is None or not (settings.get("scope") or settings.get("former_scopes")):
             value = self._db.get(pair_key(number, sender))  # the number alone: one flag byte
@@ -91,7 +92,7 @@ class BlocklistReader:
     def consent(self, number: str, sender: str) -> Consent:
         """Whether `number` may text `sender`, in which scope, and the entry that decides it;
         ConsentUnknown until caught up."""
-        self._check_caught_up()
+        self._check_caught_up(number, sender)
         return consent(self._settings_of(number), lambda scope: self._entry_in(scope, sender))
 
     def entry(self, number: str, sender: str) -> Record | None:
@@ -107,7 +108,7 @@ class BlocklistReader:
     ) -> list[dict]:
         """A page of the senders blocked in a number's scope, in sender order, after `after`;
         ConsentUnknown until caught up."""
-        self._check_caught_up()
+        self._check_caught_up(number)
         prefix = scope_prefix(scope_id(self.scope_of_number(number)))
         start = prefix + (after.encode() + b"\x00" if after else b"")
         page: list[dict] = []
@@ -162,7 +163,11 @@ class BlocklistReader:
         """Whether the copy caught up within `timeout`: False means it has no answer yet."""
         return self._caught_up.wait(timeout)
 
-    def _check_caught_up(self) -> None:
+    def _check_caught_up(self, *numbers: str) -> None:
+        """ValueError for a number that is not E.164 (it would be another, never-blocked key);
+        ConsentUnknown until the copy has caught up."""
+        if problem := pair_problem(*numbers):
+            raise ValueError(problem)
         if not self._caught_up.is_set():
             lag = sum(self.lag().values())
             raise ConsentUnknown(

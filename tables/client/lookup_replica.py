@@ -83,7 +83,7 @@ async def lookup_batch(request: web.Request) -> web.Response:
         return web.json_response({"error": str(refused)}, status=refused.status)
     try:
         pairs = parse_batch(await request.json())
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return web.json_response({"error": str(exc)}, status=400)
     reader = request.app[READER]
     return web.json_response(

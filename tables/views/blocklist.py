@@ -133,7 +133,7 @@ class BatchCheckView(View):
             return self.json({"error": str(refused)}, status=refused.status)
         try:
             pairs = parse_batch(await request.json())
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             return self.json({"error": str(exc)}, status=400)
         try:
             if request.headers.get(ROUTED_HEADER):  # forwarded by another worker: ours, or none

@@ -10,7 +10,7 @@ from faust.web import Request, Response, View
 from optout.schemas import Record
 from optout.streams.app import app
 from optout.streams.rules.number_settings import shown, updated_brand, updated_settings
-from optout.streams.rules.validate import is_e164
+from optout.streams.rules.validate import number_problem
 from optout.streams.web.auth import Refused, admin_request
 from optout.tables.settings import (
     brand_defaults,
@@ -57,8 +57,8 @@ class NumberSettingsView(View):
     """GET a number's settings; PUT changes to them (an OPTOUT_ADMIN_TOKENS bearer token)."""
 
     async def get(self, request: Request, number: str) -> Response:
-        if not is_e164(number):
-            return self.json({"error": f"{number!r} is not E.164 like +12125550123"}, status=400)
+        if problem := number_problem("number", number):
+            return self.json({"error": problem}, status=400)
         stored = number_settings.get(number.encode())
         return self.json({"stored": stored is not None, "settings": shown(settings_for(number))})
 
@@ -66,6 +66,8 @@ class NumberSettingsView(View):
         changes = await _admin_body(self, request)
         if not isinstance(changes, dict):
             return changes
+        if problem := number_problem("number", number):
+            return self.json({"error": problem}, status=400)
         updated, problems = updated_settings(
             number_settings.get(number.encode()),
             changes,

@@ -12,34 +12,57 @@ from optout.streams.rules.validate import message_problems
 from optout.streams.web.auth import Refused, admin_request
 from optout.tables.keys import end_user_key
 
-__all__ = ["SendView", "send_from_body"]
+__all__ = ["SendView", "body_problems", "send_from_body"]
 
 FIELDS = ("from", "to", "text", "media_urls", "reference", "category", "message_id")
+STRINGS = ("from", "to", "text")  # required
+OPTIONAL_STRINGS = ("reference", "category", "message_id")  # a string, or null or absent
 
 
 def send_from_body(body: object, now_ms: int) -> tuple[dict, list[str]]:
-    """The OutboundMessage a request body asks for, or why it cannot be one."""
+    """The OutboundMessage a request body asks for, or why it cannot be one. Every field is
+    checked for its type here, so that nothing is coerced into another value (a number into a
+    reference, an object into a URL) and no wrongly typed field reaches the Avro encoder, whose
+    failure would be a 500."""
     if not isinstance(body, dict):
         return {}, ['body must be {"from": "+1...", "to": "+1...", "text": "..."}']
-    unknown = sorted(set(body) - set(FIELDS))
-    if unknown:
-        return {}, [f"unknown fields {unknown}; known: {', '.join(FIELDS)}"]
+    problems = body_problems(body)
+    if problems:
+        return {}, problems
     media = body.get("media_urls") or []
-    texts = [body.get(k) for k in ("from", "to", "text")]
-    if not all(isinstance(v, str) for v in texts) or not isinstance(media, list):
-        return {}, ["from, to and text must be strings, media_urls a list of URLs"]
     send = {
-        "message_id": str(body.get("message_id") or uuid.uuid4()),
+        "message_id": body.get("message_id") or str(uuid.uuid4()),
         "channel": "MMS" if media else "SMS",
         "from_number": body["from"],
         "to_number": body["to"],
         "text": body["text"],
-        "media_urls": [str(url) for url in media],
+        "media_urls": media,
         "reference": body.get("reference"),
         "category": body.get("category"),
         "requested_at": now_ms,
     }
     return send, message_problems(send)
+
+
+def body_problems(body: dict) -> list[str]:
+    """Why the fields of a send's body are not of their types (empty: they are)."""
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        return [f"unknown fields {unknown}; known: {', '.join(FIELDS)}"]
+    problems = [
+        f"{name} must be a string" for name in STRINGS if not isinstance(body.get(name), str)
+    ]
+    problems += [
+        f"{name} must be a string or null"
+        for name in OPTIONAL_STRINGS
+        if not isinstance(body.get(name), str | None)
+    ]
+    media = body.get("media_urls")
+    if media is not None and not (
+        isinstance(media, list) and all(isinstance(u, str) for u in media)
+    ):
+        problems.append("media_urls must be a list of URLs (strings)")
+    return problems
 
 
 @app.page("/v1/messages")
@@ -55,8 +78,10 @@ class SendView(View):
         send, problems = send_from_body(body, int(time.time() * 1000))
         if problems:
             return self.json({"error": "send refused", "problems": problems}, status=400)
-        sent = await outbound_topic.send(
-            key=end_user_key(send["to_number"]), value=outbound_serde.encode(send)
-        )
+        try:
+            value = outbound_serde.encode(send)
+        except (TypeError, ValueError) as exc:  # checked above: a last guard against a 500
+            return self.json({"error": "send refused", "problems": [str(exc)]}, status=400)
+        sent = await outbound_topic.send(key=end_user_key(send["to_number"]), value=value)
         await sent
         return self.json({"accepted": send["message_id"], "results": "send-results"}, status=202)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from optout.schemas import AvroSerde
 from optout.streams.embedded.broker import free_port
 from optout.streams.web.openapi import REPLICA_PATHS
 from optout.tables.client.blocklist_reader import BlocklistReader
@@ -268,3 +269,55 @@ def test_the_evidence_of_a_stop_has_its_text_rule_confirmation_and_acceptance(
     page = tmp_path / "evidence.html"
     written = cli(stack, "blocklist", "evidence", number, user, "--html", str(page))
     assert written.returncode == 0 and "<h1>Consent evidence</h1>" in page.read_text()
+
+
+def test_a_number_with_anything_around_it_is_refused_never_read_as_another_key(
+    stack: Stack,
+) -> None:
+    """ "+1406...\\n" is no number: a lookup once answered it (not blocked) for a key no STOP
+    wrote, and a hand-made block of it was accepted and applied there."""
+    number, user = "+13025550191", "+14065550193"
+    status, _ = stack.http("POST", f"/v1/blocklist/{number}/{user}", {"reason": "by phone"}, AUTH)
+    assert status == 202
+    eventually(lambda: blocked(stack, number, user), what="the block")
+    for around in ("%0A", "%0D%0A", "%20", "%09"):
+        for path in (
+            f"/v1/blocklist/{number}/{user}{around}",
+            f"/v1/blocklist/{number}{around}/{user}",
+        ):
+            status, answer = stack.http("GET", path)
+            assert status == 400 and "invalid number" in answer["error"], (path, answer)
+            status, answer = stack.http("GET", path + "/history")
+            assert status == 400 and "invalid number" in answer["error"], (path, answer)
+            status, answer = stack.http("POST", path, {"reason": "by phone"}, AUTH)
+            assert status == 400 and "invalid number" in answer["error"], (path, answer)
+    fullwidth = urllib.parse.quote("+１４０６５５５０１９３")
+    status, answer = stack.http("GET", f"/v1/blocklist/{number}/{fullwidth}")
+    assert status == 400 and "invalid number" in answer["error"]
+    pairs = {
+        "pairs": [{"number": number, "sender": user}, {"number": number, "sender": user + "\n"}]
+    }
+    status, answer = stack.http("POST", "/v1/blocklist/check", pairs)
+    assert status == 400 and answer["error"].startswith("pairs[1]: invalid number"), answer
+
+
+def test_a_command_with_a_malformed_number_is_dead_lettered_with_the_reason_not_applied(
+    stack: Stack,
+) -> None:
+    number, user = "+13025550192", "+14065550194"
+    serde = AvroSerde("blocklist_command", "blocklist-commands")
+    command = {
+        "command_id": "cmd-nl-1", "action": "OPT_OUT", "business_number": number,
+        "end_user_number": user + "\n", "scope": None, "reason": "by phone", "actor": "support",
+        "source": None, "requested_at": int(time.time() * 1000),
+    }  # fmt: skip
+    value = serde.encode(command)
+    stack.produce("blocklist-commands", value, key=(user + "\n").encode())
+    (dead,) = eventually(
+        lambda: [d for d in stack.read_topic("dead-letters", "dead_letter") if d["value"] == value],
+        what="the command's dead letter",
+    )
+    assert dead["source_topic"] == "blocklist-commands"
+    assert f"invalid number: end_user_number {user + chr(10)!r}" in dead["reason"]
+    events = stack.read_topic("optout-events", "optout_event")
+    assert not [e for e in events if e["message_id"] == "cmd-nl-1"]

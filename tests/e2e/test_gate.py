@@ -141,3 +141,48 @@ def test_a_dead_lettered_send_is_failed_and_can_be_replayed(stack: Stack) -> Non
         lambda: [r["status"] for r in send_results_for(stack, user)] == ["FAILED", "SENT"],
         what="the replayed send's result",
     )
+
+
+def test_a_send_to_a_blocked_user_with_a_newline_after_the_number_is_rejected_as_invalid(
+    stack: Stack,
+) -> None:
+    """A number is E.164 with nothing around it: "+1406...\\n" was once taken for one (`$`
+    matched before the newline), looked up under a key no STOP wrote, and sent."""
+    number, user = "+18005550191", "+14065550191"
+    stack.inbound("gate-stop-nl", user, number, "STOP")
+    eventually(lambda: blocked(stack, number, user), what="the block")
+    send_record = {
+        "message_id": "gate-send-nl", "channel": "SMS", "from_number": number,
+        "to_number": user + "\n", "text": "Sale!", "media_urls": [], "reference": "r",
+        "category": None, "requested_at": int(time.time() * 1000),
+    }  # fmt: skip
+    value = AvroSerde("outbound_message", "outbound-messages").encode(send_record)
+    stack.produce("outbound-messages", value, key=(user + "\n").encode())
+    (result,) = eventually(
+        lambda: [
+            r
+            for r in stack.read_topic("send-results", "send_result")
+            if r["message_id"] == "gate-send-nl"
+        ],
+        what="the result of gate-send-nl",
+    )
+    assert result["status"] == "REJECTED", result
+    assert f"invalid number: to_number {user + chr(10)!r}" in result["reason"]
+    assert carrier_got(stack, "gate-send-nl") == 0
+
+
+def test_a_send_over_http_to_a_number_with_a_newline_is_refused_with_the_reason(
+    stack: Stack,
+) -> None:
+    number, user = "+18005550192", "+14065550192"
+    stack.inbound("gate-stop-nl-2", user, number, "STOP")
+    eventually(lambda: blocked(stack, number, user), what="the block")
+    for to in (user + "\n", user + "\r\n", " " + user, user + "\t"):
+        body = {"from": number, "to": to, "text": "Sale!", "message_id": "gate-send-nl-2"}
+        status, answer = stack.http("POST", "/v1/messages", body, AUTH)
+        assert status == 400, (to, answer)
+        assert answer["problems"] == [
+            f"invalid number: to_number {to!r} is not an E.164 number like +12125550123"
+        ]
+    time.sleep(1.0)
+    assert carrier_got(stack, "gate-send-nl-2") == 0

@@ -185,3 +185,39 @@ def test_a_huge_body_is_refused_with_4xx(stack: Stack) -> None:
     huge = b'{"pairs": [' + b'{"number": "+13035550100", "sender": "+13035550101"},' * 60_000
     status = http_status(stack, "POST", "/v1/blocklist/check", huge + b"{}]}")
     assert 400 <= status < 500
+
+
+SEND = {"from": "+13025550195", "to": "+14065550195", "text": "Sale!"}
+# (method, path, JSON body): each wrongly typed, or holding what no record can carry.
+WRONGLY_TYPED = [
+    ("POST", "/v1/messages", SEND | {"reference": 5}),
+    ("POST", "/v1/messages", SEND | {"category": {"kind": "marketing"}}),
+    ("POST", "/v1/messages", SEND | {"text": "\ud800"}),
+    ("POST", "/v1/messages", SEND | {"message_id": 7}),
+    ("POST", "/v1/messages", SEND | {"media_urls": [1]}),
+    ("POST", "/v1/messages", SEND | {"to": "+14065550195\n"}),
+    ("PUT", "/v1/numbers/+13025550196", {"brand_name": "Acme \udc80"}),
+    ("PUT", "/v1/numbers/+13025550196%0A", {"brand_name": "Acme"}),
+    ("PUT", "/v1/brands/hostile-brand-1", {"quiet_hours": "08:00-21:00\n"}),
+    ("POST", "/v1/blocklist/+13025550197/+14065550197", {"reason": "\ud800"}),
+    ("DELETE", "/v1/blocklist/+13025550197/+14065550197", {"reason": "x", "scope": "\udfff"}),
+    ("POST", "/v1/review/hostile-review-1", {"resolution": "dismiss", "reason": "\ud800"}),
+]
+
+
+def test_wrongly_typed_json_is_refused_with_4xx_and_the_reason_never_500(stack: Stack) -> None:
+    wrong = []
+    for method, path, body in WRONGLY_TYPED:
+        data = json.dumps(body).encode()  # a lone surrogate goes as its \\u escape
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"}
+        request = urllib.request.Request(stack.web_url + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                wrong.append((method, path, body, reply.status, reply.read()[:200]))
+        except urllib.error.HTTPError as exc:
+            answer = exc.read()
+            if not (400 <= exc.code < 500 and b'"error"' in answer):
+                wrong.append((method, path, body, exc.code, answer[:200]))
+    assert not wrong, "\n".join(map(repr, wrong))
+    status, answer = stack.http("GET", "/v1/numbers/+13025550196")
+    assert status == 200 and not answer["stored"]  # nothing was stored for it

@@ -95,3 +95,16 @@ def test_non_compliant_settings_are_refused_everywhere(stack: Stack) -> None:
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def test_a_stop_to_a_puerto_rico_number_blocks_and_confirms_in_us_english(stack: Stack) -> None:
+    """Puerto Rico (+1 787) is the USA for the TCPA: once taken for a foreign number, whose
+    messages were only forwarded."""
+    business, user = "+17875550161", "+14065550161"
+    stack.inbound("pr-1", user, business, "STOP")
+    settle_and_assert_once(stack, "pr-1")
+    assert blocked(stack, business, user)
+    (reply,) = replies_to(stack, user)
+    assert reply["text"] == (
+        "Acme: You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+    )

@@ -41,7 +41,8 @@ def test_defaults_with_brand_and_contact_comply() -> None:
         ({"removed_keywords": ["stop", "Help"]}, "HELP, STOP cannot be removed"),
         ({"extra_opt_out_keywords": ["!!"]}, "no letters or digits"),
         ({"webhook_url": "ftp://x"}, "not an http(s) URL"),
-        ({"number": "12125550000"}, "not E.164"),
+        ({"number": "12125550000"}, "invalid number: number '12125550000' is not an E.164"),
+        ({"number": "+12125550000\n"}, "invalid number: number '+12125550000\\n'"),
     ],
 )  # fmt: skip
 def test_non_compliant_settings_are_refused_with_a_reason(change: dict, problem: str) -> None:

@@ -20,6 +20,10 @@ from optout.streams.web.rate_limit import RateLimit
         ("call me", None),
         ("", None),
         ("4" * 200, None),
+        ("415-555-0100 ext 12", None),  # not read as the number without its extension
+        ("+14155550100\n", "+14155550100"),  # typed by a person: the one key of that number
+        ("+１ ４１５ ５５５ ０１００", "+14155550100"),
+        ("٤١٥-٥٥٥-٠١٠٠", "+14155550100"),
     ],
 )
 def test_a_number_is_read_as_people_type_it(typed: str, number: str | None) -> None:
