@@ -132,6 +132,7 @@ def test_a_carrier_keying_by_the_pair_one_user_two_numbers(stack: Stack, tmp_pat
     reader = BlocklistReader(stack.broker.bootstrap, tmp_path / "reader")
     following = asyncio.run_coroutine_threadsafe(reader.run(), stack.loop)
     try:
+        eventually(lambda: reader.caught_up, what="the reader to catch up")
         eventually(lambda: reader.is_blocked(first, user), what="the reader to see the block")
         assert not reader.is_blocked(second, user)
         assert reader.entry(second, user)["message_id"] == "pair-keyed-3"  # type: ignore[index]

@@ -11,6 +11,7 @@ import pytest
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
 from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.support.stack import Stack
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,8 @@ def reader(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
     """A send service's reader, following the stack's block list from this test process."""
     local = BlocklistReader(stack.broker.bootstrap, tmp_path_factory.mktemp("reader") / "db")
     following = asyncio.run_coroutine_threadsafe(local.run(), stack.loop)
+    # As a send service must: no question before the copy has caught up (it has no answer).
+    eventually(lambda: local.caught_up, what="the reader to catch up")
     yield local
     following.cancel()
     time.sleep(0.5)
