@@ -13,6 +13,7 @@ __all__ = [
     "DELIVERIES",
     "DELIVERY_LATENCY",
     "MESSAGES",
+    "PARTITION_STALLS",
     "PROCESSING",
     "REVIEWS_OPEN",
     "REVIEWS_OVERDUE",
@@ -34,6 +35,11 @@ MESSAGES = Counter(
 )
 BATCH_FAILURES = Counter(
     "optout_batch_failures_total", "Batches that failed and were tried again, by agent", ["agent"]
+)
+PARTITION_STALLS = Counter(
+    "optout_partition_stalls_total",
+    "Partitions found with records waiting and no progress, and read again",
+    ["topic", "partition"],
 )
 PROCESSING = Histogram(
     "optout_processing_seconds", "Classify agent time per message, decide and publish"

@@ -157,13 +157,18 @@ def _run_faust_worker(
     import mode.loop
 
     from optout.streams.app import app
-    from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
+    from optout.streams.runtime.faust_patches import (
+        install_commit_fix,
+        install_eager_delivery,
+        install_seek_that_holds,
+    )
 
     if config.event_loop != "asyncio":
         mode.loop.use(config.event_loop)  # before any loop of the worker's is made
 
     install_commit_fix()
     install_eager_delivery()
+    install_seek_that_holds()
     if config.embedded_broker:
         from optout.streams.embedded.tansu_quirks import (
             install_end_offset_workaround,

@@ -12,13 +12,14 @@ from prometheus_client.core import GaugeMetricFamily
 
 from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
+from optout.streams.runtime.stalls import stalls
 from optout.streams.web.openapi import openapi_document
 
 __all__ = ["ConsumerLag", "READINESS_CHECKS", "healthz", "metrics", "not_ready", "openapi"]
 
 # More conditions of readiness, each saying why the worker is not ready (None: it is), added by
 # the modules that own what they check (the settings readers, stalled partitions).
-READINESS_CHECKS: list[Callable[[], str | None]] = []
+READINESS_CHECKS: list[Callable[[], str | None]] = [stalls.problem]
 
 
 def not_ready() -> str | None:

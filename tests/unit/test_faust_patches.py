@@ -15,7 +15,11 @@ from intervaltree import IntervalTree
 from mode import Service
 from mode.services import WaitResults
 
-from optout.streams.runtime.faust_patches import install_commit_fix, install_eager_delivery
+from optout.streams.runtime.faust_patches import (
+    ReadOffsets,
+    install_commit_fix,
+    install_eager_delivery,
+)
 
 TP0 = TP("inbound-messages", 0)
 
@@ -111,3 +115,31 @@ def test_a_delivery_waiting_on_a_full_queue_goes_on_once_there_is_room() -> None
     delivery, results, tasks = deliver("r1", queue, meanwhile=lambda _: queue.get_nowait())
     assert results.results == ["r1"] and not delivery.cancelled
     assert queue.get_nowait() == "r1"
+
+
+def test_a_seek_back_is_held_until_its_record_is_read_again() -> None:
+    """Records fetched before the seek, handed over after it, do not raise the read offset: the
+    records read again from the seek's offset get through Faust's `offset >= read` check."""
+    tp = TP("inbound-messages", 1)
+    read = ReadOffsets()
+    read[tp] = 1300
+    read.hold(tp, 1106)  # InOrder read it again from the missing offset 1106
+    for in_flight in (1301, 1302):
+        read[tp] = in_flight
+    assert read[tp] == 1106
+    read[tp] = 1106  # the record at the seek's offset, read again
+    read[tp] = 1107
+    assert read[tp] == 1107 and read.sought == {}
+
+
+def test_a_rebalance_seek_or_a_revoke_releases_the_hold() -> None:
+    tp = TP("inbound-messages", 2)
+    read = ReadOffsets()
+    read.hold(tp, 10)
+    read.update({tp: 40})
+    read[tp] = 41
+    assert read[tp] == 41
+    read.hold(tp, 50)
+    read.pop(tp)
+    read[tp] = 60
+    assert read[tp] == 60
