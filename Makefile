@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PACKAGES := -p optout.schemas -p optout.streams -p optout.tables -p optout.console
 
-.PHONY: install browser run test lint typecheck unit e2e crash clean
+.PHONY: install browser run test lint typecheck unit e2e crash clean kafka kafka-stop
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,14 @@ crash: install
 
 test: lint typecheck browser
 	$(BIN)/python -m pytest -q --durations=10
+
+# A local Apache Kafka cluster: three KRaft nodes on 127.0.0.1 from Kafka's own jars, which Maven
+# fetches from Maven Central once (kafka/pom.xml; cached in ~/.m2, copied to build/kafka/libs).
+kafka: install
+	$(BIN)/optout kafka up
+
+kafka-stop: install
+	$(BIN)/optout kafka down
 
 clean:
 	rm -rf $(VENV) build .optout *.egg-info .pytest_cache .ruff_cache .mypy_cache
