@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PACKAGES := -p optout.schemas -p optout.streams -p optout.tables -p optout.console
 
-.PHONY: install browser run test lint typecheck unit e2e crash clean kafka kafka-stop
+.PHONY: install browser run test lint typecheck unit e2e crash clean kafka kafka-stop test-kafka
 
 install: $(VENV)/.installed
 
@@ -59,6 +59,11 @@ kafka: install
 
 kafka-stop: install
 	$(BIN)/optout kafka down
+
+# The end-to-end suite on Apache Kafka: the session's stack on the cluster `make kafka` starts
+# (emptied of the last run's topics first), every other stack on a three-node cluster of its own.
+test-kafka: install browser kafka
+	OPTOUT_TEST_KAFKA=1 $(BIN)/python -m pytest -q --durations=10 tests/e2e
 
 clean:
 	rm -rf $(VENV) build .optout *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -47,6 +47,7 @@ __all__ = [
     "SETTINGS_TOPIC",
     "WEBHOOK_TOPIC",
     "ensure_topics",
+    "partitions_of",
     "retry_topic",
 ]
 
@@ -180,6 +181,19 @@ async def ensure_topics(
             log.info("created topics: %s", ", ".join(t.name for t in missing))
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of `topic`, in order (empty while it does not exist). A consumer's own
+    metadata knows only the topics it tracks on Apache Kafka (the embedded broker answered with
+    every topic), so `partitions_for_topic` of a topic not assigned yet says nothing there."""
+    admin = await _connect_admin(bootstrap, 0.0)
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    found = [t for t in described if t["topic"] == topic and not t["error_code"]]
+    return sorted(p["partition"] for t in found for p in t["partitions"])
 
 
 async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:

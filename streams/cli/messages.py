@@ -18,7 +18,7 @@ from optout.streams.cli.common import (
     registry,
 )
 from optout.streams.config import Config
-from optout.streams.topics import INBOUND_TOPIC, OUTBOUND_TOPIC, SEND_RESULTS_TOPIC
+from optout.streams.topics import INBOUND_TOPIC, OUTBOUND_TOPIC, SEND_RESULTS_TOPIC, partitions_of
 
 __all__ = ["add_commands"]
 
@@ -145,9 +145,8 @@ async def _result_of(bootstrap: str, send: dict, decode: Any, timeout: float) ->
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(SEND_RESULTS_TOPIC) or {0}
-        partition = end_user_partition(send["to_number"], len(partitions))
+        partitions = await partitions_of(bootstrap, SEND_RESULTS_TOPIC)
+        partition = end_user_partition(send["to_number"], len(partitions) or 1)
         consumer.assign([TopicPartition(SEND_RESULTS_TOPIC, partition)])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -49,7 +49,7 @@ BROKER_SETTINGS = {
     "offsets.topic.replication.factor": "3",
     "transaction.state.log.replication.factor": "3",
     "transaction.state.log.min.isr": "2",
-    "auto.create.topics.enable": "true",
+    "auto.create.topics.enable": "false",  # the service creates its topics, compacted where needed
     # The first consumer group join waits this long for more members (Kafka's default is 3 s).
     "group.initial.rebalance.delay.ms": "0",
 }
@@ -64,15 +64,25 @@ def kafka_home() -> Path:
 
 @dataclass(frozen=True)
 class KafkaCluster:
-    """Three nodes on 127.0.0.1: node n (1, 2, 3) serves clients on `base_port` + n - 1 and
-    the controller quorum on `base_port` + 100 + n - 1."""
+    """Three nodes on 127.0.0.1: node n (1, 2, 3) serves clients on `client_ports[n - 1]` and
+    the controller quorum on `controller_ports[n - 1]` (by default 19092-19094 and
+    19192-19194, OPTOUT_KAFKA_PORT for the first)."""
 
     home: Path
-    base_port: int = 19092
+    client_ports: tuple[int, ...] = ()
+    controller_ports: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        base = int(os.environ.get("OPTOUT_KAFKA_PORT") or 19092)
+        if not self.client_ports:
+            object.__setattr__(self, "client_ports", tuple(base + n for n in range(NODES)))
+        if not self.controller_ports:
+            ports = tuple(base + 100 + n for n in range(NODES))
+            object.__setattr__(self, "controller_ports", ports)
 
     @property
     def bootstrap(self) -> str:
-        return ",".join(f"127.0.0.1:{self.base_port + n}" for n in range(NODES))
+        return ",".join(f"127.0.0.1:{port}" for port in self.client_ports)
 
     @property
     def libs(self) -> Path:
@@ -104,8 +114,9 @@ class KafkaCluster:
                 continue
             config = self.write_config(node)
             if not (self._data(node) / "meta.properties").exists():
-                self._java(node, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
-                           str(config), "--ignore-formatted", wait=True)  # fmt: skip
+                self._java(node, "kafka.tools.StorageTool", "format",
+                           f"--cluster-id={cluster_id}", "-c", str(config), "--ignore-formatted",
+                           wait=True)  # fmt: skip
             self.start_node(node)
         asyncio.run(self.wait_until_up())
 
@@ -113,6 +124,10 @@ class KafkaCluster:
         process = self._java(node, "kafka.Kafka", str(self._config_path(node)), wait=False)
         self._pid_path(node).parent.mkdir(parents=True, exist_ok=True)
         self._pid_path(node).write_text(str(process.pid))
+
+    def pid(self, node: int) -> int | None:
+        """The node's process id while it runs."""
+        return self._pid(node)
 
     def kill_node(self, node: int, sig: int = signal.SIGKILL) -> None:
         """Stop one node (kill -9 by default: no goodbye to the quorum)."""
@@ -158,9 +173,9 @@ class KafkaCluster:
         return path.read_text().strip()
 
     def write_config(self, node: int) -> Path:
-        client, controller = self.base_port + node - 1, self.base_port + 100 + node - 1
-        voters = ",".join(f"{n}@127.0.0.1:{self.base_port + 100 + n - 1}"
-                          for n in range(1, NODES + 1))  # fmt: skip
+        client, controller = self.client_ports[node - 1], self.controller_ports[node - 1]
+        voters = ",".join(f"{n}@127.0.0.1:{port}"
+                          for n, port in enumerate(self.controller_ports, start=1))  # fmt: skip
         settings = {
             "process.roles": "broker,controller",
             "node.id": str(node),
@@ -216,7 +231,11 @@ class KafkaCluster:
 
 
 def _kafka_uuid() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """16 random bytes in URL-safe base64 without padding, not starting with '-' (as Kafka's own
+    Uuid.randomUuid: a command line would read it as an option)."""
+    while (made := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return made
 
 
 def _wait_gone(pid: int, timeout: float = 60.0) -> None:

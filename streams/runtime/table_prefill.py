@@ -24,6 +24,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faust.stores.rocksdb import RocksDBOptions, Store
 from rocksdict import WriteBatch
 
+from optout.streams.topics import partitions_of
+
 __all__ = ["PREFILL_DONE", "PREFILL_STARTED", "PROGRESS_EVERY_S", "prefill_tables"]
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ async def prefill_tables(
     await consumer.start()
     started = time.monotonic()
     try:
-        applied = await _read_to_end(consumer, files, started)
+        applied = await _read_to_end(bootstrap, consumer, files, started)
     finally:
         for partitions in files.values():
             partitions.close()
@@ -69,14 +71,16 @@ async def prefill_tables(
 
 
 async def _read_to_end(
-    consumer: AIOKafkaConsumer, files: dict[str, _PartitionFiles], started: float
+    bootstrap: str,
+    consumer: AIOKafkaConsumer,
+    files: dict[str, _PartitionFiles],
+    started: float,
 ) -> Counter[str]:
-    await consumer.topics()
     # A changelog the broker does not list yet is left to Faust's own recovery.
     tps = [
         TopicPartition(topic, partition)
         for topic in files
-        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        for partition in await partitions_of(bootstrap, topic)
     ]
     consumer.assign(tps)
     for tp in tps:

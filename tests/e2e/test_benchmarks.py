@@ -12,7 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.support import on_embedded_broker_only
+
+pytestmark = [pytest.mark.e2e, on_embedded_broker_only]
 
 RUNS = {
     "recovery": ("--entries", "300"),

@@ -10,8 +10,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from optout.streams.embedded.broker import EmbeddedBroker
 from optout.streams.embedded.tansu_quirks import EMBEDDED_FETCH_MAX_WAIT_MS, true_end_offsets
 from optout.streams.topics import ensure_topics
+from tests.support import tansu_only
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, tansu_only]
 RECORDS = 5000
 
 

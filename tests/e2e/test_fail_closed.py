@@ -29,7 +29,7 @@ from optout.streams.topics import ensure_topics
 from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.client.lookup_replica import lookup_app
 from optout.tables.keys import pair_key
-from tests.support import AUTH, Stack, blocked, eventually
+from tests.support import AUTH, REPLICATION, Stack, blocked, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +95,7 @@ async def fill(bootstrap: str) -> None:
     number scopes, and then the brand's blocks of USERS, last on the changelog."""
     settings_serde = AvroSerde("number_settings", "number-settings")
     entry_serde = AvroSerde("blocklist_entry", "blocklist-changelog")
-    await ensure_topics(bootstrap, PARTITIONS, 1)
+    await ensure_topics(bootstrap, PARTITIONS, REPLICATION)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=262144)
     await producer.start()
     now = int(time.time() * 1000)

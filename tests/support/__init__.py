@@ -3,6 +3,13 @@
 Test modules import from here, never from each other or from conftest.
 """
 
+from tests.support.brokers import (
+    ON_KAFKA,
+    REPLICATION,
+    TestBroker,
+    on_embedded_broker_only,
+    tansu_only,
+)
 from tests.support.pipeline import (
     AUTH,
     blocked,
@@ -20,8 +27,11 @@ __all__ = [
     "ADMIN_TOKEN",
     "AUTH",
     "HTTP_TIMEOUT",
+    "ON_KAFKA",
+    "REPLICATION",
     "WEBHOOK_SECRET",
     "Stack",
+    "TestBroker",
     "blocked",
     "configure",
     "events_for",
@@ -29,5 +39,7 @@ __all__ = [
     "replies_to",
     "send_results_for",
     "settle_and_assert_once",
+    "on_embedded_broker_only",
+    "tansu_only",
     "webhooks_for",
 ]

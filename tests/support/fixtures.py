@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from optout.streams.embedded.broker import EmbeddedBroker, free_port
 from optout.tables.client.blocklist_reader import BlocklistReader
+from tests.support.brokers import TestBroker, session_broker, stack_broker
 from tests.support.stack import Stack
 from tests.support.waiting import eventually
 
@@ -17,15 +17,21 @@ from tests.support.waiting import eventually
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One running stack (broker, worker with every agent, HTTP stand-ins) for the session."""
-    with Stack(tmp_path_factory.mktemp("stack")) as running:
+    tmp = tmp_path_factory.mktemp("stack")
+    with Stack(tmp, broker=session_broker(tmp)) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[EmbeddedBroker]:
-    """A bare embedded broker for the session, for tests that talk to Kafka directly."""
-    with EmbeddedBroker(free_port()) as running:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+    """A bare broker for the session (embedded, or a Kafka cluster of its own), for tests that
+    talk to Kafka directly."""
+    running = stack_broker(tmp_path_factory.mktemp("broker"))
+    running.start()
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from optout.schemas import AvroSerde
-from optout.streams.embedded.broker import EmbeddedBroker, free_port
+from optout.streams.embedded.broker import free_port
 from optout.streams.embedded.standins import StandIn
 from optout.streams.rules.number_settings import default_settings
+from tests.support.brokers import ON_KAFKA, TestBroker, broker_env, stack_broker
 from tests.support.waiting import eventually
 
 WORKER_READY_TIMEOUT = 150.0
@@ -33,11 +35,19 @@ HTTP_TIMEOUT = 2.0
 class Stack:
     """Handles to everything the end-to-end tests talk to."""
 
-    def __init__(self, tmp: Path, agents: str = "classify,reply,webhook,send", **env: str) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        agents: str = "classify,reply,webhook,send",
+        broker: TestBroker | None = None,
+        **env: str,
+    ) -> None:
         self.tmp = tmp
         self.agents = agents
         self.extra_env = env
-        self.broker = EmbeddedBroker(free_port())
+        self.broker = broker or stack_broker(tmp)
+        # Its own consumer groups, on a cluster that other stacks or earlier runs used too.
+        self.app_id = f"optout-{uuid.uuid4().hex[:8]}" if ON_KAFKA else "optout"
         self.carrier = StandIn("carrier", free_port(), status=202)
         self.webhook_a = StandIn("webhook A", free_port())
         self.webhook_b = StandIn("webhook B", free_port())
@@ -88,7 +98,7 @@ class Stack:
                 "OPTOUT_DEFAULT_BRAND": "Acme",
                 "OPTOUT_DEFAULT_HELP_CONTACT": "help@acme.test",
                 "OPTOUT_ADMIN_TOKENS": f"tester={ADMIN_TOKEN}",
-                "OPTOUT_EMBEDDED_BROKER": "true",
+                "OPTOUT_APP_ID": self.app_id,
                 "OPTOUT_DEFAULT_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "OPTOUT_REVIEW_WATCH_SECONDS": "2",
                 "OPTOUT_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
@@ -101,6 +111,7 @@ class Stack:
                     for port in (self.webhook_a.port, self.webhook_b.port, self.closed_port)
                 ),
             }
+            | broker_env()
             | self.extra_env
         )
         command = [sys.executable, "-m", "optout.streams.cli", "worker"]

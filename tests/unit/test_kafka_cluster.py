@@ -50,7 +50,7 @@ def test_the_workers_in_compose_use_every_broker_and_replicate_three_times() -> 
 
 
 def test_each_local_node_listens_on_loopback_with_the_shared_settings(tmp_path: Path) -> None:
-    cluster = KafkaCluster(tmp_path, base_port=29092)
+    cluster = KafkaCluster(tmp_path, (29092, 29093, 29094), (29192, 29193, 29194))
     written = cluster.write_config(2)  # the file a node starts with
     settings = dict(line.split("=", 1) for line in written.read_text().splitlines())
     assert settings["listeners"] == "PLAINTEXT://127.0.0.1:29093,CONTROLLER://127.0.0.1:29193"
