@@ -55,6 +55,7 @@ BROKER_SETTINGS = {
 }
 JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 START_TIMEOUT_S = 90.0
+STOP_GRACE_S = 15.0
 
 
 def kafka_home() -> Path:
@@ -137,10 +138,19 @@ class KafkaCluster:
             _wait_gone(pid)
         self._pid_path(node).unlink(missing_ok=True)
 
-    def down(self) -> None:
-        for node in range(1, NODES + 1):
-            if self.running(node):
-                self.kill_node(node, signal.SIGTERM)
+    def down(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop every node: SIGTERM to all at once, then SIGKILL to any still running after
+        `grace_s` (the last nodes of a quorum that is going away wait a minute for a
+        controller before they finish their controlled shutdown; the logs recover either way).
+        0: kill at once, for a cluster whose data is thrown away."""
+        pids = {node: pid for node in range(1, NODES + 1) if (pid := self._pid(node))}
+        if grace_s:
+            for pid in pids.values():
+                os.kill(pid, signal.SIGTERM)
+            for pid in pids.values():
+                _wait_gone(pid, grace_s)
+        for node in pids:
+            self.kill_node(node)
 
     async def wait_until_up(self, nodes: int = NODES, timeout: float = START_TIMEOUT_S) -> None:
         """Until the cluster describes `nodes` brokers."""
@@ -239,6 +249,7 @@ def _kafka_uuid() -> str:
 
 
 def _wait_gone(pid: int, timeout: float = 60.0) -> None:
+    """Until the process is gone, or `timeout` has passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):  # reap it, when this process started it

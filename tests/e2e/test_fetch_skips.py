@@ -15,7 +15,7 @@ from aiokafka.record.memory_records import MemoryRecords
 
 from optout.streams.embedded import tansu_quirks
 from optout.streams.topics import ensure_topics
-from tests.support import TestBroker
+from tests.support import BrokerForTests
 
 PRODUCERS = 4
 RECORDS_EACH = 5000
@@ -114,7 +114,7 @@ async def _produce(bootstrap: str, name: str) -> None:
 
 @pytest.mark.e2e
 def test_a_consumer_tailing_concurrent_producers_reads_every_record_in_order(
-    workaround: None, broker: TestBroker
+    workaround: None, broker: BrokerForTests
 ) -> None:
     read, jumps = asyncio.run(_tail_while_producers_write(broker.bootstrap))
     assert jumps == []

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from optout.streams.app import ROCKSDICT
 from optout.streams.runtime.table_prefill import prefill_tables
 from optout.streams.topics import ensure_topics
-from tests.support import TestBroker
+from tests.support import BrokerForTests
 
 pytestmark = pytest.mark.e2e
 CHANGELOG = "prefill-test-changelog"
@@ -43,7 +43,7 @@ async def send(bootstrap: str, records: list[tuple[bytes, bytes | None]]) -> dic
 
 
 def test_prefill_writes_what_faust_reads_and_resumes_from_the_stored_offset(
-    tmp_path: Path, broker: TestBroker
+    tmp_path: Path, broker: BrokerForTests
 ) -> None:
     asyncio.run(ensure_topics(broker.bootstrap, 4, 1, names=[CHANGELOG]))
     first = [(f"k{n}".encode(), f"v{n}".encode()) for n in range(2000)]

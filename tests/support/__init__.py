@@ -6,7 +6,7 @@ Test modules import from here, never from each other or from conftest.
 from tests.support.brokers import (
     ON_KAFKA,
     REPLICATION,
-    TestBroker,
+    BrokerForTests,
     on_embedded_broker_only,
     tansu_only,
 )
@@ -31,7 +31,7 @@ __all__ = [
     "REPLICATION",
     "WEBHOOK_SECRET",
     "Stack",
-    "TestBroker",
+    "BrokerForTests",
     "blocked",
     "configure",
     "events_for",

@@ -24,7 +24,7 @@ from optout.streams.embedded.kafka_cluster import NODES, KafkaCluster, kafka_hom
 __all__ = [
     "ON_KAFKA",
     "REPLICATION",
-    "TestBroker",
+    "BrokerForTests",
     "broker_env",
     "session_broker",
     "stack_broker",
@@ -41,7 +41,7 @@ on_embedded_broker_only = pytest.mark.skipif(
 )
 
 
-class TestBroker(Protocol):
+class BrokerForTests(Protocol):
     bootstrap: str
 
     def start(self) -> None: ...
@@ -50,6 +50,9 @@ class TestBroker(Protocol):
 
     @property
     def pid(self) -> int | None: ...
+
+    @property
+    def port(self) -> int: ...
 
 
 class OwnKafka:
@@ -68,7 +71,11 @@ class OwnKafka:
         self.cluster.up()
 
     def stop(self) -> None:
-        self.cluster.down()
+        self.cluster.down(grace_s=0)  # thrown away with the temporary folder
+
+    @property
+    def port(self) -> int:
+        return self.cluster.client_ports[0]
 
     @property
     def pid(self) -> int | None:
@@ -87,6 +94,10 @@ class SharedKafka:
 
     def stop(self) -> None:
         pass
+
+    @property
+    def port(self) -> int:
+        return self.cluster.client_ports[0]
 
     @property
     def pid(self) -> int | None:
@@ -108,12 +119,12 @@ async def _delete_every_topic(bootstrap: str, timeout: float = 60.0) -> None:
         await admin.close()
 
 
-def session_broker(tmp: Path) -> TestBroker:
+def session_broker(tmp: Path) -> BrokerForTests:
     """The broker of the session's stack."""
     return SharedKafka() if ON_KAFKA else EmbeddedBroker(free_port())
 
 
-def stack_broker(tmp: Path) -> TestBroker:
+def stack_broker(tmp: Path) -> BrokerForTests:
     """A broker of a stack's own."""
     return OwnKafka(tmp / "kafka") if ON_KAFKA else EmbeddedBroker(free_port())
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from optout.tables.client.blocklist_reader import BlocklistReader
-from tests.support.brokers import TestBroker, session_broker, stack_broker
+from tests.support.brokers import BrokerForTests, session_broker, stack_broker
 from tests.support.stack import Stack
 from tests.support.waiting import eventually
 
@@ -23,7 +23,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerForTests]:
     """A bare broker for the session (embedded, or a Kafka cluster of its own), for tests that
     talk to Kafka directly."""
     running = stack_broker(tmp_path_factory.mktemp("broker"))

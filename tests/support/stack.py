@@ -23,7 +23,7 @@ from optout.schemas import AvroSerde
 from optout.streams.embedded.broker import free_port
 from optout.streams.embedded.standins import StandIn
 from optout.streams.rules.number_settings import default_settings
-from tests.support.brokers import ON_KAFKA, TestBroker, broker_env, stack_broker
+from tests.support.brokers import ON_KAFKA, BrokerForTests, broker_env, stack_broker
 from tests.support.waiting import eventually
 
 WORKER_READY_TIMEOUT = 150.0
@@ -39,7 +39,7 @@ class Stack:
         self,
         tmp: Path,
         agents: str = "classify,reply,webhook,send",
-        broker: TestBroker | None = None,
+        broker: BrokerForTests | None = None,
         **env: str,
     ) -> None:
         self.tmp = tmp
