@@ -16,7 +16,13 @@ from optout.streams.app import app, bytes_table, config, raw_topic, registry
 from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
-from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BLOCKLIST_COMMANDS_TOPIC
+from optout.streams.runtime.handled import classified
+from optout.streams.topics import (
+    BLOCKLIST_CHANGELOG_TOPIC,
+    BLOCKLIST_COMMANDS_TOPIC,
+    INBOUND_TOPIC,
+    REKEYED_INBOUND_TOPIC,
+)
 from optout.streams.web.health import not_ready
 from optout.tables.keys import pair_key
 from optout.tables.settings import settings_for
@@ -83,4 +89,42 @@ def copy_problem(end_user_number: str) -> str | None:
             f"this worker does not own partition {partition} of the block list (it moved, or "
             "this copy is a standby); try again"
         )
-    return None
+    return taken_over.problem(partition)
+
+
+class TakenOver:
+    """A partition this worker was given is current only once classify has handled the inbound
+    messages that waited on it then (up to the end its first fetch saw): a worker that died
+    after writing a STOP's block, and before committing the STOP, left it to be classified
+    again here; until then the restored block list lacks it."""
+
+    def __init__(self) -> None:
+        self.targets: dict[TP, int] = {}
+        self.current: set[int] = set()
+
+    def forget(self, *_: object, **__: object) -> None:
+        self.targets.clear()
+        self.current.clear()
+
+    def problem(self, partition: int) -> str | None:
+        if partition in self.current:
+            return None
+        for topic in (INBOUND_TOPIC, REKEYED_INBOUND_TOPIC):
+            tp = TP(topic, partition)
+            if tp not in self.targets:
+                end = app.consumer.highwater(tp)
+                if end is None:
+                    return f"partition {partition} was just assigned here; try again"
+                self.targets[tp] = end
+            if classified.handled_up_to(tp) < self.targets[tp]:
+                return (
+                    f"the worker is classifying the messages that waited on partition "
+                    f"{partition} when it took it over; try again"
+                )
+        self.current.add(partition)
+        return None
+
+
+taken_over = TakenOver()
+app.on_partitions_assigned.connect(taken_over.forget)
+app.on_partitions_revoked.connect(taken_over.forget)

@@ -61,7 +61,7 @@ from optout.streams.rules.review import review_item
 from optout.streams.rules.validate import validate_inbound
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.runtime.handled import HandledOffsets
+from optout.streams.runtime.handled import classified
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
@@ -73,7 +73,6 @@ from optout.tables.settings import former_members, members_of, settings_for, set
 __all__ = [
     "Unconfirmed",
     "apply",
-    "classified",
     "classify",
     "classify_batch",
     "decide_one",
@@ -90,8 +89,6 @@ log = logging.getLogger(__name__)
 # the time it was handled, forgotten after the retention.
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
-# How far each inbound partition is classified: the send gate waits for it (agents/gate.py).
-classified = HandledOffsets("classify")
 
 
 @app.agent(inbound_topics)

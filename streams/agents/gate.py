@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Sequence
 from faust.types import TP, EventT
 
 from optout.schemas import DecodeError, Record
-from optout.streams.agents.classify import classified
 from optout.streams.app import (
     app,
     carrier_sends_topic,
@@ -51,6 +50,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.handled import classified
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key

@@ -20,7 +20,7 @@ from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.runtime.broker_ends import broker_ends
 
-__all__ = ["HandledOffsets", "REMOTE_POLL_SECONDS", "WAIT_WARNING_SECONDS"]
+__all__ = ["HandledOffsets", "REMOTE_POLL_SECONDS", "WAIT_WARNING_SECONDS", "classified"]
 
 log = logging.getLogger(__name__)
 WAIT_WARNING_SECONDS = 5.0
@@ -66,5 +66,15 @@ class HandledOffsets:
                 log.warning("waiting %.0fs for %s to handle %s", warned_at - started,
                             self.name, sorted(behind))  # fmt: skip
 
+    def handled_up_to(self, tp: TP) -> int:
+        """The next offset to handle on `tp` (what this worker handled, or else its commit)."""
+        return self._at(tp)
+
     def _at(self, tp: TP) -> int:
         return self.next_offset.get(tp) or next_offset_to_process(tp) or 0
+
+
+# How far each inbound partition is classified: the send gate waits for it (agents/gate.py), and
+# a worker's block list is current for a partition it took over only once it has classified what
+# waited there (tables/blocklist.py).
+classified = HandledOffsets("classify")

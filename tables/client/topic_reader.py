@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from optout.streams.rules.partitioning import end_user_partition
+from optout.streams.topics import partitions_of
 
 __all__ = [
     "FETCH_MAX_BYTES",
@@ -103,10 +104,9 @@ class TopicReader:
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         while True:
-            await consumer.topics()  # refreshes metadata for every topic
-            partitions = consumer.partitions_for_topic(self.topic)
+            partitions = await partitions_of(self.bootstrap, self.topic)
             if partitions:
-                return [TopicPartition(self.topic, p) for p in sorted(partitions)]
+                return [TopicPartition(self.topic, p) for p in partitions]
             log.warning("topic %s not found yet; waiting for it", self.topic)
             await asyncio.sleep(1.0)
 
@@ -170,8 +170,7 @@ async def read_end_user_partition(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        count = len(consumer.partitions_for_topic(topic) or {0})
+        count = len(await partitions_of(bootstrap, topic)) or 1
         tp = TopicPartition(topic, end_user_partition(end_user, count))
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)

@@ -1,0 +1,132 @@
+"""A broker dies mid-stream (Apache Kafka only: the embedded broker is one process with nothing
+to fail over to). A node leading partitions of `inbound-messages` and of the block list's
+changelog is killed with SIGKILL while messages stream in, taking a member of the controller
+quorum with it; the pipeline goes on with idempotent producers and acks=all, lookups stay right
+or answer 503, nothing is lost, and the node catches up once restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from optout.schemas import AvroSerde, Record
+from optout.streams.rules.decide import decide
+from optout.streams.rules.number_settings import default_settings
+from tests.support import ON_KAFKA, Stack, eventually
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not ON_KAFKA, reason="a replicated cluster only: `make test-kafka`"),
+]
+
+MESSAGES = 3000
+BUSINESSES = [f"+140555501{n:02d}" for n in range(5)]
+TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5"]
+WEIGHTS = [15, 15, 5, 45, 20]
+
+
+def messages() -> list[Record]:
+    rng = random.Random(4)
+    users = [f"+1405555{n:04d}" for n in range(110, 140)]
+    return [
+        {"message_id": f"dies-{n}", "channel": "SMS", "from_number": rng.choice(users),
+         "to_number": rng.choice(BUSINESSES), "text": rng.choices(TEXTS, WEIGHTS)[0],
+         "media_urls": [], "received_at": 0, "carrier": "broker-dies"}
+        for n in range(MESSAGES)
+    ]  # fmt: skip
+
+
+def expected_blocks(inbound: list[Record]) -> dict[tuple[str, str], bool]:
+    entries: dict[tuple[str, str], Record | None] = defaultdict(lambda: None)
+    for message in inbound:
+        pair = (message["to_number"], message["from_number"])
+        settings = default_settings(pair[0], "Acme", "help@acme.test")
+        entry = entries[pair]
+        entries[pair] = decide(message, settings, lambda _, e=entry: e, 0).entry
+    return {pair: bool(e and e["blocked"]) for pair, e in entries.items()}
+
+
+async def leaders(bootstrap: str, topic: str) -> set[int]:
+    """The nodes leading a partition of `topic`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return {p["leader"] for p in described["partitions"]}
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, inbound: list[Record], kill: asyncio.Event) -> None:
+    serde = AvroSerde("inbound_message", "inbound-messages")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        for n, message in enumerate(inbound):
+            message["received_at"] = int(time.time() * 1000)
+            await producer.send_and_wait(
+                "inbound-messages", serde.encode(message), key=message["from_number"].encode()
+            )
+            if n == MESSAGES // 3:
+                kill.set()
+                await asyncio.sleep(0)
+    finally:
+        await producer.stop()
+
+
+def test_the_leader_of_inbound_and_the_block_list_dies_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    with Stack(tmp_path) as stack:
+        cluster = stack.broker.cluster  # type: ignore[attr-defined]
+        bootstrap = stack.broker.bootstrap
+        inbound = messages()
+        expected = expected_blocks(inbound)
+        inbound_leaders = stack.run(leaders(bootstrap, "inbound-messages"))
+        both = inbound_leaders & stack.run(leaders(bootstrap, "blocklist-changelog"))
+        victim = min(both or inbound_leaders)
+
+        async def stream_and_kill() -> None:
+            kill = asyncio.Event()
+            producing = asyncio.ensure_future(produce(bootstrap, inbound, kill))
+            await kill.wait()
+            cluster.kill_node(victim)  # SIGKILL: a controller of the quorum goes with it
+            await producing
+
+        stack.run(stream_and_kill(), timeout=600)
+        pairs = sorted(expected)
+
+        def answers() -> tuple[int, dict]:
+            body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
+            return stack.http("POST", "/v1/blocklist/check", body)
+
+        def right_everywhere() -> bool:
+            status, answer = answers()
+            assert status in (200, 503), answer  # "try again" while leaders move
+            if status != 200:
+                return False
+            return {(r["number"], r["sender"]): r["blocked"] for r in answer["results"]} == expected
+
+        webhooks = {m["message_id"] for m in inbound}
+        eventually(
+            lambda: webhooks <= {r.headers["Idempotency-Key"] for r in stack.webhook_a.received},
+            timeout=300,
+            what="every message's webhook with a node down",
+        )
+        eventually(right_everywhere, timeout=120, what="every pair right with a node down")
+
+        cluster.start_node(victim)
+        stack.run(cluster.wait_until_up())
+        eventually(right_everywhere, timeout=60, what="every pair right once the node is back")
+        led = "inbound-messages and blocklist-changelog" if both else "inbound-messages"
+        print(f"killed node {victim} (leading {led} partitions); {len(webhooks)} messages, "
+              f"{sum(expected.values())} pairs blocked")  # fmt: skip
