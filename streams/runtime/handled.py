@@ -50,7 +50,7 @@ class HandledOffsets:
         group's commits show (committed after handling)."""
         started = time.monotonic()
         warned_at = started
-        while behind := [tp for tp, end in ends.items() if end and self._at(tp) < end]:
+        while behind := [tp for tp, end in ends.items() if end and self.handled_up_to(tp) < end]:
             local = app.consumer.assignment()
             remote = [tp for tp in behind if tp not in local]
             if remote:
@@ -68,9 +68,6 @@ class HandledOffsets:
 
     def handled_up_to(self, tp: TP) -> int:
         """The next offset to handle on `tp` (what this worker handled, or else its commit)."""
-        return self._at(tp)
-
-    def _at(self, tp: TP) -> int:
         return self.next_offset.get(tp) or next_offset_to_process(tp) or 0
 
 

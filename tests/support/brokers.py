@@ -55,13 +55,28 @@ class BrokerForTests(Protocol):
     def port(self) -> int: ...
 
 
-class OwnKafka:
+class LocalKafka:
+    """A local Kafka cluster as a test's broker: its first node stands for it."""
+
+    def __init__(self, cluster: KafkaCluster, bootstrap: str | None = None) -> None:
+        self.cluster = cluster
+        self.bootstrap = bootstrap or cluster.bootstrap
+
+    @property
+    def port(self) -> int:
+        return self.cluster.client_ports[0]
+
+    @property
+    def pid(self) -> int | None:
+        return self.cluster.pid(1)
+
+
+class OwnKafka(LocalKafka):
     """A three-node Kafka cluster of one stack's own, in its temporary folder."""
 
     def __init__(self, home: Path) -> None:
         ports = [free_port() for _ in range(2 * NODES)]
-        self.cluster = KafkaCluster(home, tuple(ports[:NODES]), tuple(ports[NODES:]))
-        self.bootstrap = self.cluster.bootstrap
+        super().__init__(KafkaCluster(home, tuple(ports[:NODES]), tuple(ports[NODES:])))
 
     def start(self) -> None:
         libs = kafka_home() / "libs"
@@ -73,35 +88,18 @@ class OwnKafka:
     def stop(self) -> None:
         self.cluster.down(grace_s=0)  # thrown away with the temporary folder
 
-    @property
-    def port(self) -> int:
-        return self.cluster.client_ports[0]
 
-    @property
-    def pid(self) -> int | None:
-        return self.cluster.pid(1)
-
-
-class SharedKafka:
-    """The cluster `make kafka` started, emptied of every topic a earlier run left."""
+class SharedKafka(LocalKafka):
+    """The cluster `make kafka` started, emptied of every topic an earlier run left."""
 
     def __init__(self) -> None:
-        self.cluster = KafkaCluster(kafka_home())
-        self.bootstrap = os.environ.get("OPTOUT_TEST_KAFKA_URL") or self.cluster.bootstrap
+        super().__init__(KafkaCluster(kafka_home()), os.environ.get("OPTOUT_TEST_KAFKA_URL"))
 
     def start(self) -> None:
         asyncio.run(_delete_every_topic(self.bootstrap))
 
     def stop(self) -> None:
         pass
-
-    @property
-    def port(self) -> int:
-        return self.cluster.client_ports[0]
-
-    @property
-    def pid(self) -> int | None:
-        return self.cluster.pid(1)
 
 
 async def _delete_every_topic(bootstrap: str, timeout: float = 60.0) -> None:
