@@ -153,7 +153,17 @@ class KafkaCluster:
             self.kill_node(node)
 
     async def wait_until_up(self, nodes: int = NODES, timeout: float = START_TIMEOUT_S) -> None:
-        """Until the cluster describes `nodes` brokers."""
+        """Until the cluster describes `nodes` brokers (aiokafka's "Unable connect" lines for
+        nodes still starting are not shown)."""
+        client_log = logging.getLogger("aiokafka")  # its loggers inherit this level
+        level = client_log.level
+        client_log.setLevel(logging.CRITICAL)
+        try:
+            await self._wait_until_up(nodes, timeout)
+        finally:
+            client_log.setLevel(level)
+
+    async def _wait_until_up(self, nodes: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
