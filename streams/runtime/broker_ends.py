@@ -21,7 +21,7 @@ from optout.streams.app import config
 
 __all__ = ["BrokerEnds", "broker_ends"]
 
-CORRECTION_FETCH_MS = 250
+CORRECTION_FETCH_MS = 10  # the embedded broker holds a fetch this long (quirk 1)
 
 
 class BrokerEnds:
@@ -29,7 +29,10 @@ class BrokerEnds:
 
     def __init__(self, bootstrap: str, group_id: str, embedded: bool) -> None:
         self.bootstrap, self.group_id, self.embedded = bootstrap, group_id, embedded
-        self._ends: AIOKafkaConsumer | None = None  # no group: assigned only to correct ends
+        # No group; assigned every partition asked about, paused, so that its metadata knows their
+        # leaders (asking for one it does not know costs a metadata round and a backoff).
+        self._ends: AIOKafkaConsumer | None = None
+        self._assigned: set[TopicPartition] = set()
         self._commits: AIOKafkaConsumer | None = None  # the group's, never assigned anything
         self._lock = asyncio.Lock()
 
@@ -37,12 +40,20 @@ class BrokerEnds:
         """The end offset of each partition now."""
         wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
         async with self._lock:
-            if self._ends is None:
-                self._ends = await _started(self.bootstrap, None)
-            ends = await self._ends.end_offsets(wanted)
+            consumer = await self._tracking(wanted)
+            ends = await consumer.end_offsets(wanted)
             if self.embedded:
-                ends = await self._corrected(self._ends, ends)
+                ends = await self._corrected(consumer, ends)
         return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def _tracking(self, wanted: list[TopicPartition]) -> AIOKafkaConsumer:
+        if self._ends is None:
+            self._ends = await _started(self.bootstrap, None)
+        if not self._assigned.issuperset(wanted):
+            self._assigned.update(wanted)
+            self._ends.assign(sorted(self._assigned))
+            self._ends.pause(*self._assigned)  # it fetches only when a correction asks
+        return self._ends
 
     async def committed(self, tps: Iterable[TP]) -> dict[TP, int]:
         """The next offset the service's group will read on each partition (0: none committed)."""
@@ -67,17 +78,18 @@ class BrokerEnds:
         partitions = [tp for tp, end in reported.items() if end]
         if not partitions:
             return reported
-        consumer.assign(partitions)
         for tp in partitions:
             consumer.seek(tp, reported[tp] - 1)
+        consumer.resume(*partitions)
         try:
-            while any(consumer.highwater(tp) is None for tp in partitions):
+            # Until the record at reported - 1 came back: the high watermark is then this fetch's.
+            while [tp for tp in partitions if await consumer.position(tp) < reported[tp]]:
                 await consumer.getmany(*partitions, timeout_ms=CORRECTION_FETCH_MS)
             return reported | {
                 tp: max(reported[tp], consumer.highwater(tp) or 0) for tp in partitions
             }
         finally:
-            consumer.assign([])  # no fetching in the background between questions
+            consumer.pause(*partitions)
 
 
 async def _started(bootstrap: str, group_id: str | None) -> AIOKafkaConsumer:

@@ -24,7 +24,14 @@ def webhooks_for(stack: Stack, message_id: str) -> list[dict]:
 
 
 def blocked(stack: Stack, number: str, sender: str) -> bool:
-    status, answer = stack.lookup(number, sender)
+    """Whether the worker answers "blocked", once it answers: a 503 ("try again": its copy may
+    be behind, as right after it took a partition over) is waited out, never read as either."""
+
+    def answered() -> tuple[int, dict] | None:
+        status, answer = stack.lookup(number, sender)
+        return None if status == 503 else (status, answer)
+
+    status, answer = eventually(answered, what=f"an answer for {number} and {sender}")
     assert status == 200, answer
     return bool(answer["blocked"])
 
