@@ -65,12 +65,6 @@ class BrokerEnds:
                 for tp in tps
             }
 
-    async def stop(self) -> None:
-        for consumer in (self._ends, self._commits):
-            if consumer is not None:
-                await consumer.stop()
-        self._ends = self._commits = None
-
     async def _corrected(
         self, consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]
     ) -> dict[TopicPartition, int]:
