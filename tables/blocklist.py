@@ -79,8 +79,9 @@ def current_consent(business_number: str, end_user_number: str) -> Consent:
 def copy_problem(end_user_number: str) -> str | None:
     """Why this worker's block list cannot answer for the end user now, or None when it can:
     the worker is ready (partitions assigned and restored, settings and brands read to the end
-    offsets seen at start: streams/web/health.py) and owns the end user's partition actively
-    (not a standby copy, not a partition that moved)."""
+    offsets seen at start: streams/web/health.py), owns the end user's partition actively
+    (not a standby copy, not a partition that moved), and has classified what waited on it when
+    it took it over (`TakenOver`)."""
     if why := not_ready():
         return why + "; try again"
     partition = end_user_partition(end_user_number, config.partitions)
