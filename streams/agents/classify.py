@@ -118,7 +118,8 @@ class Unconfirmed:
             # A block is on the broker, for a worker taking over, before its confirmation is sent.
             await app.producer.flush()
         acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
-        await asyncio.gather(*acks, *self.rekeyed)
+        await asyncio.gather(*acks)
+        classified.note_rekeyed(await asyncio.gather(*self.rekeyed))
         for message_id, (event, seen_mark, _) in self.done.items():
             with table_writes_for(event):
                 seen_messages[message_id] = seen_mark

@@ -18,9 +18,10 @@ a batch of sends (and before gating a held send again), the gate asks the broker
 offsets now and waits until classify has handled every inbound message before them: every
 partition of `inbound-messages` first (a STOP keyed by something other than the end user may be
 on any of them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to
-their ends after that. Partitions this worker classifies are waited for as it marks them;
-others by the consumer group's commits (within the commit interval). A send that reached the
-broker before the STOP can still go out: it was asked for first.
+their ends after that (known here when this worker classifies every `inbound-messages`
+partition, asked of the broker otherwise). Partitions this worker classifies are waited for as it
+marks them; others by the consumer group's commits (within the commit interval). A send that
+reached the broker before the STOP can still go out: it was asked for first.
 """
 
 from __future__ import annotations
@@ -91,9 +92,17 @@ async def wait_for_inbound(partitions: set[int]) -> None:
     an end user of `partitions`: all of `inbound-messages`, then those partitions of
     `inbound-by-user` as they are once that is done (re-keyed messages included)."""
     inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
-    await classified.wait_for(await broker_ends.ends(inbound))
     rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
-    await classified.wait_for(await broker_ends.ends(rekeyed))
+    assignments = classified.assignments
+    ends = await broker_ends.ends(inbound + rekeyed)
+    await classified.wait_for({tp: ends[tp] for tp in inbound})
+    if assignments == classified.assignments and set(inbound) <= app.consumer.assignment():
+        # Classified here all along (no rebalance since the ends were read): whatever was
+        # re-keyed from them was re-keyed here, where its offset is known; no second request.
+        ends = {tp: max(ends[tp], classified.rekeyed_ends.get(tp, 0)) for tp in rekeyed}
+    else:
+        ends = await broker_ends.ends(rekeyed)
+    await classified.wait_for({tp: ends[tp] for tp in rekeyed})
 
 
 async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:

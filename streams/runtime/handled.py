@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 
-from faust.types import TP, EventT
+from faust.types import TP, EventT, RecordMetadata
 
 from optout.streams.app import app
 from optout.streams.runtime.batches import next_offset_to_process
@@ -35,6 +35,19 @@ class HandledOffsets:
         self.name = name
         self.next_offset: dict[TP, int] = {}
         self.changed = asyncio.Event()
+        # The end of the records this worker re-keyed, per partition they went to; valid while
+        # `assignments` (rebalances that gave this worker partitions) does not change.
+        self.rekeyed_ends: dict[TP, int] = {}
+        self.assignments = 0
+
+    def rebalanced(self, *_: object, **__: object) -> None:
+        self.assignments += 1
+
+    def note_rekeyed(self, sent: Sequence[RecordMetadata]) -> None:
+        """These records, re-keyed by the handling agent, are on the broker."""
+        for metadata in sent:
+            tp = TP(metadata.topic, metadata.partition)
+            self.rekeyed_ends[tp] = max(self.rekeyed_ends.get(tp, 0), metadata.offset + 1)
 
     def mark(self, events: Sequence[EventT]) -> None:
         """These events are handled (their table changes written, their records on the
@@ -75,3 +88,4 @@ class HandledOffsets:
 # a worker's block list is current for a partition it took over only once it has classified what
 # waited there (tables/blocklist.py).
 classified = HandledOffsets("classify")
+app.on_partitions_assigned.connect(classified.rebalanced)
