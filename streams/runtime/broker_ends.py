@@ -6,7 +6,8 @@ the broker held when the gate was about to gate it is classified (agents/gate.py
 consumer knows only the high watermark of its last fetch, which can be older than a STOP
 acknowledged since; this asks the broker. Apache Kafka answers ListOffsets(latest) right; the
 embedded broker does not (quirk 2 in streams/embedded/tansu_quirks.py), so in embedded mode the
-answer is corrected by a fetch from just below it, whose high watermark is right.
+answer is corrected: by the high watermark the worker's own consumer last fetched, when no record
+batch has begun since, else by a fetch from just below it, whose high watermark is right.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
-from optout.streams.app import config
+from optout.streams.app import app, config
 
 __all__ = ["BrokerEnds", "broker_ends"]
 
@@ -68,8 +69,17 @@ class BrokerEnds:
     async def _corrected(
         self, consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]
     ) -> dict[TopicPartition, int]:
-        """The embedded broker's ends: the high watermark of a fetch from just below each."""
-        partitions = [tp for tp, end in reported.items() if end]
+        """The embedded broker's ends: what the worker's consumer last fetched where no record
+        batch has begun since (the broker reports one past the last batch's first offset), else
+        the high watermark of a fetch from just below each."""
+        assigned = app.consumer.assignment()
+        fetched = {
+            tp: app.consumer.highwater(TP(tp.topic, tp.partition)) or 0
+            for tp in reported
+            if TP(tp.topic, tp.partition) in assigned
+        }
+        reported = reported | {tp: end for tp, end in fetched.items() if end >= reported[tp]}
+        partitions = [tp for tp, end in reported.items() if end and fetched.get(tp) != end]
         if not partitions:
             return reported
         for tp in partitions:
