@@ -16,6 +16,7 @@ from optout.streams.app import app, bytes_table, config, raw_topic, registry
 from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.handled import classified
 from optout.streams.topics import (
     BLOCKLIST_CHANGELOG_TOPIC,
@@ -85,7 +86,7 @@ def copy_problem(end_user_number: str) -> str | None:
     if why := not_ready():
         return why + "; try again"
     partition = end_user_partition(end_user_number, config.partitions)
-    if TP(BLOCKLIST_CHANGELOG_TOPIC, partition) not in app.assignor.assigned_actives():
+    if TP(BLOCKLIST_CHANGELOG_TOPIC, partition) not in assignment.actives():
         return (
             f"this worker does not own partition {partition} of the block list (it moved, or "
             "this copy is a standby); try again"

@@ -48,6 +48,7 @@ from optout.streams.app import (
 from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -96,7 +97,7 @@ async def wait_for_inbound(partitions: set[int]) -> None:
     assignments = classified.assignments
     ends = await broker_ends.ends(inbound + rekeyed)
     await classified.wait_for({tp: ends[tp] for tp in inbound})
-    if assignments == classified.assignments and set(inbound) <= app.consumer.assignment():
+    if assignments == classified.assignments and assignment.assigned().issuperset(inbound):
         # Classified here all along (no rebalance since the ends were read): whatever was
         # re-keyed from them was re-keyed here, where its offset is known; no second request.
         ends = {tp: max(ends[tp], classified.rekeyed_ends.get(tp, 0)) for tp in rekeyed}

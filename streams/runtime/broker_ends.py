@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
 from optout.streams.app import app, config
+from optout.streams.runtime.assignment import assignment
 
 __all__ = ["BrokerEnds", "broker_ends"]
 
@@ -72,7 +73,7 @@ class BrokerEnds:
         """The embedded broker's ends: what the worker's consumer last fetched where no record
         batch has begun since (the broker reports one past the last batch's first offset), else
         the high watermark of a fetch from just below each."""
-        assigned = app.consumer.assignment()
+        assigned = assignment.assigned()
         fetched = {
             tp: app.consumer.highwater(TP(tp.topic, tp.partition)) or 0
             for tp in reported

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from faust.types import TP, EventT, RecordMetadata
 
 from optout.streams.app import app
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.runtime.broker_ends import broker_ends
 
@@ -64,7 +65,7 @@ class HandledOffsets:
         started = time.monotonic()
         warned_at = started
         while behind := [tp for tp, end in ends.items() if end and self.handled_up_to(tp) < end]:
-            local = app.consumer.assignment()
+            local = assignment.assigned()
             remote = [tp for tp in behind if tp not in local]
             if remote:
                 committed = await broker_ends.committed(remote)

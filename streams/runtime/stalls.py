@@ -18,11 +18,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
 
 from optout.streams.app import app
 from optout.streams.metrics import PARTITION_STALLS
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.topics import (
     BLOCKLIST_COMMANDS_TOPIC,
@@ -104,15 +104,8 @@ class StallWatch:
         return f"partitions stalled, being read again: {names}"
 
 
-def _assigned() -> Iterable[TP]:
-    try:
-        return app.consumer.assignment()
-    except ConsumerNotStarted:
-        return ()
-
-
 stalls = StallWatch(
-    assigned=_assigned,
+    assigned=assignment.assigned,
     end_of=lambda tp: app.consumer.highwater(tp),
     next_of=next_offset_to_process,
     seek=lambda tp, offset: app.consumer.seek(tp, offset),

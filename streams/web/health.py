@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from faust.exceptions import ConsumerNotStarted
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from optout.streams.app import app
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.runtime.stalls import stalls
 from optout.streams.web.openapi import openapi_document
@@ -28,7 +28,7 @@ def not_ready() -> str | None:
     recovery = cast(Any, app.tables).recovery
     if app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
         return "partitions are being assigned or tables restored"
-    if not app.consumer.assignment():
+    if not assignment.assigned():
         return "no partitions assigned yet"
     return next((why for check in READINESS_CHECKS if (why := check())), None)
 
@@ -66,11 +66,7 @@ class ConsumerLag:
     def collect(self) -> Any:
         lag = self._family()
         consumer = app.consumer
-        try:
-            assigned = sorted(consumer.assignment())
-        except ConsumerNotStarted:
-            assigned = []
-        for tp in assigned:
+        for tp in sorted(assignment.assigned()):
             end = consumer.highwater(tp)
             done = next_offset_to_process(tp)
             if end is not None and done is not None:

@@ -30,6 +30,7 @@ from optout.streams.rules.deadlines import review_overdue_alert
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.review import RESOLUTIONS, resolved
 from optout.streams.rules.scopes import current_scope
+from optout.streams.runtime.assignment import assignment
 from optout.streams.topics import INBOUND_TOPIC
 from optout.streams.web.auth import Refused, admin_caller, admin_request
 from optout.tables.blocklist import blocklist_commands_topic, command_serde
@@ -45,7 +46,7 @@ alerted: set[str] = set()  # alert ids this worker has published
 @app.timer(config.review_watch_s)
 async def alert_overdue_reviews() -> None:
     now_ms = int(time.time() * 1000)
-    mine = app.consumer.assignment()
+    mine = assignment.assigned()
     for item in open_items(now_ms, overdue_only=True):
         alert = review_overdue_alert(item, now_ms)
         partition = end_user_partition(item["end_user_number"], config.partitions)

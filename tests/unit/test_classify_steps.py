@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from faust.types import TP
+from faust.types import TP, RecordMetadata
 
 from optout.schemas import AvroSerde
 from optout.streams.agents import classify
@@ -63,10 +63,11 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every side effect of classify_batch, in order."""
     log: list[str] = []
 
-    async def produce(topic: Any, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def produce(topic: Any, key: bytes, value: bytes) -> asyncio.Future[RecordMetadata]:
         log.append(f"send {topic.get_topic_name()}")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
+        done: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        name = topic.get_topic_name()
+        done.set_result(RecordMetadata(name, 0, TP(name, 0), 0, 0, 0))
         return done
 
     class Producer:
