@@ -202,12 +202,12 @@ _UNSUBSCRIBE_FR = ("DESABONNEZ", "DESABONNER", "DESABONNE", "DESINSCRIRE", "DESI
                    "DESINSCRIS", "ABONNEMENT")  # fmt: skip
 _UNSUBSCRIBE_ES = ("DESUSCRIBIR", "DESUSCRIBIRME", "DESUSCRIBANME", "DESUSCRIBEME", "BAJA",
                    "SUSCRIPCION")  # fmt: skip
-_NO_MORE = ("NO", "ENOUGH", "BASTA", "ASSEZ", "FINI", "PLUS")
+_NO_MORE = ("ENOUGH", "BASTA", "ASSEZ", "FINI")
 _SHAPE_VERBS = frozenset().union(
     _STOP_EN, _SENDING_EN, _CONTACT_EN, _STOP_FR, _CONTACT_FR, _CONTACT_FR_CONJUGATED, _STOP_ES,
     _CONTACT_ES, _CONTACT_ES_CONJUGATED, _REMOVE_EN, _TAKE_OFF_EN, _REMOVED_EN, _REMOVE_FR,
     _REMOVE_ES, _REMOVE_ME_ES, _CONSENT, _UNSUBSCRIBE_EN, _UNSUBSCRIBE_FR, _UNSUBSCRIBE_ES,
-    _NO_MORE, ("NE", "REVOKE", "WITHDRAW", "REVOQUE", "REVOCO", "RETIRO", "RETIRE"),
+    _NO_MORE, ("REVOKE", "WITHDRAW", "REVOQUE", "REVOCO", "RETIRO", "RETIRE"),
 )  # fmt: skip
 
 
@@ -227,6 +227,11 @@ _TAIL_WORDS = (
 )  # fmt: skip
 
 
+def _key_word(phrase: str) -> str:
+    """The word of a phrase that gates it: the longest ("DO NOT" is NOT, "NO MORE" is MORE)."""
+    return max(phrase.split(), key=len)
+
+
 def _any(*groups: tuple[str, ...]) -> str:
     return "(?:" + _alternatives(*(w for group in groups for w in group)) + ")"
 
@@ -235,7 +240,7 @@ def _shape(
     language: str, tail_checked: bool, lead: tuple[str, ...], rest: str, start: str = r"\b"
 ) -> tuple[str, bool, frozenset[str], re.Pattern[str]]:
     """A shape that starts with one of `lead`; their first words gate the regular expression."""
-    anchors = frozenset(w.split()[0] for w in lead)
+    anchors = frozenset(map(_key_word, lead))
     return language, tail_checked, anchors, re.compile(rf"{start}{_any(lead)}{rest}")
 
 
@@ -361,6 +366,10 @@ def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
 
 REVOCATION = _phrase_pattern(REVOCATION_PHRASES)
 UNCLEAR_REVOCATION = _phrase_pattern(UNCLEAR_REVOCATION_PHRASES)
+# The key words of the expressions above: a text without any skips the expression.
+_PHRASE_KEYS = frozenset(map(_key_word, REVOCATION_PHRASES))
+_UNCLEAR_KEYS = frozenset(map(_key_word, UNCLEAR_REVOCATION_PHRASES))
+_NEGATING = frozenset({"NEVER", "NOT", "DONT", "DON", "NO", "PAS"})  # one is in each of NEGATED
 
 # The words without which no rule but the stop symbol can match: a text with none of them is
 # ordinary and leaves after one set intersection.
@@ -369,7 +378,8 @@ CUE_WORDS = (
     | _MESSAGE_WORDS
     | _OPT_IN_WORDS
     | _HELP_WORDS
-    | {w for phrase in REVOCATION_PHRASES + UNCLEAR_REVOCATION_PHRASES for w in phrase.split()[:1]}
+    | _PHRASE_KEYS
+    | _UNCLEAR_KEYS
     | {"BACK", "NEED", "BESOIN", "NECESITO"}
 )
 
@@ -498,7 +508,8 @@ def _classify_request(normalised: str, clauses: list[str], keywords: KeywordSet)
         return _found(intent, normalised, "exact_keyword")
     if normalised == YES:
         return Classification(Intent.OPT_IN, YES, "en", "yes_if_blocked", matched=YES)
-    if NEGATED.search(normalised):
+    words = normalised.split()
+    if not _NEGATING.isdisjoint(words) and NEGATED.search(normalised):
         normalised = NEGATED.sub(" ", normalised)
         if keywords.triggers.isdisjoint(normalised.split()):
             return NEGATED_REVOCATION
@@ -509,7 +520,7 @@ def _classify_request(normalised: str, clauses: list[str], keywords: KeywordSet)
         or _keyword_at_end(clauses, keywords)
         or _opt_in_request(normalised)
         or _help_request(normalised)
-        or _phrase(REVOCATION, normalised)
+        or (_phrase(REVOCATION, normalised) if not _PHRASE_KEYS.isdisjoint(words) else None)
         or (UNCLEAR if _unclear(normalised) else NOT_A_KEYWORD)
     )
 
@@ -652,6 +663,7 @@ def _stop_symbol(text: str) -> Classification:
 
 
 def _unclear(normalised: str) -> bool:
-    return not STRONG_REVOCATION_WORDS.isdisjoint(normalised.split()) or bool(
-        UNCLEAR_REVOCATION.search(normalised)
+    words = normalised.split()
+    return not STRONG_REVOCATION_WORDS.isdisjoint(words) or (
+        not _UNCLEAR_KEYS.isdisjoint(words) and bool(UNCLEAR_REVOCATION.search(normalised))
     )

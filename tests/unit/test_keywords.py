@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from optout.streams.rules.keywords import Intent, KeywordSet, classify_text, normalise
+from optout.streams.rules.keywords import (
+    RULESET_VERSION,
+    Intent,
+    KeywordSet,
+    classify_text,
+    normalise,
+)
 
 # The labelled examples of the keyword policy: intent, text, and why. The training part is what
 # the rules were written against; the held-out part was written before them and is not tuned on.
@@ -206,3 +213,78 @@ def test_the_required_keywords_cannot_be_removed() -> None:
 def test_an_extra_keyword_that_clashes_is_an_opt_out() -> None:
     keywords = KeywordSet.build(extra_opt_in=["OK"], extra_opt_out=["ok"])
     assert classify_text("OK", keywords).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "stripped"),
+    [
+        ("STOP\n\nSent from my iPhone", "exact_keyword", ("Sent from my iPhone",)),
+        ("Stop, thanks John", "exact_keyword", ("thanks John",)),
+        ("Hola, alto por favor. Gracias", "keyword_with_filler", ("Hola", "Gracias")),
+        ("stop\n-- \nMaria\nAcme", "exact_keyword", ("-- \nMaria\nAcme",)),
+        ("please remove my number from your list", "revocation_request", ()),
+    ],
+)
+def test_what_the_phone_adds_is_stripped_and_kept_as_evidence(
+    text: str, rule: str, stripped: tuple[str, ...]
+) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule, result.stripped) == (Intent.OPT_OUT, rule, stripped)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please remove me from the email list, but keep sending texts",
+        "Unsubscribe me from the newsletter",
+        "Take me off speaker please",
+    ],
+)
+def test_a_request_about_something_else_is_a_review_not_an_opt_out(text: str) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule, result.review) == (
+        Intent.NONE,
+        "request_about_something_else",
+        True,
+    )
+
+
+def test_classify_explain_prints_rule_deciding_part_and_what_was_stripped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from optout.streams.cli.main import main
+
+    assert main(["classify", "--explain", "--text", "Stop, thanks John\nSent from my iPhone"]) == 0
+    out = capsys.readouterr().out
+    assert f"rule:        exact_keyword (ruleset {RULESET_VERSION})" in out
+    assert "decided by:  STOP" in out
+    assert "stripped:    'Sent from my iPhone'; 'thanks John'" in out
+
+
+def test_classify_json_carries_the_ruleset(capsys: pytest.CaptureFixture[str]) -> None:
+    from optout.streams.cli.main import main
+
+    assert main(["classify", "--text", "no más mensajes, gracias"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["intent"] == "opt_out" and printed["ruleset"] == RULESET_VERSION
+    assert printed["language"] == "es" and printed["rule"] == "revocation_request"
+
+
+def test_the_cue_gate_never_hides_a_decision() -> None:
+    """Ordinary texts leave after one set intersection: that gate must not change any answer."""
+
+    class Everything(frozenset[str]):
+        def isdisjoint(self, other: object) -> bool:
+            return False
+
+    ungated = KeywordSet.build()
+    object.__setattr__(ungated, "triggers", Everything())
+    texts = [t for path in (TRAINING, HELD_OUT) for _, t, _ in corpus_rows(path) if normalise(t)]
+    texts += ["Do you have it in blue?", "No problem", "Plus tard", "No puedo hoy", "ne pas"]
+
+    def decision(text: str, keywords: KeywordSet) -> tuple[Intent, bool]:
+        result = classify_text(text, keywords)
+        return result.intent, result.review
+
+    gated = KeywordSet.build()
+    assert [decision(t, gated) for t in texts] == [decision(t, ungated) for t in texts]
