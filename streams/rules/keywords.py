@@ -17,7 +17,7 @@ the request is cut off (signatures, quoted replies, greetings, sign-offs and nam
   number from your list", "I no longer wish to receive these texts", "ne m'envoyez plus de
   textos", "dejen de enviarme mensajes", "I revoke my consent"). Requests about one kind of
   message ("stop sending me promotions") are opt-outs too, until kinds have their own consent.
-  When the request is about another channel ("remove me from the email list") it is
+  When it is about something else than the texts ("remove me from the email list") it is
   request_about_something_else: no opt-out, forwarded for review;
 - keyword_at_end: a keyword alone in the last sentence ("How do I pay? HELP");
 - opt_in_request and help_request: an opt-in or a help request in a short sentence ("start my
@@ -157,7 +157,7 @@ _LIST_WORDS = frozenset(
      "LISTE", "LISTA", "CONTACTOS", "REGISTRO", "FICHIER", "BASE", "SUBSCRIPTION", "SUBSCRIBERS",
      "PROGRAM", "PROGRAMME", "PROGRAMA"}
 ) | _MESSAGE_WORDS  # fmt: skip
-# Channels other than the texts: a request about one of them is not an opt-out from the texts.
+# Channels and things other than the texts: a removal from one of them is not an opt-out.
 OTHER_CHANNELS = frozenset(
     {"EMAIL", "EMAILS", "MAIL", "MAILS", "NEWSLETTER", "NEWSLETTERS", "CATALOG", "CATALOGUE",
      "WAITLIST", "WAITING", "COURRIEL", "COURRIELS", "INFOLETTRE", "CORREO", "CORREOS",
@@ -197,16 +197,17 @@ _REMOVE_ME_ES = ("BORRENME", "BORRAME", "BORRARME", "ELIMINENME", "ELIMINAME", "
                  "QUITENME", "QUITAME", "QUITARME", "SAQUENME", "SACAME", "SACARME")  # fmt: skip
 _CONSENT = ("CONSENT", "PERMISSION", "AUTHORIZATION", "CONSENTEMENT", "AUTORISATION",
             "CONSENTIMIENTO", "AUTORIZACION", "PERMISO")  # fmt: skip
-_UNSUBSCRIBE_EN = ("UNSUBSCRIBE", "UNSUB", "OPTOUT", "SUBSCRIPTION", "OPT")
 _UNSUBSCRIBE_FR = ("DESABONNEZ", "DESABONNER", "DESABONNE", "DESINSCRIRE", "DESINSCRIVEZ",
-                   "DESINSCRIS", "ABONNEMENT")  # fmt: skip
-_UNSUBSCRIBE_ES = ("DESUSCRIBIR", "DESUSCRIBIRME", "DESUSCRIBANME", "DESUSCRIBEME", "BAJA",
-                   "SUSCRIPCION")  # fmt: skip
+                   "DESINSCRIS")  # fmt: skip
+_UNSUBSCRIBE_ES = ("DESUSCRIBIR", "DESUSCRIBIRME", "DESUSCRIBANME", "DESUSCRIBEME")
+# The key words of the unsubscribe shapes that are not verbs ("cancel my subscription").
+_SUBSCRIPTION = ("UNSUBSCRIBE", "UNSUB", "OPTOUT", "OPT", "SUBSCRIPTION", "ABONNEMENT", "BAJA",
+                 "SUSCRIPCION")  # fmt: skip
 _NO_MORE = ("ENOUGH", "BASTA", "ASSEZ", "FINI")
 _SHAPE_VERBS = frozenset().union(
     _STOP_EN, _SENDING_EN, _CONTACT_EN, _STOP_FR, _CONTACT_FR, _CONTACT_FR_CONJUGATED, _STOP_ES,
     _CONTACT_ES, _CONTACT_ES_CONJUGATED, _REMOVE_EN, _TAKE_OFF_EN, _REMOVED_EN, _REMOVE_FR,
-    _REMOVE_ES, _REMOVE_ME_ES, _CONSENT, _UNSUBSCRIBE_EN, _UNSUBSCRIBE_FR, _UNSUBSCRIBE_ES,
+    _REMOVE_ES, _REMOVE_ME_ES, _CONSENT, _SUBSCRIPTION, _UNSUBSCRIBE_FR, _UNSUBSCRIBE_ES,
     _NO_MORE, ("REVOKE", "WITHDRAW", "REVOQUE", "REVOCO", "RETIRO", "RETIRE"),
 )  # fmt: skip
 
@@ -298,9 +299,9 @@ REVOCATION_SHAPES = (
     _shape("en", False, ("UNSUBSCRIBE", "UNSUB", "OPT OUT", "OPT ME OUT", "OPT US OUT", "OPTOUT",
                          "CANCEL MY SUBSCRIPTION", "CANCEL THE SUBSCRIPTION",
                          "CANCEL SUBSCRIPTION"), rf"(?: (?:ME|US))?{_REMOVED_FROM}"),
-    _shape("fr", False, (*_UNSUBSCRIBE_FR[:-1], "ANNULER MON ABONNEMENT", "ANNULER L ABONNEMENT"),
+    _shape("fr", False, (*_UNSUBSCRIBE_FR, "ANNULER MON ABONNEMENT", "ANNULER L ABONNEMENT"),
            rf"(?: (?:MOI|NOUS))?{_REMOVED_FROM}"),
-    _shape("es", False, (*_UNSUBSCRIBE_ES[:-2], "DAR DE BAJA", "DARME DE BAJA", "DENME DE BAJA",
+    _shape("es", False, (*_UNSUBSCRIBE_ES, "DAR DE BAJA", "DARME DE BAJA", "DENME DE BAJA",
                          "DAME DE BAJA", "CANCELAR MI SUSCRIPCION", "CANCELAR LA SUSCRIPCION"),
            _REMOVED_FROM),
 )  # fmt: skip
