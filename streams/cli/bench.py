@@ -104,14 +104,23 @@ def _bench_classify(args: argparse.Namespace) -> int:
 
 
 def _classify_rows(figures: dict) -> list[tuple[str, str]]:
+    def verdict(met: bool) -> str:
+        return f"{figures['target_per_second']:,}/s: {'met' if met else 'MISSED'}"
+
     return [
-        ("classifier", f"{figures['classifications_per_second']:,}/s"),
+        ("classifier (the mix)", f"{figures['classifications_per_second']:,}/s"),
         ("baseline (str.upper().split())", f"{figures['baseline_upper_split_per_second']:,}/s"),
         ("ratio to baseline", str(figures["ratio_to_baseline"])),
         (
-            "target",
-            f"{figures['target_per_second']:,}/s: {'met' if figures['meets_target'] else 'MISSED'}",
+            f"ordinary texts ({figures['ordinary_texts']:,}, no cue)",
+            f"{figures['ordinary_per_second']:,}/s",
         ),
+        (
+            f"texts with a cue ({figures['texts_with_a_cue']:,})",
+            f"{figures['with_a_cue_per_second']:,}/s",
+        ),
+        ("target (ordinary texts)", verdict(figures["meets_target"])),
+        ("target (the mix)", verdict(figures["mix_meets_target"])),
         ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),
     ]
 

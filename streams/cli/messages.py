@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optout.streams.cli.common import (
     broker_url,
@@ -19,6 +19,9 @@ from optout.streams.cli.common import (
 )
 from optout.streams.config import Config
 from optout.streams.topics import INBOUND_TOPIC, OUTBOUND_TOPIC, SEND_RESULTS_TOPIC, partitions_of
+
+if TYPE_CHECKING:
+    from optout.streams.rules.keywords import Classification
 
 __all__ = ["add_commands"]
 
@@ -66,9 +69,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "classify",
         help="classify texts with the keyword policy (no broker needed)",
         description="Classify --text, or each line of standard input, and print one JSON object "
-        "per text with intent, keyword, language, rule and review.",
+        "per text with intent, keyword, language, rule, review, the part of the text that "
+        "decided it (matched), what was cut from around the request (stripped) and the ruleset.",
     )
     classify.add_argument("--text", help="one text to classify (default: read lines from stdin)")
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, for people, the rule, the part of the text that decided it and what was "
+        "stripped (signatures, greetings, names) instead of JSON",
+    )
     classify.set_defaults(run=_classify)
 
 
@@ -163,11 +173,30 @@ async def _result_of(bootstrap: str, send: dict, decode: Any, timeout: float) ->
 def _classify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from optout.streams.rules.keywords import classify_text
+    from optout.streams.rules.keywords import RULESET_VERSION, classify_text
 
     texts = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
     for text in texts:
-        result = asdict(classify_text(text)) | {"text": text}
-        result["intent"] = result["intent"].lower()
-        print(json.dumps(result, ensure_ascii=False), flush=True)
+        result = classify_text(text)
+        if args.explain:
+            print(_explain(text, result, RULESET_VERSION), flush=True)
+            continue
+        figures = asdict(result) | {"text": text, "ruleset": RULESET_VERSION}
+        figures["intent"] = figures["intent"].lower()
+        print(json.dumps(figures, ensure_ascii=False), flush=True)
     return 0
+
+
+def _explain(text: str, result: Classification, ruleset: str) -> str:
+    """The reading of one text, for people: rule, deciding part, what was stripped."""
+    stripped = "; ".join(repr(part) for part in result.stripped) or "nothing"
+    lines = [
+        f"text:        {text!r}",
+        f"intent:      {result.intent.value.lower()}"
+        + (" (forwarded for review)" if result.review else "")
+        + (f", keyword {result.keyword}, language {result.language}" if result.keyword else ""),
+        f"rule:        {result.rule} (ruleset {ruleset})",
+        f"decided by:  {result.matched or 'no rule matched'}",
+        f"stripped:    {stripped}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -2,45 +2,83 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from optout.streams.rules.keywords import Intent, KeywordSet, classify_text, normalise
+from optout.streams.rules.keywords import (
+    RULESET_VERSION,
+    Intent,
+    KeywordSet,
+    classify_text,
+    normalise,
+)
 
-# The labelled examples of the keyword policy: intent, text, and why.
-CORPUS = Path(__file__).parents[1] / "data" / "keywords.tsv"
+# The labelled examples of the keyword policy: intent, text, and why. The training part is what
+# the rules were written against; the held-out part was written before them and is not tuned on.
+# A literal \\n in a text stands for a line break; notes of French and Spanish texts say fr: or es:.
+DATA = Path(__file__).parents[1] / "data"
+TRAINING = DATA / "keywords.tsv"
+HELD_OUT = DATA / "keywords_heldout.tsv"
+# The issue's bar for the held-out split (issue 26), and the training part's.
+MIN_ACCURACY = 0.97
+MIN_OPT_OUT_RECALL = 0.98
 
 
-def corpus_rows() -> list[tuple[str, str, str]]:
+def corpus_rows(path: Path = TRAINING) -> list[tuple[str, str, str]]:
     rows = []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             intent, text, note = line.split("\t")
-            rows.append((intent, text, note))
+            rows.append((intent, text.replace("\\n", "\n"), note))
     return rows
 
 
+def _language(note: str) -> str:
+    return note[:2] if note[:4] in ("fr: ", "es: ") else "en"
+
+
+def corpus_figures(path: Path) -> dict[str, object]:
+    """Accuracy, opt-out recall and the false opt-outs of the classifier on one split."""
+    rows = [(Intent(i.upper()), classify_text(t).intent, t, n) for i, t, n in corpus_rows(path)]
+    opt_outs = [r for r in rows if r[0] is Intent.OPT_OUT]
+    return {
+        "texts": len(rows),
+        "by_language": dict(Counter(_language(n) for *_, n in rows)),
+        "accuracy": sum(want is got for want, got, *_ in rows) / len(rows),
+        "opt_out_recall": sum(got is Intent.OPT_OUT for _, got, *_ in opt_outs) / len(opt_outs),
+        "false_opt_outs": [t for want, got, t, _ in rows if got is Intent.OPT_OUT != want],
+        "misses": [(want.value, got.value, t) for want, got, t, _ in rows if want is not got],
+    }
+
+
 def test_the_corpus_is_there() -> None:
-    assert len(corpus_rows()) > 50
+    assert len(corpus_rows(TRAINING)) > 50
+    assert len(corpus_rows(HELD_OUT)) >= 150
+    assert {_language(n) for *_, n in corpus_rows(HELD_OUT)} == {"en", "fr", "es"}
 
 
-@pytest.mark.parametrize(("intent", "text", "note"), corpus_rows())
+@pytest.mark.parametrize(("intent", "text", "note"), corpus_rows(TRAINING))
 def test_labelled_corpus(intent: str, text: str, note: str) -> None:
     assert classify_text(text).intent == Intent(intent.upper()), note
 
 
-def test_the_corpus_figures_and_no_false_opt_out() -> None:
-    """Accuracy and opt-out recall on the corpus, printed; a false opt-out fails outright."""
-    rows = [(Intent(i.upper()), classify_text(t).intent, t) for i, t, _ in corpus_rows()]
-    opt_outs = [r for r in rows if r[0] is Intent.OPT_OUT]
-    false_opt_outs = [t for want, got, t in rows if got is Intent.OPT_OUT and want is not got]
-    accuracy = sum(want is got for want, got, _ in rows) / len(rows)
-    recall = sum(got is Intent.OPT_OUT for _, got, _ in opt_outs) / len(opt_outs)
-    print(f"corpus: {len(rows)} texts, accuracy {accuracy:.3f}, opt-out recall {recall:.3f}, "
-          f"false opt-outs {len(false_opt_outs)}")  # fmt: skip
-    assert false_opt_outs == []
-    assert recall >= 0.97
+@pytest.mark.parametrize("split", [TRAINING, HELD_OUT], ids=["training", "held-out"])
+def test_the_corpus_figures_and_no_false_opt_out(split: Path) -> None:
+    """Accuracy, opt-out recall and false opt-outs, printed per split (pytest -s shows them)."""
+    figures = corpus_figures(split)
+    print(
+        f"\n{split.name}: {figures['texts']} texts {figures['by_language']}, "
+        f"accuracy {figures['accuracy']:.3f}, opt-out recall {figures['opt_out_recall']:.3f}, "
+        f"false opt-outs {len(figures['false_opt_outs'])}"  # type: ignore[arg-type]
+    )
+    for want, got, text in figures["misses"]:  # type: ignore[attr-defined]
+        print(f"  want {want}, got {got}: {text!r}")
+    assert figures["false_opt_outs"] == []
+    assert figures["accuracy"] >= MIN_ACCURACY  # type: ignore[operator]
+    assert figures["opt_out_recall"] >= MIN_OPT_OUT_RECALL  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -76,13 +114,20 @@ def test_normalisation(text: str, normalised: str) -> None:
         ("ARRET", Intent.OPT_OUT, "ARRET", "fr", "exact_keyword"),
         ("aide", Intent.HELP, "AIDE", "fr", "exact_keyword"),
         ("Cancelar", Intent.OPT_OUT, "CANCELAR", "es", "exact_keyword"),
-        ("ayuda por favor", Intent.NONE, None, "en", "no_keyword"),
+        ("ayuda por favor", Intent.HELP, "AYUDA", "es", "keyword_with_filler"),  # issue 26
         ("stop please", Intent.OPT_OUT, "STOP", "en", "keyword_with_filler"),
         ("STOP HELP", Intent.OPT_OUT, "STOP", "en", "keyword_with_filler"),
         ("help start", Intent.NONE, None, "en", "no_keyword"),
         ("yes", Intent.OPT_IN, "YES", "en", "yes_if_blocked"),
         ("yes please", Intent.NONE, None, "en", "no_keyword"),
-        ("remove me from this list", Intent.OPT_OUT, "REMOVE ME", "en", "revocation_phrase"),
+        (
+            "remove me from this list",
+            Intent.OPT_OUT,
+            "REMOVE ME FROM THIS LIST",
+            "en",
+            "revocation_request",
+        ),
+        ("detener", Intent.OPT_OUT, "DETENER", "es", "exact_keyword"),
     ],
 )
 def test_classification_details(
@@ -109,10 +154,11 @@ def test_classification_details(
         ("\ufeffSTOP", Intent.OPT_OUT, "exact_keyword"),  # byte-order mark
         ("ΗΕLΡ", Intent.HELP, "exact_keyword"),  # Greek Eta, Epsilon, Rho
         ("Arrêt svp", Intent.OPT_OUT, "keyword_with_filler"),
-        ("ALTO por favor", Intent.NONE, "no_keyword"),  # Spanish filler is not English filler
-        ("don't text me", Intent.OPT_OUT, "revocation_phrase"),
-        ("Do not contact me again", Intent.OPT_OUT, "revocation_phrase"),
-        ("take me off your list", Intent.OPT_OUT, "revocation_phrase"),
+        ("ALTO por favor", Intent.OPT_OUT, "keyword_with_filler"),  # Spanish filler (issue 26)
+        ("don't text me", Intent.OPT_OUT, "revocation_request"),
+        ("Do not contact me again", Intent.OPT_OUT, "revocation_request"),
+        ("take me off your list", Intent.OPT_OUT, "revocation_request"),
+        ("I'd rather not get these anymore", Intent.OPT_OUT, "revocation_phrase"),
         ("stop sending", Intent.OPT_OUT, "keyword_with_filler"),
         ("Unstop", Intent.OPT_IN, "exact_keyword"),
         ("resume please", Intent.OPT_IN, "keyword_with_filler"),
@@ -167,3 +213,78 @@ def test_the_required_keywords_cannot_be_removed() -> None:
 def test_an_extra_keyword_that_clashes_is_an_opt_out() -> None:
     keywords = KeywordSet.build(extra_opt_in=["OK"], extra_opt_out=["ok"])
     assert classify_text("OK", keywords).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "stripped"),
+    [
+        ("STOP\n\nSent from my iPhone", "exact_keyword", ("Sent from my iPhone",)),
+        ("Stop, thanks John", "exact_keyword", ("thanks John",)),
+        ("Hola, alto por favor. Gracias", "keyword_with_filler", ("Hola", "Gracias")),
+        ("stop\n-- \nMaria\nAcme", "exact_keyword", ("-- \nMaria\nAcme",)),
+        ("please remove my number from your list", "revocation_request", ()),
+    ],
+)
+def test_what_the_phone_adds_is_stripped_and_kept_as_evidence(
+    text: str, rule: str, stripped: tuple[str, ...]
+) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule, result.stripped) == (Intent.OPT_OUT, rule, stripped)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please remove me from the email list, but keep sending texts",
+        "Unsubscribe me from the newsletter",
+        "Take me off speaker please",
+    ],
+)
+def test_a_request_about_something_else_is_a_review_not_an_opt_out(text: str) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule, result.review) == (
+        Intent.NONE,
+        "request_about_something_else",
+        True,
+    )
+
+
+def test_classify_explain_prints_rule_deciding_part_and_what_was_stripped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from optout.streams.cli.main import main
+
+    assert main(["classify", "--explain", "--text", "Stop, thanks John\nSent from my iPhone"]) == 0
+    out = capsys.readouterr().out
+    assert f"rule:        exact_keyword (ruleset {RULESET_VERSION})" in out
+    assert "decided by:  STOP" in out
+    assert "stripped:    'Sent from my iPhone'; 'thanks John'" in out
+
+
+def test_classify_json_carries_the_ruleset(capsys: pytest.CaptureFixture[str]) -> None:
+    from optout.streams.cli.main import main
+
+    assert main(["classify", "--text", "no más mensajes, gracias"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["intent"] == "opt_out" and printed["ruleset"] == RULESET_VERSION
+    assert printed["language"] == "es" and printed["rule"] == "revocation_request"
+
+
+def test_the_cue_gate_never_hides_a_decision() -> None:
+    """Ordinary texts leave after one set intersection: that gate must not change any answer."""
+
+    class Everything(frozenset[str]):
+        def isdisjoint(self, other: object) -> bool:
+            return False
+
+    ungated = KeywordSet.build()
+    object.__setattr__(ungated, "triggers", Everything())
+    texts = [t for path in (TRAINING, HELD_OUT) for _, t, _ in corpus_rows(path) if normalise(t)]
+    texts += ["Do you have it in blue?", "No problem", "Plus tard", "No puedo hoy", "ne pas"]
+
+    def decision(text: str, keywords: KeywordSet) -> tuple[Intent, bool]:
+        result = classify_text(text, keywords)
+        return result.intent, result.review
+
+    gated = KeywordSet.build()
+    assert [decision(t, gated) for t in texts] == [decision(t, ungated) for t in texts]
