@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -225,6 +226,18 @@ class KafkaCluster:
         if wait and process.wait(timeout=120) != 0:
             raise BrokerUnavailable(f"{main} failed for node {node}; see {logs}/node-{node}.log")
         return process
+
+    def quorum_leader(self) -> int | None:
+        """The active controller (leader of the KRaft quorum) as the running nodes last recorded
+        it in their quorum-state files, the newest epoch first; None before an election."""
+        states = []
+        for node in range(1, NODES + 1):
+            path = self._data(node) / "__cluster_metadata-0" / "quorum-state"
+            if self.running(node) and path.exists():
+                with contextlib.suppress(ValueError):
+                    states.append(json.loads(path.read_text()))
+        leaders = [(state["leaderEpoch"], state["leaderId"]) for state in states]
+        return max(leaders)[1] if leaders and max(leaders)[1] > 0 else None
 
     def running(self, node: int) -> bool:
         return self._pid(node) is not None

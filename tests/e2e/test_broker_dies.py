@@ -83,9 +83,10 @@ async def produce(bootstrap: str, inbound: list[Record], kill: asyncio.Event) ->
         await producer.stop()
 
 
-def test_the_leader_of_inbound_and_the_block_list_dies_and_nothing_is_lost(
-    tmp_path: Path,
-) -> None:
+@pytest.mark.parametrize("victim_is", ["partition leader", "active controller"])
+def test_a_node_dies_mid_stream_and_nothing_is_lost(tmp_path: Path, victim_is: str) -> None:
+    """The node leading partitions of `inbound-messages` and of the block list's changelog, or
+    the quorum's leader (the active controller, whose loss means an election)."""
     with Stack(tmp_path) as stack:
         cluster = stack.broker.cluster  # type: ignore[attr-defined]
         bootstrap = stack.broker.bootstrap
@@ -93,7 +94,11 @@ def test_the_leader_of_inbound_and_the_block_list_dies_and_nothing_is_lost(
         expected = expected_blocks(inbound)
         inbound_leaders = stack.run(leaders(bootstrap, "inbound-messages"))
         both = inbound_leaders & stack.run(leaders(bootstrap, "blocklist-changelog"))
-        victim = min(both or inbound_leaders)
+        if victim_is == "active controller":
+            victim = cluster.quorum_leader()
+            assert victim is not None, "no quorum leader recorded"
+        else:
+            victim = min(both or inbound_leaders)
 
         async def stream_and_kill() -> None:
             kill = asyncio.Event()
@@ -123,10 +128,11 @@ def test_the_leader_of_inbound_and_the_block_list_dies_and_nothing_is_lost(
             what="every message's webhook with a node down",
         )
         eventually(right_everywhere, timeout=120, what="every pair right with a node down")
+        if victim_is == "active controller":
+            assert cluster.quorum_leader() not in (None, victim), "no new controller elected"
 
         cluster.start_node(victim)
         stack.run(cluster.wait_until_up())
         eventually(right_everywhere, timeout=60, what="every pair right once the node is back")
-        led = "inbound-messages and blocklist-changelog" if both else "inbound-messages"
-        print(f"killed node {victim} (leading {led} partitions); {len(webhooks)} messages, "
-              f"{sum(expected.values())} pairs blocked")  # fmt: skip
+        print(f"killed node {victim} ({victim_is}; inbound-messages leaders {inbound_leaders}); "
+              f"{len(webhooks)} messages, {sum(expected.values())} pairs blocked")  # fmt: skip
