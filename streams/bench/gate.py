@@ -26,8 +26,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.bench.harness import (
+    BenchBroker,
+    bench_broker,
     drain_rate,
-    embedded_broker,
     percentiles,
     produce_inbound,
     produce_stamped,
@@ -53,8 +54,14 @@ END_USERS = 5000
 BLOCKED_EVERY = 10  # one end user in ten has opted out
 
 
-def bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
-    return asyncio.run(_bench_gate(messages, rate, latency_seconds))
+def bench_gate(
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    broker_url: str | None = None,
+    wipe: bool = False,
+) -> dict[str, object]:
+    return asyncio.run(_bench_gate(messages, rate, latency_seconds, broker_url, wipe))
 
 
 def sends(count: int, prefix: str, users: int = END_USERS) -> list[tuple[bytes, Record]]:
@@ -77,15 +84,17 @@ def blocked(count: int, users: int) -> int:
     return sum(1 for n in range(count) if (n % users) % BLOCKED_EVERY == 0)
 
 
-async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[str, object]:
+async def _bench_gate(
+    messages: int, rate: int, latency_seconds: float, broker_url: str | None, wipe: bool
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-gate-") as tmp:
-        async with embedded_broker(PARTITIONS) as broker:
+        async with bench_broker(PARTITIONS, broker_url, wipe) as broker:
             processes: list[subprocess.Popen[bytes] | None] = []
             try:
-                baseline = await raw_stages(broker.bootstrap, "bench-gate", messages,
+                baseline = await raw_stages(broker, "bench-gate", messages,
                                             [("in", ["out"])])  # fmt: skip
                 faust_ceiling = await faust_no_work_rate(
-                    broker.bootstrap, Path(tmp), messages, "bench-one-hop",
+                    broker, Path(tmp), messages, "bench-one-hop",
                     BENCH_ONE_HOP_TOPIC, BENCH_ONE_HOP_OUTPUT_TOPICS,
                 )  # fmt: skip
                 say(
@@ -93,14 +102,14 @@ async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[
                     f"{faust_ceiling:,.0f} events/s; blocking one end user in ten ..."
                 )
                 users = min(END_USERS, messages)
-                processes.append(await _worker(broker.bootstrap, Path(tmp)))
+                processes.append(await _worker(broker, Path(tmp)))
                 await _block_every_tenth_user(broker.bootstrap, users)
                 stop_all(processes)
                 say(f"loading {messages:,} sends ...")
                 load = sends(messages, "load", users)
                 await produce_stamped(broker.bootstrap, OUTBOUND_TOPIC, "outbound_message", load,
                                       "requested_at")  # fmt: skip
-                processes.append(await _worker(broker.bootstrap, Path(tmp)))
+                processes.append(await _worker(broker, Path(tmp)))
                 say("gating the backlog ...")
                 allowed = messages - blocked(messages, users)
                 gated = await drain_rate(broker.bootstrap, CARRIER_SENDS_TOPIC, allowed)
@@ -120,9 +129,9 @@ async def _bench_gate(messages: int, rate: int, latency_seconds: float) -> dict[
                 stop_all(processes)
 
 
-async def _worker(bootstrap: str, tmp: Path) -> subprocess.Popen[bytes]:
+async def _worker(broker: BenchBroker, tmp: Path) -> subprocess.Popen[bytes]:
     port = free_port()
-    worker = spawn(bootstrap, tmp, "worker", port)
+    worker = spawn(broker, tmp, "worker", port)
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, f"http://127.0.0.1:{port}", worker)
     return worker

@@ -11,19 +11,27 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from optout.schemas import AvroSerde
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
-from optout.streams.topics import INBOUND_TOPIC, ensure_topics
+from optout.streams.topics import ALL_TOPICS, INBOUND_TOPIC, ensure_topics
+
+# Topics a benchmark leaves besides the service's: its own (streams/topics.py, the raw stages'
+# prefixes), Quix Streams' changelogs, Faust's leader topic.
+BENCH_TOPIC_PREFIXES = ("bench-", "changelog__bench-")
+FAUST_LEADER_TOPIC_SUFFIX = "-__assignor-__leader"
 
 __all__ = [
+    "BenchBroker",
+    "bench_broker",
     "drain_rate",
-    "embedded_broker",
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
@@ -37,16 +45,78 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class BenchBroker:
+    """Where a benchmark runs: a fresh embedded broker, or a Kafka cluster named by URL."""
+
+    bootstrap: str
+    embedded: bool
+    replication: int
+
+    def topics(self, partitions: int, names: Iterable[str], **configs: str) -> Awaitable[None]:
+        """Create these topics (the benchmark's own), replicated as the service's are here."""
+        return ensure_topics(
+            self.bootstrap, partitions, self.replication, names=names, configs=configs or None
+        )
+
+
 @contextlib.asynccontextmanager
-async def embedded_broker(partitions: int = 4) -> AsyncIterator[EmbeddedBroker]:
-    """A fresh embedded broker on a free port, with every topic of the service created."""
-    with EmbeddedBroker(free_port()) as broker:
-        await ensure_topics(broker.bootstrap, partitions, 1)
-        yield broker
+async def bench_broker(
+    partitions: int = 4, url: str | None = None, wipe: bool = False
+) -> AsyncIterator[BenchBroker]:
+    """A fresh embedded broker on a free port or, with `url`, that Kafka cluster (its records of
+    an earlier run would skew every figure, so the service's and the benchmarks' topics must not
+    exist there, or `wipe` deletes them first), with every topic of the service created."""
+    if url is None:
+        with EmbeddedBroker(free_port()) as embedded:
+            broker = BenchBroker(embedded.bootstrap, embedded=True, replication=1)
+            await ensure_topics(broker.bootstrap, partitions, broker.replication)
+            yield broker
+        return
+    broker = BenchBroker(url, embedded=False, replication=await _replication(url))
+    await _clear(url, wipe)
+    await ensure_topics(broker.bootstrap, partitions, broker.replication)
+    yield broker
+
+
+async def _replication(bootstrap: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        brokers = (await admin.describe_cluster())["brokers"]
+        return min(3, len(brokers))
+    finally:
+        await admin.close()
+
+
+async def _clear(bootstrap: str, wipe: bool) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        ours = sorted(
+            name for name in await admin.list_topics()
+            if name in ALL_TOPICS
+            or name.startswith(BENCH_TOPIC_PREFIXES)
+            or name.endswith(FAUST_LEADER_TOPIC_SUFFIX)
+        )  # fmt: skip
+        if ours and not wipe:
+            raise SystemExit(
+                f"{bootstrap} already has {len(ours)} of the service's or the benchmarks' topics "
+                f"({', '.join(ours[:3])}, ...): their records would skew the figures. Pass "
+                "--wipe to delete them first (every record on them is lost), or use a cluster "
+                "of its own."
+            )
+        if ours:
+            say(f"deleting {len(ours)} topics on {bootstrap} (--wipe) ...")
+            await admin.delete_topics(ours)
+            while set(ours) & set(await admin.list_topics()):
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
 
 
 def spawn(
-    bootstrap: str,
+    broker: BenchBroker,
     tmp: Path,
     role: str,
     port: int,
@@ -59,8 +129,9 @@ def spawn(
     `port`, with its data in `tmp`/`log_name` and its log in `tmp`/`log_name`.log; `settings`
     are OPTOUT_* variables besides."""
     env = os.environ | {
-        "OPTOUT_BROKER_URL": bootstrap,
-        "OPTOUT_EMBEDDED_BROKER": "true",
+        "OPTOUT_BROKER_URL": broker.bootstrap,
+        "OPTOUT_EMBEDDED_BROKER": "true" if broker.embedded else "false",
+        "OPTOUT_REPLICATION_FACTOR": str(broker.replication),
         "OPTOUT_DATA_DIR": str(tmp / (log_name or role)),
         "OPTOUT_WEB_PORT": str(port),
         "OPTOUT_LOOKUP_PORT": str(port),

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde
 from optout.streams.bench.harness import (
-    embedded_broker,
+    bench_broker,
     percentiles,
     say,
     spawn,
@@ -42,16 +42,16 @@ def bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, object]:
 
 async def _bench_blocklist(pairs: int, seconds: float, rate: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        async with embedded_broker() as broker, aiohttp.ClientSession() as session:
+        async with bench_broker() as broker, aiohttp.ClientSession() as session:
             web_port, replica_port = free_port(), free_port()
             web_url = f"http://127.0.0.1:{web_port}"
             replica_url = f"http://127.0.0.1:{replica_port}"
-            worker = spawn(broker.bootstrap, Path(tmp), "worker", web_port)
+            worker = spawn(broker, Path(tmp), "worker", web_port)
             replica = None
             try:
                 await wait_ready(session, web_url, worker)
                 keys = await _fill(broker.bootstrap, pairs)
-                replica = spawn(broker.bootstrap, Path(tmp), "lookups", replica_port)
+                replica = spawn(broker, Path(tmp), "lookups", replica_port)
                 await wait_ready(session, replica_url, replica)
                 reader = BlocklistReader(broker.bootstrap, Path(tmp) / "reader")
                 following = asyncio.ensure_future(reader.run())

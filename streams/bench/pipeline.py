@@ -29,8 +29,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from optout.schemas import AvroSerde
 from optout.streams.bench import quix_peer
 from optout.streams.bench.harness import (
+    BenchBroker,
+    bench_broker,
     drain_rate,
-    embedded_broker,
     peak_rss_mb,
     percentiles,
     produce_inbound,
@@ -49,7 +50,6 @@ from optout.streams.topics import (
     BENCH_SECOND_HOP_TOPIC,
     INBOUND_TOPIC,
     WEBHOOK_TOPIC,
-    ensure_topics,
 )
 
 __all__ = ["PARTITIONS", "bench_pipeline", "faust_no_work_rate", "raw_stages"]
@@ -58,30 +58,40 @@ PARTITIONS = 4
 
 
 def bench_pipeline(
-    messages: int, rate: int, latency_seconds: float, workers: int = 1
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    workers: int = 1,
+    broker_url: str | None = None,
+    wipe: bool = False,
 ) -> dict[str, object]:
-    return asyncio.run(_bench_pipeline(messages, rate, latency_seconds, workers))
+    return asyncio.run(_bench_pipeline(messages, rate, latency_seconds, workers, broker_url, wipe))
 
 
 async def _bench_pipeline(
-    messages: int, rate: int, latency_seconds: float, workers: int
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    workers: int,
+    broker_url: str | None,
+    wipe: bool,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        async with embedded_broker(PARTITIONS) as broker:
+        async with bench_broker(PARTITIONS, broker_url, wipe) as broker:
             processes: list[subprocess.Popen[bytes]] = []
             try:
-                baseline = await _raw_baseline(broker.bootstrap, messages)
-                two_hops = await _raw_two_hops(broker.bootstrap, messages)
+                baseline = await _raw_baseline(broker, messages)
+                two_hops = await _raw_two_hops(broker, messages)
                 say(f"baseline: {baseline:,.0f} events/s, two hops {two_hops:,.0f} events/s")
                 faust_hops = await faust_no_work_rate(
-                    broker.bootstrap, Path(tmp), messages, "bench-hops",
+                    broker, Path(tmp), messages, "bench-hops",
                     BENCH_FIRST_HOP_TOPIC, BENCH_OUTPUT_TOPICS, via=(BENCH_SECOND_HOP_TOPIC,),
                 )  # fmt: skip
                 faust_one_hop = await faust_no_work_rate(
-                    broker.bootstrap, Path(tmp), messages, "bench-one-hop",
+                    broker, Path(tmp), messages, "bench-one-hop",
                     BENCH_ONE_HOP_TOPIC, BENCH_ONE_HOP_OUTPUT_TOPICS,
                 )  # fmt: skip
-                quix = await _quix_streams(broker.bootstrap, Path(tmp), messages)
+                quix = await _quix_streams(broker, Path(tmp), messages)
                 say(
                     f"Faust: two hops {faust_hops:,.0f}, one hop {faust_one_hop:,.0f} events/s; "
                     f"Quix Streams {quix or 0:,.0f} events/s; loading {messages:,} inbound ..."
@@ -90,7 +100,7 @@ async def _bench_pipeline(
                 ports = [free_port() for _ in range(workers)]
                 for n, port in enumerate(ports):
                     processes.append(
-                        spawn(broker.bootstrap, Path(tmp), "worker", port, log_name=f"worker-{n}")
+                        spawn(broker, Path(tmp), "worker", port, log_name=f"worker-{n}")
                     )
                 async with aiohttp.ClientSession() as session:
                     for port, process in zip(ports, processes, strict=True):
@@ -116,30 +126,28 @@ async def _bench_pipeline(
                 stop_all(processes)
 
 
-async def _raw_baseline(bootstrap: str, messages: int) -> float:
+async def _raw_baseline(broker: BenchBroker, messages: int) -> float:
     """Consume `messages` 300-byte records and produce two for each: events per second."""
-    return await raw_stages(bootstrap, "bench-raw", messages, [("in", ["out-1", "out-2"])])
+    return await raw_stages(broker, "bench-raw", messages, [("in", ["out-1", "out-2"])])
 
 
-async def _raw_two_hops(bootstrap: str, messages: int) -> float:
+async def _raw_two_hops(broker: BenchBroker, messages: int) -> float:
     """The pipeline's shape with no decoding, state or acknowledgement waits: one stage re-keys
     each record to a second topic, another consumes that and produces two records (webhook
     event and seen-mark). The ceiling of a two-hop design on this broker, events per second."""
     stages = [("in", ["by-pair"]), ("by-pair", ["webhook", "seen"])]
-    return await raw_stages(bootstrap, "bench-hops", messages, stages)
+    return await raw_stages(broker, "bench-hops", messages, stages)
 
 
 async def raw_stages(
-    bootstrap: str, prefix: str, messages: int, stages: list[tuple[str, list[str]]]
+    broker: BenchBroker, prefix: str, messages: int, stages: list[tuple[str, list[str]]]
 ) -> float:
     """`messages` 300-byte records through `stages` (input topic, output topics), all stages
     running at once in this process: events per second from the first record consumed."""
-    await ensure_topics(
-        bootstrap,
-        PARTITIONS,
-        1,
-        names={f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]},
+    await broker.topics(
+        PARTITIONS, {f"{prefix}-{t}" for source, outputs in stages for t in [source, *outputs]}
     )
+    bootstrap = broker.bootstrap
     await _produce_raw(bootstrap, f"{prefix}-{stages[0][0]}", messages)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
@@ -186,7 +194,7 @@ async def _raw_stage(
 
 
 async def faust_no_work_rate(
-    bootstrap: str,
+    broker: BenchBroker,
     tmp: Path,
     messages: int,
     agents: str,
@@ -196,20 +204,20 @@ async def faust_no_work_rate(
 ) -> float:
     """Faust agents doing no work (`agents`), in a worker of their own, from `source` (through
     the topics `via`) to `outputs`: events per second from the first output record to the last."""
-    await ensure_topics(bootstrap, PARTITIONS, 1, names={source, *via, *outputs})
-    await _produce_raw(bootstrap, source, messages)
+    await broker.topics(PARTITIONS, {source, *via, *outputs})
+    await _produce_raw(broker.bootstrap, source, messages)
     port = free_port()
-    worker = spawn(bootstrap, tmp, "worker", port, log_name=agents, agents=agents)
+    worker = spawn(broker, tmp, "worker", port, log_name=agents, agents=agents)
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{port}", worker)
-        return await drain_rate(bootstrap, outputs[0], messages)
+        return await drain_rate(broker.bootstrap, outputs[0], messages)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
 
 
-async def _quix_streams(bootstrap: str, tmp: Path, messages: int) -> float | None:
+async def _quix_streams(broker: BenchBroker, tmp: Path, messages: int) -> float | None:
     """Quix Streams on the same job, stateful with a changelog (streams/bench/quix_peer.py):
     events per second from its first output record to the last; None when not installed."""
     if not quix_peer.available():
@@ -217,9 +225,8 @@ async def _quix_streams(bootstrap: str, tmp: Path, messages: int) -> float | Non
         return None
     # Quix reads the source topic's retention.ms, which this broker reports only when set.
     topics = {quix_peer.SOURCE_TOPIC, *quix_peer.OUTPUT_TOPICS}
-    await ensure_topics(
-        bootstrap, PARTITIONS, 1, names=topics, configs={"retention.ms": "86400000"}
-    )
+    await broker.topics(PARTITIONS, topics, **{"retention.ms": "86400000"})
+    bootstrap = broker.bootstrap
     await _produce_raw(bootstrap, quix_peer.SOURCE_TOPIC, messages)
     command = [sys.executable, "-m", quix_peer.__name__, bootstrap, str(tmp / "quix-state")]
     with (tmp / "quix.log").open("wb") as log:

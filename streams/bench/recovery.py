@@ -23,7 +23,14 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde
-from optout.streams.bench.harness import embedded_broker, peak_rss_mb, say, spawn, wait_ready
+from optout.streams.bench.harness import (
+    BenchBroker,
+    bench_broker,
+    peak_rss_mb,
+    say,
+    spawn,
+    wait_ready,
+)
 from optout.streams.bench.traffic import bench_number
 from optout.streams.embedded.broker import free_port
 from optout.streams.rules.partitioning import end_user_partition
@@ -48,23 +55,23 @@ def bench_recovery(sizes: list[int]) -> dict[str, object]:
 
 async def _recovery(entries: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        async with embedded_broker(PARTITIONS) as broker:
+        async with bench_broker(PARTITIONS) as broker:
             await _fill_changelog(broker.bootstrap, entries)
             reader_seconds = await _reader_catch_up(broker.bootstrap, Path(tmp) / "reader")
             say("first start: building local state ...")
-            await _run_until_ready(broker.bootstrap, Path(tmp))
+            await _run_until_ready(broker, Path(tmp))
             shutil.rmtree(Path(tmp) / "worker")
             say("local state deleted; restarting ...")
-            restarted = await _run_until_ready(broker.bootstrap, Path(tmp))
+            restarted = await _run_until_ready(broker, Path(tmp))
             return {"entries": entries, **restarted, "reader_seconds": round(reader_seconds, 2)}
 
 
-async def _run_until_ready(bootstrap: str, tmp: Path) -> dict[str, float]:
+async def _run_until_ready(broker: BenchBroker, tmp: Path) -> dict[str, float]:
     """Start a classify worker with its data in `tmp`/worker (its log: worker.log) and stop it
     once ready."""
     port = free_port()
     started = time.monotonic()
-    worker = spawn(bootstrap, tmp, "worker", port, log_level="info")
+    worker = spawn(broker, tmp, "worker", port, log_level="info")
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{port}", worker, timeout=1800)

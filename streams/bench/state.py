@@ -19,8 +19,8 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer
 
 from optout.streams.bench.harness import (
+    bench_broker,
     drain_rate,
-    embedded_broker,
     produce_inbound,
     say,
     spawn,
@@ -48,10 +48,10 @@ def bench_state(sizes: list[int], retention_s: float) -> dict[str, object]:
 
 async def _state_after(messages: int, retention_s: float) -> dict[str, int | float]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-") as tmp:
-        async with embedded_broker() as broker, aiohttp.ClientSession() as session:
+        async with bench_broker() as broker, aiohttp.ClientSession() as session:
             port = free_port()
             worker = spawn(
-                broker.bootstrap, Path(tmp), "worker", port,
+                broker, Path(tmp), "worker", port,
                 OPTOUT_DEDUPE_RETENTION_HOURS=str(retention_s / 3600),
                 OPTOUT_PRUNE_INTERVAL_SECONDS="1",
             )  # fmt: skip

@@ -37,7 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     bench_pipeline = bench_commands.add_parser(
         "pipeline",
         help="the classify path against raw aiokafka on the same broker, latency, memory",
-        description="Starts an embedded broker; measures raw aiokafka consume-and-produce-twice "
+        description="Starts an embedded broker (or uses the Kafka cluster of --broker-url); "
+        "measures raw aiokafka consume-and-produce-twice "
         "(baseline), the pipeline's two hops in raw aiokafka and as Faust agents doing no work "
         "(a worker running `--agents bench-hops`), the classify worker draining "
         "--messages realistic messages, end-to-end latency at --rate messages/s, and the "
@@ -50,11 +51,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=1, help="classify workers sharing the partitions"
     )
     bench_pipeline.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _broker_arguments(bench_pipeline)
     bench_pipeline.set_defaults(run=_bench_pipeline)
     bench_gate = bench_commands.add_parser(
         "gate",
         help="the send gate against raw aiokafka, and its latency",
-        description="Starts an embedded broker; measures raw aiokafka consume-and-produce "
+        description="Starts an embedded broker (or uses the Kafka cluster of --broker-url); "
+        "measures raw aiokafka consume-and-produce "
         "(baseline), then a classify worker gating --messages sends (one end user in ten has "
         "opted out), and the gate's latency at --rate sends/s (requested to handed to the "
         "carrier delivery).",
@@ -63,6 +66,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     bench_gate.add_argument("--rate", type=int, default=1000, help="offered load, sends/s")
     bench_gate.add_argument("--latency-seconds", type=float, default=10.0)
     bench_gate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _broker_arguments(bench_gate)
     bench_gate.set_defaults(run=_bench_gate)
     bench_recovery = bench_commands.add_parser(
         "recovery",
@@ -160,10 +164,28 @@ def _blocklist_rows(figures: dict) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
+def _broker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-url",
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="run every row on this Kafka cluster (e.g. the one `make kafka` starts: "
+        "127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094), topics replicated up to 3 times, "
+        "instead of a fresh embedded broker; the cluster must not have the service's topics",
+    )
+    parser.add_argument(
+        "--wipe",
+        action="store_true",
+        help="with --broker-url: delete the service's and the benchmarks' topics there first "
+        "(their records are lost)",
+    )
+
+
 def _bench_pipeline(args: argparse.Namespace) -> int:
     from optout.streams.bench.pipeline import bench_pipeline
 
-    figures = bench_pipeline(args.messages, args.rate, args.latency_seconds, args.workers)
+    figures = bench_pipeline(
+        args.messages, args.rate, args.latency_seconds, args.workers, args.broker_url, args.wipe
+    )
     return report(figures, args.json, _pipeline_rows)
 
 
@@ -198,7 +220,8 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
 def _bench_gate(args: argparse.Namespace) -> int:
     from optout.streams.bench.gate import bench_gate
 
-    return report(bench_gate(args.messages, args.rate, args.latency_seconds), args.json, _gate_rows)
+    figures = bench_gate(args.messages, args.rate, args.latency_seconds, args.broker_url, args.wipe)
+    return report(figures, args.json, _gate_rows)
 
 
 def _gate_rows(figures: dict) -> list[tuple[str, str]]:
