@@ -114,7 +114,7 @@ class TakenOver:
         for topic in (INBOUND_TOPIC, REKEYED_INBOUND_TOPIC):
             tp = TP(topic, partition)
             if tp not in self.targets:
-                end = app.consumer.highwater(tp)
+                end = assignment.highwater(tp)
                 if end is None:
                     return f"partition {partition} was just assigned here; try again"
                 self.targets[tp] = end

@@ -18,10 +18,10 @@ a batch of sends (and before gating a held send again), the gate asks the broker
 offsets now and waits until classify has handled every inbound message before them: every
 partition of `inbound-messages` first (a STOP keyed by something other than the end user may be
 on any of them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to
-their ends after that (known here when this worker classifies every `inbound-messages`
-partition, asked of the broker otherwise). Partitions this worker classifies are waited for as it
-marks them; others by the consumer group's commits (within the commit interval). A send that
-reached the broker before the STOP can still go out: it was asked for first.
+their ends after that (known here when this worker alone classifies every `inbound-messages`
+partition, asked of the broker again otherwise). Partitions this worker classifies are waited
+for as it marks them; others by the consumer group's commits (within the commit interval). A
+send that reached the broker before the STOP can still go out: it was asked for first.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from optout.streams.app import (
 from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
-from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -94,12 +93,12 @@ async def wait_for_inbound(partitions: set[int]) -> None:
     `inbound-by-user` as they are once that is done (re-keyed messages included)."""
     inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
     rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
-    assignments = classified.assignments
+    all_here = classified.all_local(inbound)
     ends = await broker_ends.ends(inbound + rekeyed)
     await classified.wait_for({tp: ends[tp] for tp in inbound})
-    if assignments == classified.assignments and assignment.assigned().issuperset(inbound):
-        # Classified here all along (no rebalance since the ends were read): whatever was
-        # re-keyed from them was re-keyed here, where its offset is known; no second request.
+    if all_here is not None and all_here == classified.all_local(inbound):
+        # Classified here all along: what was re-keyed from them is known here; no second
+        # request to the broker (one worker classifying every partition; with more, there is).
         ends = {tp: max(ends[tp], classified.rekeyed_ends.get(tp, 0)) for tp in rekeyed}
     else:
         ends = await broker_ends.ends(rekeyed)

@@ -20,13 +20,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from optout.schemas import AvroSerde
+from optout.streams.config import Config
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
 from optout.streams.topics import ALL_TOPICS, INBOUND_TOPIC, ensure_topics
 
 # Topics a benchmark leaves besides the service's: its own (streams/topics.py, the raw stages'
-# prefixes), Quix Streams' changelogs, Faust's leader topic.
+# prefixes), Quix Streams' changelogs, and the workers' Faust leader topic.
 BENCH_TOPIC_PREFIXES = ("bench-", "changelog__bench-")
-FAUST_LEADER_TOPIC_SUFFIX = "-__assignor-__leader"
+DELETE_TIMEOUT_S = 60.0
 
 __all__ = [
     "BenchBroker",
@@ -97,7 +98,7 @@ async def _clear(bootstrap: str, wipe: bool) -> None:
             name for name in await admin.list_topics()
             if name in ALL_TOPICS
             or name.startswith(BENCH_TOPIC_PREFIXES)
-            or name.endswith(FAUST_LEADER_TOPIC_SUFFIX)
+            or name == f"{Config().group_id}-__assignor-__leader"
         )  # fmt: skip
         if ours and not wipe:
             raise SystemExit(
@@ -109,7 +110,10 @@ async def _clear(bootstrap: str, wipe: bool) -> None:
         if ours:
             say(f"deleting {len(ours)} topics on {bootstrap} (--wipe) ...")
             await admin.delete_topics(ours)
-            while set(ours) & set(await admin.list_topics()):
+            deadline = time.monotonic() + DELETE_TIMEOUT_S
+            while left := set(ours) & set(await admin.list_topics()):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{len(left)} topics still not deleted on {bootstrap}")
                 await asyncio.sleep(0.5)
     finally:
         await admin.close()

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
-from optout.streams.app import app, config
+from optout.streams.app import config
 from optout.streams.runtime.assignment import assignment
 
 __all__ = ["BrokerEnds", "broker_ends"]
@@ -48,6 +48,13 @@ class BrokerEnds:
                 ends = await self._corrected(consumer, ends)
         return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
+    async def stop(self) -> None:
+        """Close its consumers (a worker's end with the process)."""
+        for consumer in (self._ends, self._commits):
+            if consumer is not None:
+                await consumer.stop()
+        self._ends = self._commits = None
+
     async def _tracking(self, wanted: list[TopicPartition]) -> AIOKafkaConsumer:
         if self._ends is None:
             self._ends = await _started(self.bootstrap, None)
@@ -75,7 +82,7 @@ class BrokerEnds:
         the high watermark of a fetch from just below each."""
         assigned = assignment.assigned()
         fetched = {
-            tp: app.consumer.highwater(TP(tp.topic, tp.partition)) or 0
+            tp: assignment.highwater(TP(tp.topic, tp.partition)) or 0
             for tp in reported
             if TP(tp.topic, tp.partition) in assigned
         }

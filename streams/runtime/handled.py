@@ -13,12 +13,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from faust.types import TP, EventT, RecordMetadata
 
 from optout.streams.app import app
 from optout.streams.runtime.assignment import assignment
-from optout.streams.runtime.batches import next_offset_to_process
 from optout.streams.runtime.broker_ends import broker_ends
 
 __all__ = ["HandledOffsets", "REMOTE_POLL_SECONDS", "WAIT_WARNING_SECONDS", "classified"]
@@ -36,13 +36,8 @@ class HandledOffsets:
         self.name = name
         self.next_offset: dict[TP, int] = {}
         self.changed = asyncio.Event()
-        # The end of the records this worker re-keyed, per partition they went to; valid while
-        # `assignments` (rebalances that gave this worker partitions) does not change.
+        # Where the records this worker re-keyed end, per partition they went to.
         self.rekeyed_ends: dict[TP, int] = {}
-        self.assignments = 0
-
-    def rebalanced(self, *_: object, **__: object) -> None:
-        self.assignments += 1
 
     def note_rekeyed(self, sent: Sequence[RecordMetadata]) -> None:
         """These records, re-keyed by the handling agent, are on the broker."""
@@ -81,12 +76,22 @@ class HandledOffsets:
                             self.name, sorted(behind))  # fmt: skip
 
     def handled_up_to(self, tp: TP) -> int:
-        """The next offset to handle on `tp` (what this worker handled, or else its commit)."""
-        return self.next_offset.get(tp) or next_offset_to_process(tp) or 0
+        """The next offset to handle on `tp`: past what this worker marked, or its group's
+        commit (after handling), whichever is further; never what was only read."""
+        committed = cast(Any, app.consumer)._committed_offset.get(tp) or 0
+        return max(self.next_offset.get(tp, 0), committed)
+
+    def all_local(self, inbound: Sequence[TP]) -> int | None:
+        """A token while this worker classifies every one of `inbound` and no rebalance is under
+        way (Faust's rebalance count), None otherwise. The same token before and after waiting
+        for `inbound` means every message re-keyed from there was re-keyed here, so
+        `rekeyed_ends` holds where those records went."""
+        if app.rebalancing or not assignment.assigned().issuperset(inbound):
+            return None
+        return cast(int, app.rebalancing_count)
 
 
 # How far each inbound partition is classified: the send gate waits for it (agents/gate.py), and
 # a worker's block list is current for a partition it took over only once it has classified what
 # waited there (tables/blocklist.py).
 classified = HandledOffsets("classify")
-app.on_partitions_assigned.connect(classified.rebalanced)

@@ -106,7 +106,7 @@ class StallWatch:
 
 stalls = StallWatch(
     assigned=assignment.assigned,
-    end_of=lambda tp: app.consumer.highwater(tp),
+    end_of=assignment.highwater,
     next_of=next_offset_to_process,
     seek=lambda tp, offset: app.consumer.seek(tp, offset),
 )

@@ -65,9 +65,8 @@ class ConsumerLag:
 
     def collect(self) -> Any:
         lag = self._family()
-        consumer = app.consumer
         for tp in sorted(assignment.assigned()):
-            end = consumer.highwater(tp)
+            end = assignment.highwater(tp)
             done = next_offset_to_process(tp)
             if end is not None and done is not None:
                 lag.add_metric([tp.topic, str(tp.partition)], max(0, end - done - 1))

@@ -47,7 +47,10 @@ async def _ends(bootstrap: str) -> tuple[int, dict[TP, int]]:
     finally:
         await consumer.stop()
     gate_ends = BrokerEnds(bootstrap, "kafka-offsets-test", embedded=False)
-    return listed, await gate_ends.ends([TP(TOPIC, 0), TP(TOPIC, 1)])
+    try:
+        return listed, await gate_ends.ends([TP(TOPIC, 0), TP(TOPIC, 1)])
+    finally:
+        await gate_ends.stop()
 
 
 def test_list_offsets_is_the_true_end_and_the_gate_takes_it_as_it_is(
