@@ -51,7 +51,9 @@ def bench_classify(messages: int, rounds: int = 3) -> dict[str, object]:
         "texts_with_a_cue": len(with_cue),
         "with_a_cue_per_second": round(cue_rate),
         "target_per_second": CLASSIFY_TARGET_PER_SECOND,
-        "meets_target": ordinary_rate >= CLASSIFY_TARGET_PER_SECOND,
-        "mix_meets_target": rate >= CLASSIFY_TARGET_PER_SECOND,
+        # `meets_target` is the mix's, as it has been since the benchmark began; the issue's
+        # target is for ordinary texts (`ordinary_meets_target`).
+        "meets_target": rate >= CLASSIFY_TARGET_PER_SECOND,
+        "ordinary_meets_target": ordinary_rate >= CLASSIFY_TARGET_PER_SECOND,
         "intents": dict(intents),
     }

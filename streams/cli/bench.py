@@ -123,8 +123,8 @@ def _classify_rows(figures: dict) -> list[tuple[str, str]]:
             f"texts with a cue ({figures['texts_with_a_cue']:,})",
             f"{figures['with_a_cue_per_second']:,}/s",
         ),
-        ("target (ordinary texts)", verdict(figures["meets_target"])),
-        ("target (the mix)", verdict(figures["mix_meets_target"])),
+        ("target (ordinary texts)", verdict(figures["ordinary_meets_target"])),
+        ("target (the mix)", verdict(figures["meets_target"])),
         ("intents", ", ".join(f"{k} {v}" for k, v in sorted(figures["intents"].items()))),
     ]
 

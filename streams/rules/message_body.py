@@ -7,7 +7,8 @@
 - sign-offs and names at the end ("Thanks, John", "- Dave", "Gracias. Luis", "Regards, Tom").
 
 A clause is only cut when something else is left, and a name only when it is written as one
-(one or two capitalised words on their own, after a comma, a full stop or a dash).
+(one or two capitalised words on their own, after a greeting, a comma, a full stop or a dash)
+and none of its words is a keyword or a cue of the number ("Hi STOP", "Thanks, Cancel").
 
 Pure and free of I/O; called only for texts that carry a keyword or a revocation cue.
 """
@@ -79,13 +80,17 @@ def _is_contact(clause: str) -> bool:
     )
 
 
-def _is_greeting(clause: str) -> bool:
-    """A greeting ("Hi", "Good morning", "Hola Maria"), not "Hi can you stop"."""
+def _is_greeting(clause: str, vocabulary: frozenset[str]) -> bool:
+    """A greeting ("Hi", "Good morning", "Hola Maria"), not "Hi can you stop" nor "Hi STOP".
+
+    What follows the greeting is a name only if none of its words is in `vocabulary` (the
+    number's keywords and cues), as for the sign-offs: "Hi STOP, thanks" asks to stop.
+    """
     words = _words(clause).split()
     for n in (2, 1):
         if " ".join(words[:n]) in GREETINGS:
             rest = " ".join(clause.split()[n:])
-            return not rest or _is_name(rest, GREETINGS)
+            return not rest or _is_name(rest, GREETINGS | vocabulary)
     return False
 
 
@@ -127,7 +132,7 @@ def split_body(text: str, vocabulary: frozenset[str] = frozenset()) -> Body:
         stripped.append(tail.group().strip())
         text = text[: tail.start()]
     clauses = split_clauses(text)
-    while len(clauses) > 1 and _is_greeting(clauses[0]):
+    while len(clauses) > 1 and _is_greeting(clauses[0], vocabulary):
         stripped.append(clauses.pop(0))
     while len(clauses) > 1 and (
         _is_sign_off(clauses[-1], vocabulary)

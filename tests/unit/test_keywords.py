@@ -91,6 +91,34 @@ def test_a_negated_opt_out_word_is_no_opt_out_and_needs_no_review(text: str) -> 
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "No. Stop.",
+        "NO!! STOP!!",
+        "Why not? Stop",
+        "no, cancel",
+        "no - stop",
+        "Non. Arrêt",
+        "No. Alto",
+    ],
+)
+def test_a_negation_reaches_no_further_than_its_clause(text: str) -> None:
+    assert classify_text(text).intent is Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text", ["Thanks. Never stop sending the deals", "no stop", "Great deals! Don't stop"]
+)
+def test_a_negation_among_other_sentences_or_after_a_bare_no_goes_to_review(text: str) -> None:
+    result = classify_text(text)
+    assert (result.intent, result.rule, result.review) == (
+        Intent.NONE,
+        "negated_revocation",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "normalised"),
     [
         ("  Stop!! ", "STOP"),
@@ -176,6 +204,8 @@ def test_rules(text: str, intent: Intent, rule: str) -> None:
     [
         "I'll stop by the store later",
         "leave me alone",
+        "Take me off it",  # off what?
+        "Remove me from this",
         "not interested",
         "wrong number",
         "This is spam",
@@ -195,6 +225,10 @@ def test_unclear_revocation_is_forwarded_for_review(text: str) -> None:
         "Yes I will be there",
         "Thanks! 👍",
         "",
+        "Please cancel my appointment",  # CANCEL and CANCELAR alike: not strong words
+        "Cancelar mi cita",
+        "Annuler mon rendez-vous de demain",
+        "take it off the bill",
     ],
 )
 def test_ordinary_texts_are_not_flagged(text: str) -> None:
@@ -223,6 +257,9 @@ def test_an_extra_keyword_that_clashes_is_an_opt_out() -> None:
         ("Hola, alto por favor. Gracias", "keyword_with_filler", ("Hola", "Gracias")),
         ("stop\n-- \nMaria\nAcme", "exact_keyword", ("-- \nMaria\nAcme",)),
         ("please remove my number from your list", "revocation_request", ()),
+        ("Hi STOP, thanks", "keyword_with_filler", ("thanks",)),  # a keyword is never a name
+        ("Bonjour Arrêt, merci", "keyword_with_filler", ("merci",)),
+        ("Hola Alto, gracias", "keyword_with_filler", ("gracias",)),
     ],
 )
 def test_what_the_phone_adds_is_stripped_and_kept_as_evidence(
@@ -238,6 +275,12 @@ def test_what_the_phone_adds_is_stripped_and_kept_as_evidence(
         "Please remove me from the email list, but keep sending texts",
         "Unsubscribe me from the newsletter",
         "Take me off speaker please",
+        "Get me off this flight and onto the 7am one",
+        "Remove me as the authorized user",
+        "Please remove my number 555 123 4567 from the account and add my wife's",
+        "Unsubscribe my husband from the list, he passed away",
+        "Retirez-moi du compte de mon mari",
+        "Sáquenme de este contrato",
     ],
 )
 def test_a_request_about_something_else_is_a_review_not_an_opt_out(text: str) -> None:
@@ -247,6 +290,30 @@ def test_a_request_about_something_else_is_a_review_not_an_opt_out(text: str) ->
         "request_about_something_else",
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("🛑", Intent.OPT_OUT),
+        ("🛑 🛑", Intent.OPT_OUT),
+        ("⛔️\n🚫", Intent.OPT_OUT),
+        ("🛑 ok", Intent.NONE),
+        ("🛑👍", Intent.NONE),
+        (" \ufe0f ", Intent.NONE),
+    ],
+)
+def test_stop_symbols_sent_alone(text: str, intent: Intent) -> None:
+    assert classify_text(text).intent is intent
+
+
+def test_bench_classify_keeps_meets_target_for_the_mix() -> None:
+    from optout.streams.bench.classify import CLASSIFY_TARGET_PER_SECOND, bench_classify
+
+    figures = bench_classify(200, rounds=1)
+    mix, ordinary = figures["classifications_per_second"], figures["ordinary_per_second"]
+    assert figures["meets_target"] is (mix >= CLASSIFY_TARGET_PER_SECOND)  # type: ignore[operator]
+    assert figures["ordinary_meets_target"] is (ordinary >= CLASSIFY_TARGET_PER_SECOND)  # type: ignore[operator]
 
 
 def test_classify_explain_prints_rule_deciding_part_and_what_was_stripped(
