@@ -26,6 +26,7 @@ send that reached the broker before the STOP can still go out: it was asked for 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -45,6 +46,7 @@ from optout.streams.app import (
     send_result_serde,
     send_results_topic,
 )
+from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
@@ -52,6 +54,7 @@ from optout.streams.runtime.batches import batches, handle_in_full, table_writes
 from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import classified
+from optout.streams.sinks.http_delivery import hand_back
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
@@ -70,7 +73,12 @@ async def gate(stream):  # type: ignore[no-untyped-def]
 
 
 async def gate_batch(events: Sequence[EventT]) -> None:
-    await wait_for_inbound({event.message.partition for event in events})
+    try:
+        await wait_for_inbound({event.message.partition for event in events})
+    except RebalanceUnderWay as exc:
+        log.info("%d sends put back on their topic, to be gated after it: %s", len(events), exc)
+        await asyncio.gather(*(hand_back(event) for event in events))
+        return
     acks: list[Awaitable] = []
     for event in events:
         try:

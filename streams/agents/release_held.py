@@ -21,6 +21,7 @@ from faust.types import EventT
 from optout.schemas import DecodeError
 from optout.streams.agents.gate import gate_send, wait_for_inbound
 from optout.streams.app import app, held_sends_topic, outbound_serde, retry_serde
+from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.batches import handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.sinks.http_delivery import hand_back, wait_until_due
@@ -51,8 +52,12 @@ async def _release(events: Sequence[EventT]) -> None:
     except DecodeError as exc:
         await send_to_dead_letters(event, str(exc))
         return
-    if await wait_until_due(envelope):
-        await wait_for_inbound({event.message.partition})  # a STOP made while it waited
-        await (await gate_send(event, send, envelope["payload"]))
-    else:
+    if not await wait_until_due(envelope):
         await hand_back(event)
+        return
+    try:
+        await wait_for_inbound({event.message.partition})  # a STOP made while it waited
+    except RebalanceUnderWay:
+        await hand_back(event)  # released after it, by the partition's owner
+        return
+    await (await gate_send(event, send, envelope["payload"]))

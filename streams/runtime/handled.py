@@ -18,6 +18,7 @@ from typing import Any, cast
 from faust.types import TP, EventT, RecordMetadata
 
 from optout.streams.app import app
+from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.broker_ends import broker_ends
 
@@ -56,10 +57,13 @@ class HandledOffsets:
     async def wait_for(self, ends: Mapping[TP, int]) -> None:
         """Wait until every record before `ends` has been handled: by this worker for the
         partitions it reads (as it marks them), by the worker that reads the others as its
-        group's commits show (committed after handling)."""
+        group's commits show (committed after handling). Raises RebalanceUnderWay when a
+        rebalance begins meanwhile: it would wait for this wait to end."""
         started = time.monotonic()
         warned_at = started
         while behind := [tp for tp, end in ends.items() if end and self.handled_up_to(tp) < end]:
+            if app.rebalancing:
+                raise RebalanceUnderWay(f"a rebalance began while waiting for {self.name}")
             local = assignment.assigned()
             remote = [tp for tp in behind if tp not in local]
             if remote:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import pytest
 from faust.types import TP, RecordMetadata
 
+from optout.streams.agents import gate
 from optout.streams.app import app
+from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime import handled
 from optout.streams.runtime.handled import HandledOffsets
 
@@ -16,7 +19,9 @@ INBOUND = [TP("inbound-messages", p) for p in range(4)]
 
 class Event:
     def __init__(self, tp: TP, offset: int) -> None:
-        self.message = type("Message", (), {"tp": tp, "offset": offset})()
+        self.message = type(
+            "Message", (), {"tp": tp, "offset": offset, "partition": tp.partition}
+        )()
 
 
 def test_handled_is_what_was_marked_or_committed_never_what_was_only_read(
@@ -57,3 +62,34 @@ def test_own_rekeyed_ends_count_only_while_every_inbound_partition_is_here_and_s
     monkeypatch.setattr(app, "rebalancing", False)
     here = frozenset(INBOUND[1:])  # one partition classified elsewhere
     assert offsets.all_local(INBOUND) is None
+
+
+def test_a_wait_ends_when_a_rebalance_begins_for_the_rebalance_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebalance waits for every record in hand to be acknowledged; a gate batch waiting for
+    another worker's partitions would hold it forever (an independent harness saw two workers
+    stuck so after a kill), so the wait gives way."""
+    monkeypatch.setattr(cast(Any, app.consumer), "_committed_offset", {})
+    monkeypatch.setattr(handled.assignment, "assigned", lambda: frozenset(INBOUND))
+    monkeypatch.setattr(app, "rebalancing", True)
+    with pytest.raises(RebalanceUnderWay):
+        asyncio.run(HandledOffsets("classify").wait_for({INBOUND[0]: 5}))
+
+
+def test_a_gate_batch_cut_short_by_a_rebalance_puts_its_sends_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed_back: list[object] = []
+
+    async def rebalancing(partitions: set[int]) -> None:
+        raise RebalanceUnderWay("a rebalance began")
+
+    async def hand_back(event: object) -> None:
+        handed_back.append(event)
+
+    monkeypatch.setattr(gate, "wait_for_inbound", rebalancing)
+    monkeypatch.setattr(gate, "hand_back", hand_back)
+    events = [Event(TP("outbound-messages", 1), n) for n in range(3)]
+    asyncio.run(gate.gate_batch(events))  # type: ignore[arg-type]
+    assert handed_back == events
