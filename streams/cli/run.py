@@ -161,6 +161,7 @@ def _run_faust_worker(
         install_commit_fix,
         install_eager_delivery,
         install_seek_that_holds,
+        install_uncommitted_from_start,
     )
 
     if config.event_loop != "asyncio":
@@ -169,6 +170,7 @@ def _run_faust_worker(
     install_commit_fix()
     install_eager_delivery()
     install_seek_that_holds()
+    install_uncommitted_from_start()
     if config.embedded_broker:
         from optout.streams.embedded.tansu_quirks import (
             install_end_offset_workaround,

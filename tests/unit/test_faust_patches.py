@@ -1,5 +1,6 @@
 """Changes to Faust's consumer every worker has: no commit past a message in flight; records
-delivered to their queues at once, a delivery that has to wait still cut short by a rebalance."""
+delivered to their queues at once, a delivery that has to wait still cut short by a rebalance;
+a seek back held; a partition never committed read from its start after a rebalance."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from optout.streams.runtime.faust_patches import (
     ReadOffsets,
     install_commit_fix,
     install_eager_delivery,
+    install_uncommitted_from_start,
 )
 
 TP0 = TP("inbound-messages", 0)
@@ -143,3 +145,38 @@ def test_a_rebalance_seek_or_a_revoke_releases_the_hold() -> None:
     read.pop(tp)
     read[tp] = 60
     assert read[tp] == 60
+
+
+def test_after_a_rebalance_a_partition_never_committed_is_read_from_its_start() -> None:
+    """The rebalance's seek to the committed offsets leaves a partition without a commit where
+    records fetched (and dropped) during the rebalance put it; it is read from its start, a
+    committed one and a table's changelog are left to Faust."""
+    install_uncommitted_from_start()
+    committed = {
+        TP("inbound-messages", 0): 1106,
+        TP("inbound-messages", 2): None,
+        TP("inbound-messages", 3): 0,
+        TP("blocklist-changelog", 2): None,
+    }
+    from_start: list = []
+
+    async def seek_to_committed() -> dict:
+        return committed
+
+    async def seek_to_beginning(*partitions: object) -> None:
+        from_start.extend(partitions)
+
+    consumer = SimpleNamespace(
+        _read_offset=defaultdict(lambda: None),
+        _committed_offset=defaultdict(lambda: None),
+        seek_to_committed=seek_to_committed,
+        assignment=lambda: set(committed),
+        _is_changelog_tp=lambda tp: tp.topic.endswith("-changelog"),
+        _thread=SimpleNamespace(seek_to_beginning=seek_to_beginning),
+    )
+    asyncio.run(Consumer.perform_seek(consumer))  # type: ignore[arg-type]
+    assert sorted((tp.topic, tp.partition) for tp in from_start) == [
+        ("inbound-messages", 2),
+        ("inbound-messages", 3),
+    ]
+    assert consumer._committed_offset[TP("inbound-messages", 0)] == 1106
