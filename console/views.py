@@ -109,7 +109,7 @@ class ConsolePairPage(View):
         if routed is not None:
             return routed
         try:
-            answer = lookup_answer(number, sender, current_consent(number, sender))
+            answer = lookup_answer(number, sender, await current_consent(number, sender))
         except ConsentUnknown as exc:
             return _unknown_pair(self, str(exc))
         history = number_history(number, sender)

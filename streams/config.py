@@ -154,6 +154,11 @@ class Config:
     broker_wait_seconds: float = field(
         default_factory=lambda: float(_env("OPTOUT_BROKER_WAIT_SECONDS", "0"))
     )
+    # How long a lookup waits for classify to handle the inbound messages on the broker when it
+    # was asked (tables/blocklist.py: `current_consents`) before answering 503.
+    lookup_wait_s: float = field(
+        default_factory=lambda: float(_env("OPTOUT_LOOKUP_WAIT_SECONDS", "2"))
+    )
     commit_interval: float = field(
         default_factory=lambda: float(_env("OPTOUT_COMMIT_INTERVAL_SECONDS", "2.8"))
     )

@@ -37,6 +37,7 @@ __all__ = [
     "OPTOUT_EVENTS_TOPIC",
     "OUTBOUND_TOPIC",
     "REKEYED_INBOUND_TOPIC",
+    "REJECTED_SENDS_CHANGELOG_TOPIC",
     "REPLIES_TOPIC",
     "RETRY_TIERS",
     "RETRY_TOPICS",
@@ -75,6 +76,7 @@ HELD_SENDS_TOPIC = "outbound-held"  # sends held for quiet hours, until the wind
 CARRIER_SENDS_TOPIC = "carrier-sends"  # sends the gate let through, for carrier delivery
 SEND_RESULTS_TOPIC = "send-results"  # one final SendResult per send
 SENT_SENDS_CHANGELOG_TOPIC = "sent-sends-changelog"  # compacted; sends the carrier took
+REJECTED_SENDS_CHANGELOG_TOPIC = "rejected-sends-changelog"  # compacted; the gate's rejections
 COMPLIANCE_ALERTS_TOPIC = "compliance-alerts"  # deadlines missed
 CONSENT_REVIEW_TOPIC = "consent-review"  # compacted; messages flagged for review, and decisions
 
@@ -97,6 +99,7 @@ COMPACTED_TOPICS = {
     SENT_REPLIES_CHANGELOG_TOPIC,
     HISTORY_CHANGELOG_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
+    REJECTED_SENDS_CHANGELOG_TOPIC,
     CONSENT_REVIEW_TOPIC,
 }
 # Records a consent dispute may ask for, kept for the TCPA's four-year limitation period (the
@@ -128,6 +131,7 @@ ALL_TOPICS = (
     CARRIER_SENDS_TOPIC,
     SEND_RESULTS_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
+    REJECTED_SENDS_CHANGELOG_TOPIC,
     COMPLIANCE_ALERTS_TOPIC,
     CONSENT_REVIEW_TOPIC,
     *RETRY_TOPICS,

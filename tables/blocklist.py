@@ -9,15 +9,19 @@ the manage agent like any other change. Its HTTP API is in tables/views/blocklis
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka.errors import KafkaError
 from faust.types import TP
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, config, raw_topic, registry
-from optout.streams.exceptions import ConsentUnknown
+from optout.streams.exceptions import ConsentUnknown, RebalanceUnderWay
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
 from optout.streams.runtime.assignment import assignment
-from optout.streams.runtime.handled import classified
+from optout.streams.runtime.handled import classified, wait_for_inbound
 from optout.streams.topics import (
     BLOCKLIST_CHANGELOG_TOPIC,
     BLOCKLIST_COMMANDS_TOPIC,
@@ -36,6 +40,7 @@ __all__ = [
     "consent_for",
     "copy_problem",
     "current_consent",
+    "current_consents",
     "entry_in",
     "put_entry",
 ]
@@ -67,14 +72,40 @@ def consent_for(
     return consent(settings, lambda scope: entry_in(scope, end_user_number))
 
 
-def current_consent(business_number: str, end_user_number: str) -> Consent:
-    """The one consent answer of a worker: may `business_number` text `end_user_number`, from
-    this worker's copy of the end user's partition; ConsentUnknown when that copy may be behind
-    (see `copy_problem`), never "not blocked" by default."""
-    problem = copy_problem(end_user_number)
-    if problem is not None:
-        raise ConsentUnknown(problem)
-    return consent_for(business_number, end_user_number)
+async def current_consent(business_number: str, end_user_number: str) -> Consent:
+    """The one consent answer of a worker: may `business_number` text `end_user_number`
+    (see `current_consents`)."""
+    return (await current_consents([(business_number, end_user_number)]))[0]
+
+
+async def current_consents(pairs: Sequence[tuple[str, str]]) -> list[Consent]:
+    """May each business number text its end user: from this worker's copy of the end user's
+    partition, once classify has handled every inbound message the broker held when asked (the
+    gate's "after", agents/gate.py: a STOP acknowledged before the question is in the answer).
+    ConsentUnknown when that copy may be behind (see `copy_problem`) or classify does not get
+    there within `config.lookup_wait_s`; never "not blocked" by default."""
+    _raise_copy_problem(pairs)
+    partitions = {end_user_partition(user, config.partitions) for _, user in pairs}
+    try:
+        await asyncio.wait_for(wait_for_inbound(partitions), config.lookup_wait_s)
+    except TimeoutError:
+        raise ConsentUnknown(
+            f"classify has not reached the end of the inbound messages within "
+            f"{config.lookup_wait_s:g}s; try again"
+        ) from None
+    except RebalanceUnderWay as exc:
+        raise ConsentUnknown(f"{exc}; try again") from None
+    except KafkaError as exc:
+        problem = f"the broker's end offsets could not be read: {exc}; try again"
+        raise ConsentUnknown(problem) from exc
+    _raise_copy_problem(pairs)  # a rebalance may have begun meanwhile
+    return [consent_for(number, user) for number, user in pairs]
+
+
+def _raise_copy_problem(pairs: Sequence[tuple[str, str]]) -> None:
+    for user in {user for _, user in pairs}:
+        if (problem := copy_problem(user)) is not None:
+            raise ConsentUnknown(problem)
 
 
 def copy_problem(end_user_number: str) -> str | None:

@@ -31,11 +31,12 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 
-from faust.types import TP, EventT
+from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
     app,
+    bytes_table,
     carrier_sends_topic,
     config,
     held_sends_topic,
@@ -51,18 +52,22 @@ from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
-from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.runtime.handled import classified
+from optout.streams.runtime.handled import wait_for_inbound
+from optout.streams.runtime.pruning import Pruner
 from optout.streams.sinks.http_delivery import hand_back
-from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
+from optout.streams.topics import REJECTED_SENDS_CHANGELOG_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
 from optout.tables.settings import quiet_hours_of, settings_for, settings_read
 
-__all__ = ["gate", "gate_batch", "gate_send", "wait_for_inbound"]
+__all__ = ["gate", "gate_batch", "gate_send", "rejected_sends"]
 
 log = logging.getLogger(__name__)
+
+# Send id -> b"<epoch ms> <the encoded REJECTED result>".
+rejected_sends = bytes_table("rejected-sends", REJECTED_SENDS_CHANGELOG_TOPIC)
+rejected_pruner = Pruner(rejected_sends, config.dedupe_retention_s, config.prune_interval_s)
 
 
 @app.agent(outbound_topic)
@@ -93,42 +98,34 @@ async def gate_batch(events: Sequence[EventT]) -> None:
         acks.append(await gate_send(event, send, event.value))
     for ack in acks:
         await ack  # every result, hand-over and hold is on the broker before the batch is acked
-
-
-async def wait_for_inbound(partitions: set[int]) -> None:
-    """Wait until classify has handled every inbound message on the broker now that may be from
-    an end user of `partitions`: all of `inbound-messages`, then those partitions of
-    `inbound-by-user` as they are once that is done (re-keyed messages included)."""
-    inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
-    rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
-    all_here = classified.all_local(inbound)
-    ends = await broker_ends.ends(inbound + rekeyed)
-    await classified.wait_for({tp: ends[tp] for tp in inbound})
-    if all_here is not None and all_here == classified.all_local(inbound):
-        # Classified here all along: what was re-keyed from them is known here; no second
-        # request to the broker (one worker classifying every partition; with more, there is).
-        ends = {tp: max(ends[tp], classified.rekeyed_ends.get(tp, 0)) for tp in rekeyed}
-    else:
-        ends = await broker_ends.ends(rekeyed)
-    await classified.wait_for({tp: ends[tp] for tp in rekeyed})
+    rejected_pruner.prune(events[-1])
 
 
 async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     """Check one send in its end user's partition and pass it on; the broker's acknowledgement."""
     now_ms = int(time.time() * 1000)
     settings = settings_for(send["from_number"])
+    key, send_id = end_user_key(send["to_number"]), send["message_id"].encode()
     with table_writes_for(event):  # reads in the end user's partition
+        rejected = rejected_sends.get(send_id)
+    if rejected is not None:
+        log.info("send %s was rejected before; its result is said again", send["message_id"])
+        return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])
+    with table_writes_for(event):
         consent = consent_for(send["from_number"], send["to_number"], settings)
     verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
     SENDS.labels(verdict.action).inc()
-    key = end_user_key(send["to_number"])
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
              send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
     if verdict.action == ALLOW:
         return await produce(carrier_sends_topic, key, payload)
     if verdict.action == REJECT:
-        result = send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
-        return await produce(send_results_topic, key, send_result_serde.encode(result))
+        result = send_result_serde.encode(
+            send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
+        )
+        with table_writes_for(event):
+            rejected_sends[send_id] = b"%d %b" % (now_ms, result)
+        return await produce(send_results_topic, key, result)
     held = {
         "kind": "SEND",
         "attempts": 0,

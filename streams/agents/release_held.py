@@ -19,11 +19,12 @@ from faust.streams import Stream
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.agents.gate import gate_send, wait_for_inbound
+from optout.streams.agents.gate import gate_send
 from optout.streams.app import app, held_sends_topic, outbound_serde, retry_serde
 from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.batches import handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.handled import wait_for_inbound
 from optout.streams.sinks.http_delivery import hand_back, wait_until_due
 
 __all__ = ["release_held", "release_when_due", "waiting"]

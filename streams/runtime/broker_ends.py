@@ -37,9 +37,37 @@ class BrokerEnds:
         self._assigned: set[TopicPartition] = set()
         self._commits: AIOKafkaConsumer | None = None  # the group's, never assigned anything
         self._lock = asyncio.Lock()
+        # The next request, not begun yet: its answer and the partitions it will ask about.
+        self._next: tuple[asyncio.Future, set[TP]] | None = None
+        self._asking: asyncio.Task | None = None
 
     async def ends(self, tps: Iterable[TP]) -> dict[TP, int]:
-        """The end offset of each partition now."""
+        """The end offset of each partition, from a request to the broker begun after this call
+        was made. Callers share requests: those that come while one is under way join the next,
+        made as soon as it returns (so each waits two round trips at most, and the broker gets
+        one request at a time however many lookups and gate batches ask)."""
+        wanted = set(tps)
+        if self._next is None:
+            self._next = (asyncio.get_running_loop().create_future(), set())
+        answer, asked = self._next
+        asked |= wanted
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.ensure_future(self._ask_while_wanted())
+        ends = await asyncio.shield(answer)
+        return {tp: ends[tp] for tp in wanted}
+
+    async def _ask_while_wanted(self) -> None:
+        while self._next is not None:
+            (answer, asked), self._next = self._next, None
+            try:
+                answer.set_result(await self._ask(asked))
+            except asyncio.CancelledError:
+                answer.cancel()
+                raise
+            except Exception as exc:
+                answer.set_exception(exc)
+
+    async def _ask(self, tps: Iterable[TP]) -> dict[TP, int]:
         wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
         async with self._lock:
             consumer = await self._tracking(wanted)
@@ -50,6 +78,8 @@ class BrokerEnds:
 
     async def stop(self) -> None:
         """Close its consumers (a worker's end with the process)."""
+        if self._asking is not None:
+            self._asking.cancel()
         for consumer in (self._ends, self._commits):
             if consumer is not None:
                 await consumer.stop()

@@ -1,9 +1,9 @@
 """How far an agent has handled its partitions, for another agent that must not run ahead.
 
-The send gate waits for the classify agent: a send is gated only once every inbound message
-that had reached the broker when the gate was about to gate it has been classified, its block
-written (agents/gate.py says which partitions that takes, and what it means for a STOP and a
-send sent close together).
+The send gate and lookups wait for the classify agent (`wait_for_inbound`): a send is gated, and
+a lookup answered, only once every inbound message that had reached the broker when it was about
+to be has been classified, its block written (agents/gate.py says which partitions that takes,
+and what it means for a STOP and a send sent close together).
 """
 
 from __future__ import annotations
@@ -17,12 +17,19 @@ from typing import Any, cast
 
 from faust.types import TP, EventT, RecordMetadata
 
-from optout.streams.app import app
+from optout.streams.app import app, config
 from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.broker_ends import broker_ends
+from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 
-__all__ = ["HandledOffsets", "REMOTE_POLL_SECONDS", "WAIT_WARNING_SECONDS", "classified"]
+__all__ = [
+    "HandledOffsets",
+    "REMOTE_POLL_SECONDS",
+    "WAIT_WARNING_SECONDS",
+    "classified",
+    "wait_for_inbound",
+]
 
 log = logging.getLogger(__name__)
 WAIT_WARNING_SECONDS = 5.0
@@ -95,7 +102,25 @@ class HandledOffsets:
         return cast(int, app.rebalancing_count)
 
 
-# How far each inbound partition is classified: the send gate waits for it (agents/gate.py), and
-# a worker's block list is current for a partition it took over only once it has classified what
+# How far each inbound partition is classified: the send gate and lookups wait for it, and a
+# worker's block list is current for a partition it took over only once it has classified what
 # waited there (tables/blocklist.py).
 classified = HandledOffsets("classify")
+
+
+async def wait_for_inbound(partitions: set[int]) -> None:
+    """Wait until classify has handled every inbound message on the broker now that may be from
+    an end user of `partitions`: all of `inbound-messages`, then those partitions of
+    `inbound-by-user` as they are once that is done (re-keyed messages included)."""
+    inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
+    rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
+    all_here = classified.all_local(inbound)
+    ends = await broker_ends.ends(inbound + rekeyed)
+    await classified.wait_for({tp: ends[tp] for tp in inbound})
+    if all_here is not None and all_here == classified.all_local(inbound):
+        # Classified here all along: what was re-keyed from them is known here; no second
+        # request to the broker (one worker classifying every partition; with more, there is).
+        ends = {tp: max(ends[tp], classified.rekeyed_ends.get(tp, 0)) for tp in rekeyed}
+    else:
+        ends = await broker_ends.ends(rekeyed)
+    await classified.wait_for({tp: ends[tp] for tp in rekeyed})

@@ -1,6 +1,6 @@
 """Dedupe state that forgets: message and reply ids are kept only as long as carriers redeliver.
 
-The seen-messages and sent-replies tables hold ids with a time (epoch ms as text). Every
+The dedupe tables hold ids with a time (epoch ms as text, alone or before a space). Every
 `interval` seconds per partition, the agent that owns the partition looks at the next `budget`
 ids of that partition (resuming where it stopped, so a long table never stalls a batch) and
 deletes those older than the retention, from its own RocksDB and, through Faust's table, from
@@ -34,7 +34,7 @@ def stale_keys(
     for key, value in database.items(from_key=after) if after else database.items():
         if key == after:  # from_key is inclusive
             continue
-        if int(value) < cutoff_ms:
+        if int(value.split(b" ", 1)[0]) < cutoff_ms:
             stale.append(key)
         scanned += 1
         if scanned >= budget:

@@ -28,6 +28,7 @@ from optout.tables.blocklist import (
     command_serde,
     copy_problem,
     current_consent,
+    current_consents,
 )
 from optout.tables.keys import end_user_key
 from optout.tables.settings import settings_for
@@ -76,7 +77,7 @@ class PairView(View):
         if refused_or_routed is not None:
             return refused_or_routed
         try:
-            return self.json(lookup_answer(number, sender, current_consent(number, sender)))
+            return self.json(lookup_answer(number, sender, await current_consent(number, sender)))
         except ConsentUnknown as exc:
             return unknown(self, str(exc))
 
@@ -137,7 +138,7 @@ class BatchCheckView(View):
             return self.json({"error": str(exc)}, status=400)
         try:
             if request.headers.get(ROUTED_HEADER):  # forwarded by another worker: ours, or none
-                return self.json({"results": [_answer_here(n, s) for n, s in pairs]})
+                return self.json({"results": await _answers_here(pairs)})
             by_owner: dict[str | None, list[int]] = defaultdict(list)
             for index, (_, sender) in enumerate(pairs):
                 by_owner[owner_of(sender)].append(index)
@@ -163,7 +164,7 @@ class BatchCheckView(View):
         """The answers of the worker that owns these pairs (None: this one); ConsentUnknown
         when that worker has none."""
         if owner is None:
-            return [_answer_here(n, s) for n, s in pairs]
+            return await _answers_here(pairs)
         body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
         headers = {"Authorization": request.headers.get("Authorization", ""), ROUTED_HEADER: "1"}
         async with app.http_client.post(
@@ -188,8 +189,9 @@ def scope_problem(number: str, scope: str, asked: str, action: str) -> str | Non
     )
 
 
-def _answer_here(number: str, sender: str) -> dict:
-    return lookup_answer(number, sender, current_consent(number, sender))
+async def _answers_here(pairs: list[tuple[str, str]]) -> list[dict]:
+    consents = await current_consents(pairs)
+    return [lookup_answer(n, s, c) for (n, s), c in zip(pairs, consents, strict=True)]
 
 
 @app.page("/v1/blocklist/{number}")

@@ -57,6 +57,29 @@ def test_a_send_to_a_blocked_user_is_rejected_with_the_reason_and_never_reaches_
     assert carrier_got(stack, "gate-send-1") == 0
 
 
+def test_a_send_rejected_once_is_rejected_again_when_it_comes_again_after_a_start(
+    stack: Stack,
+) -> None:
+    """A send read again (its worker died after publishing the result, before committing the
+    send) gets its first answer, although the end user texted START in between."""
+    number, user = "+18005550112", "+12095550112"
+    stack.inbound("gate-stop-12", user, number, "STOP")
+    eventually(lambda: blocked(stack, number, user), what="the block")
+    send(stack, number, user, "Sale!", "gate-send-12")
+    assert result_of(stack, user, "gate-send-12")["status"] == "REJECTED"
+    stack.inbound("gate-start-12", user, number, "START")
+    eventually(lambda: not blocked(stack, number, user), what="the START")
+    send(stack, number, user, "Sale!", "gate-send-12")
+    results = eventually(
+        lambda: (found := [r for r in send_results_for(stack, user)
+                           if r["message_id"] == "gate-send-12"])[1:] and found,
+        what="the second result",
+    )  # fmt: skip
+    assert [r["status"] for r in results] == ["REJECTED", "REJECTED"]
+    assert results[0] == results[1]
+    assert carrier_got(stack, "gate-send-12") == 0
+
+
 def test_a_send_to_an_allowed_user_is_sent_once_with_its_result(stack: Stack) -> None:
     number, user = "+18005550121", "+12095550121"
     send(stack, number, user, "Hello", "gate-send-2")

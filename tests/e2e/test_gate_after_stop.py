@@ -1,8 +1,9 @@
 """The gate's "after" (README, "After a STOP"): a send produced after the broker acknowledged
-an end user's STOP is rejected, whatever partition the carrier put the STOP on. Sends follow
-each STOP's acknowledgement by 0, 2, 10 and 50 ms, for many users, from a carrier keying by the
-end user (classified where it lands) and from one putting every STOP on another partition (the
-re-key hop)."""
+an end user's STOP is rejected, and a lookup asked after it answers blocked (or 503, never "not
+blocked"), whatever partition the carrier put the STOP on. Sends and lookups follow each STOP's
+acknowledgement by 0, 2, 10 and 50 ms, for many users, from a carrier keying by the end user
+(classified where it lands) and from one putting every STOP on another partition (the re-key
+hop)."""
 
 from __future__ import annotations
 
@@ -34,20 +35,27 @@ def users(keying: str) -> list[tuple[int, str]]:
     ]
 
 
+async def send_stop(
+    producer: AIOKafkaProducer, number: str, user: str, keying: str, what: str
+) -> None:
+    """The end user's STOP, acknowledged by the broker."""
+    stop = INBOUND.encode({
+        "message_id": f"{what}-stop-{keying}-{user}", "channel": "SMS", "from_number": user,
+        "to_number": number, "text": "STOP", "media_urls": [],
+        "received_at": int(time.time() * 1000), "carrier": "test",
+    })  # fmt: skip
+    home = end_user_partition(user, PARTITIONS)
+    partition = home if keying == "by-user" else (home + 1) % PARTITIONS
+    await producer.send_and_wait("inbound-messages", stop, user.encode(), partition)
+
+
 async def stop_then_send(stack: Stack, number: str, keying: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all")
     await producer.start()
     try:
         for delay_ms, user in users(keying):
             now = int(time.time() * 1000)
-            stop = INBOUND.encode({
-                "message_id": f"after-stop-{keying}-{user}", "channel": "SMS",
-                "from_number": user, "to_number": number, "text": "STOP", "media_urls": [],
-                "received_at": now, "carrier": "test",
-            })  # fmt: skip
-            home = end_user_partition(user, PARTITIONS)
-            partition = home if keying == "by-user" else (home + 1) % PARTITIONS
-            await producer.send_and_wait("inbound-messages", stop, user.encode(), partition)
+            await send_stop(producer, number, user, keying, "after")
             await asyncio.sleep(delay_ms / 1000)
             send = OUTBOUND.encode({
                 "message_id": f"after-send-{keying}-{user}", "channel": "SMS",
@@ -78,3 +86,37 @@ def test_every_send_produced_after_a_stops_acknowledgement_is_rejected(
     statuses = eventually(results, what="a result for every send")
     assert {status for status in statuses.values()} == {"REJECTED"}, statuses
     assert not [r for r in stack.carrier.received if r.body.get("client_ref") in expected]
+
+
+async def stop_then_look_up(stack: Stack, number: str, keying: str) -> dict[str, tuple]:
+    """Each user's lookup, asked `delay` ms after the broker acknowledged their STOP:
+    (status, blocked) by user."""
+    producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all")
+    await producer.start()
+    answers = {}
+    try:
+        for delay_ms, user in users(keying):
+            await send_stop(producer, number, user, keying, "lookup")
+            await asyncio.sleep(delay_ms / 1000)
+            status, answer = await asyncio.to_thread(
+                stack.http, "GET", f"/v1/blocklist/{number}/{user}"
+            )
+            answers[user] = (status, answer.get("blocked"))
+    finally:
+        await producer.stop()
+    return answers
+
+
+@pytest.mark.parametrize("keying", ["by-user", "elsewhere"])
+def test_every_lookup_asked_after_a_stops_acknowledgement_answers_blocked(
+    stack: Stack, keying: str
+) -> None:
+    number = "+12125550172" if keying == "by-user" else "+12125550173"
+    answers = stack.run(stop_then_look_up(stack, number, keying))
+    wrong = {
+        user: answer
+        for user, answer in answers.items()
+        if answer[0] != 503 and answer != (200, True)
+    }
+    assert not wrong, f"answers that were not 'blocked' nor 503: {wrong}"
+    assert sum(answer == (200, True) for answer in answers.values()) >= len(answers) // 2, answers

@@ -37,3 +37,9 @@ def test_a_run_looks_at_its_budget_and_the_next_one_goes_on_from_there() -> None
 def test_resuming_after_a_deleted_id_starts_at_the_next_one() -> None:
     table = table_of({b"a": b"1", b"c": b"1"})
     assert stale_keys(table, 0, cutoff_ms=5, after=b"b", budget=10) == ([b"c"], None)
+
+
+def test_an_id_kept_with_a_record_after_its_time_is_pruned_by_that_time() -> None:
+    """The gate's rejections hold "<epoch ms> <result>": the time before the space decides."""
+    table = table_of({b"old": b"1 \x00\x02 result", b"new": b"9 \x00 9 result"})
+    assert stale_keys(table, 0, cutoff_ms=5, after=None, budget=10) == ([b"old"], None)
