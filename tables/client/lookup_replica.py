@@ -20,9 +20,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from optout.streams.exceptions import RETRY_AFTER_SECONDS, ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
-from optout.streams.web.auth import Refused, check_lookup_allowed
+from optout.streams.web.auth import check_lookup_allowed
+from optout.streams.web.errors import answer_refused_and_unknown
 from optout.tables.client.blocklist_reader import BlocklistReader
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "lookup_batch",
     "lookup_one",
     "serve",
-    "unknown_is_503",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,19 +41,8 @@ READER = web.AppKey("reader", BlocklistReader)
 AddPages = Callable[[web.Application], None]  # more routes, answered from app[READER]
 
 
-@web.middleware
-async def unknown_is_503(request: web.Request, handler: Callable) -> web.StreamResponse:
-    """Any answer the copy cannot give yet (ConsentUnknown) is 503 with Retry-After."""
-    try:
-        return await handler(request)
-    except ConsentUnknown as exc:
-        return web.json_response(
-            {"error": str(exc)}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-        )
-
-
 def lookup_app(reader: BlocklistReader, add_pages: AddPages | None = None) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[unknown_is_503])
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[answer_refused_and_unknown])
     app[READER] = reader
     app.router.add_get("/v1/blocklist/{number}/{sender}", lookup_one)
     app.router.add_post("/v1/blocklist/check", lookup_batch)
@@ -68,19 +56,13 @@ async def lookup_one(request: web.Request) -> web.Response:
     number, sender = request.match_info["number"], request.match_info["sender"]
     if problem := pair_problem(number, sender):
         return web.json_response({"error": problem}, status=400)
-    try:
-        check_lookup_allowed(request)
-    except Refused as refused:
-        return web.json_response({"error": str(refused)}, status=refused.status)
+    check_lookup_allowed(request)
     reader = request.app[READER]
     return web.json_response(lookup_answer(number, sender, reader.consent(number, sender)))
 
 
 async def lookup_batch(request: web.Request) -> web.Response:
-    try:
-        check_lookup_allowed(request)
-    except Refused as refused:
-        return web.json_response({"error": str(refused)}, status=refused.status)
+    check_lookup_allowed(request)
     try:
         pairs = parse_batch(await request.json())
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep

@@ -10,7 +10,6 @@ from typing import Any
 from faust.web import Request, Response, View
 
 from optout.streams.app import app, config, delivery_result_serde
-from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.evidence import evidence, evidence_html
 from optout.streams.rules.lookup_answers import lookup_answer
 from optout.streams.topics import DELIVERY_RESULTS_TOPIC
@@ -18,7 +17,6 @@ from optout.tables.blocklist import current_consent
 from optout.tables.client.topic_reader import read_end_user_partition
 from optout.tables.history import number_history, state_at
 from optout.tables.views.blocklist import refuse_or_route
-from optout.tables.views.routing import unknown
 
 __all__ = ["EvidenceView", "HistoryView", "accepted_confirmations", "parse_time"]
 
@@ -64,10 +62,7 @@ class EvidenceView(View):
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        try:
-            answer = lookup_answer(number, sender, await current_consent(number, sender))
-        except ConsentUnknown as exc:
-            return unknown(self, str(exc))
+        answer = lookup_answer(number, sender, await current_consent(number, sender))
         events = number_history(number, sender)
         accepted = await accepted_confirmations(sender)
         found = evidence(number, sender, answer, events, accepted, int(time.time() * 1000))

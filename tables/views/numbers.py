@@ -11,7 +11,7 @@ from optout.schemas import Record
 from optout.streams.app import app
 from optout.streams.rules.number_settings import shown, updated_brand, updated_settings
 from optout.streams.rules.validate import number_problem
-from optout.streams.web.auth import Refused, admin_request
+from optout.streams.web.auth import admin_request
 from optout.tables.settings import (
     brand_defaults,
     brand_record,
@@ -43,10 +43,7 @@ async def _followed(store: dict[bytes, Record], key: str, written: Record) -> No
 
 async def _admin_body(view: View, request: Request) -> dict | Response:
     """The JSON object of an admin's request, or the answer refusing it."""
-    try:
-        _, body = await admin_request(request)
-    except Refused as refused:
-        return view.json({"error": str(refused)}, status=refused.status)
+    _, body = await admin_request(request)
     if not isinstance(body, dict):
         return view.json({"error": "body must be a JSON object of settings"}, status=400)
     return body

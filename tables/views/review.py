@@ -32,7 +32,7 @@ from optout.streams.rules.review import RESOLUTIONS, resolved
 from optout.streams.rules.scopes import current_scope
 from optout.streams.runtime.assignment import assignment
 from optout.streams.topics import INBOUND_TOPIC
-from optout.streams.web.auth import Refused, admin_caller, admin_request
+from optout.streams.web.auth import admin_caller, admin_request
 from optout.tables.blocklist import blocklist_commands_topic, command_serde
 from optout.tables.keys import end_user_key
 from optout.tables.review import open_items, review_items
@@ -69,10 +69,7 @@ class ReviewListView(View):
     """GET the open items, the soonest due first (?overdue=1: only those past their deadline)."""
 
     async def get(self, request: Request) -> Response:
-        try:
-            admin_caller(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
+        admin_caller(request)
         items = open_items(overdue_only=request.query.get("overdue") == "1")
         return self.json({"open": items, "count": len(items)})
 
@@ -82,10 +79,7 @@ class ReviewItemView(View):
     """POST {"resolution": "opt_out" | "dismiss", "reason": "..."}: decide an open item."""
 
     async def post(self, request: Request, review_id: str) -> Response:
-        try:
-            actor, body = await admin_request(request)
-        except Refused as refused:
-            return self.json({"error": str(refused)}, status=refused.status)
+        actor, body = await admin_request(request)
         item = review_items.get(review_id.encode())
         if item is None or item["status"] != "OPEN":
             return self.json({"error": f"no open review item {review_id!r}"}, status=404)
