@@ -16,7 +16,6 @@ from optout.schemas import AvroSerde
 from optout.schemas.registry import SchemaRegistry
 from optout.streams import topics
 from optout.streams.config import Config
-from optout.streams.web.errors import answer_refused_and_unknown
 
 __all__ = [
     "ROCKSDICT",
@@ -83,7 +82,6 @@ app = faust.App(
     web_host=config.web_host,
     web_port=config.web_port,
     canonical_url=config.canonical_url,
-    web_application_options={"middlewares": [answer_refused_and_unknown]},
     broker_session_timeout=config.session_timeout,
     broker_commit_interval=config.commit_interval,
     broker_heartbeat_interval=min(3.0, config.session_timeout / 3),

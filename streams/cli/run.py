@@ -163,6 +163,7 @@ def _run_faust_worker(
         install_seek_that_holds,
         install_uncommitted_from_start,
     )
+    from optout.streams.web.errors import answer_refused_and_unknown
 
     if config.event_loop != "asyncio":
         mode.loop.use(config.event_loop)  # before any loop of the worker's is made
@@ -181,6 +182,8 @@ def _run_faust_worker(
         install_end_offset_workaround(config.broker_url)
         install_fetch_workarounds()
         install_skipped_records_workaround()
+    # Before any view is registered: the view decorators create the web server's application.
+    app.conf.web_application_options = {"middlewares": [answer_refused_and_unknown]}
     for agent in config.agents:
         for module in (AGENT_MODULES | BENCH_AGENT_MODULES)[agent]:
             importlib.import_module(module)

@@ -12,9 +12,10 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+from aiohttp import web
 from faust.web import Request, Response, View
 
 from optout.streams.app import app
@@ -37,7 +38,6 @@ from optout.tables.views.routing import (
     at_owner,
     owner_of,
     owner_unavailable,
-    unknown,
 )
 
 __all__ = ["BatchCheckView", "NumberListView", "PairView", "refuse_or_route", "scope_problem"]
@@ -46,16 +46,17 @@ MAX_PAGE = 1000
 
 
 async def refuse_or_route(view: View, request: Request, number: str, sender: str) -> Any:
-    """For a read of one pair: a 400 or 401 answer, the owning worker's answer when another
-    worker owns the pair, 503 when this worker's copy of the pair's partition cannot answer
-    now, or None when this worker should answer."""
+    """For a read of one pair: a 400 answer, the owning worker's answer when another worker
+    owns the pair, or None when this worker should answer; Refused without a token where one
+    is needed, ConsentUnknown when this worker's copy of the pair's partition cannot answer
+    now."""
     problem = pair_problem(number, sender)
     if problem:
         return view.json({"error": problem}, status=400)
     check_lookup_allowed(request)
-    routed = await at_owner(view, request, sender)
+    routed = await at_owner(cast(web.Request, request), sender)
     if routed is None and (behind := copy_problem(sender)):
-        return unknown(view, behind)
+        raise ConsentUnknown(behind)
     return routed
 
 
@@ -137,7 +138,7 @@ class BatchCheckView(View):
                 )
             )
         except aiohttp.ClientError as exc:
-            return unknown(self, owner_unavailable(exc))
+            raise ConsentUnknown(owner_unavailable(exc)) from exc
         results: list[dict | None] = [None] * len(pairs)
         for indexes, answered in zip(by_owner.values(), answers, strict=True):
             for index, result in zip(indexes, answered, strict=True):
@@ -195,12 +196,9 @@ class NumberListView(View):
         except ValueError:
             return self.json({"error": "limit must be a whole number"}, status=400)
         copy = full_copy.reader
-        try:
-            if copy is None:
-                raise ConsentUnknown("the worker is starting; try again")
-            senders = copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
-        except ConsentUnknown as exc:
-            return unknown(self, str(exc))
+        if copy is None:
+            raise ConsentUnknown("the worker is starting; try again")
+        senders = copy.blocked_senders(number, after=request.query.get("after"), limit=limit)
         return self.json(
             {
                 "number": number,

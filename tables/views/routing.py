@@ -1,28 +1,27 @@
-"""Where a request about one end user is answered, and what "unknown" looks like over HTTP.
+"""Where a request about one end user is answered.
 
 Every consent answer about an end user comes from the worker that actively owns the end user's
 partition of the block list (tables/blocklist.py: `current_consent`). Another worker forwards
 the request once, marked with ROUTED_HEADER; the receiver answers itself, or says it cannot
 (503), and never forwards again, so two workers with different views of the assignment cannot
 bounce a request between them. When the answer is unknown (the owner is not reachable, the
-partition is moving or being restored, the settings are not read yet) the caller gets 503 with
-Retry-After: never a guess.
+partition is moving or being restored, the settings are not read yet) ConsentUnknown is raised,
+and the caller gets 503 with Retry-After (streams/web/errors.py): never a guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from faust.web import Request, Response, View
+from aiohttp import web
 
 from optout.streams.app import app, config
-from optout.streams.exceptions import RETRY_AFTER_SECONDS, ConsentUnknown
+from optout.streams.exceptions import ConsentUnknown
 from optout.tables.blocklist import blocklist
 from optout.tables.keys import end_user_key
 
-__all__ = ["ROUTED_HEADER", "SayUnknown", "at_owner", "owner_of", "owner_unavailable", "unknown"]
+__all__ = ["ROUTED_HEADER", "at_owner", "owner_of", "owner_unavailable"]
 
 ROUTED_HEADER = "X-OptOut-Routed"
 # Request headers a forwarded request keeps: who is asking, and what they accept.
@@ -39,13 +38,6 @@ ANSWER_HEADERS = (
 )
 
 
-def unknown(view: View, reason: str) -> Response:
-    """503 with Retry-After: no answer now, ask again."""
-    return view.json(
-        {"error": reason}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-    )
-
-
 def owner_of(end_user: str) -> str | None:
     """The URL of the worker that owns the end user's partition, or None when it is this one;
     ConsentUnknown while partitions are being assigned."""
@@ -56,21 +48,13 @@ def owner_of(end_user: str) -> str | None:
     return None if owner.rstrip("/") == config.canonical_url.rstrip("/") else owner
 
 
-SayUnknown = Callable[[View, str], Response]
-
-
-async def at_owner(
-    view: View, request: Request, end_user: str, say_unknown: SayUnknown = unknown
-) -> Response | None:
+async def at_owner(request: web.Request, end_user: str) -> web.Response | None:
     """The owner's answer when another worker owns the end user's partition; None when this
-    worker answers (it owns it, or the request was forwarded here already); `say_unknown`'s
-    answer when no owner can answer now."""
+    worker answers (it owns it, or the request was forwarded here already); ConsentUnknown when
+    no owner can answer now."""
     if request.headers.get(ROUTED_HEADER):
         return None
-    try:
-        owner = owner_of(end_user)
-    except ConsentUnknown as exc:
-        return say_unknown(view, str(exc))
+    owner = owner_of(end_user)
     if owner is None:
         return None
     raw: Any = request
@@ -82,14 +66,14 @@ async def at_owner(
             raw.method, url, headers=headers | {ROUTED_HEADER: "1"}, data=body
         ) as response:
             kept = {h: response.headers[h] for h in ANSWER_HEADERS if h in response.headers}
-            return view.text(
-                await response.text(),
+            return web.Response(
+                text=await response.text(),
                 content_type=response.content_type,
                 status=response.status,
                 headers=kept,
             )
     except aiohttp.ClientError as exc:
-        return say_unknown(view, owner_unavailable(exc))
+        raise ConsentUnknown(owner_unavailable(exc)) from exc
 
 
 def owner_unavailable(exc: Exception) -> str:

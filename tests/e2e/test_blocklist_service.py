@@ -235,6 +235,8 @@ def the_replicas_console_answers(base: str, number: str, users: list[str]) -> No
     assert all(u in listing for u in users[:3]) and users[3] not in listing
     assert text(f"/console/number.csv?{urlencode({'number': number})}").count("\n") == 4
     assert set(json.loads(text("/openapi.json"))["paths"]) == set(REPLICA_PATHS)
+    # The same pages as a worker's (console/reading.py): without a query, the forms.
+    assert "<form" in text("/console/pair") and "<form" in text("/console/number")
 
 
 def _answers(stack: Stack, base: str, path: str) -> int:

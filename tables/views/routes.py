@@ -1,0 +1,30 @@
+"""Every route of a classify worker's HTTP API, registered by importing this one module: lookups,
+changes, histories, evidence, settings, sends, the web opt-out page, review, dead letters,
+figures (the operator console's pages are console/views.py). They answer from the tables the
+classify agents keep; a lookup replica serves its subset from tables/client/lookup_replica.py."""
+
+from __future__ import annotations
+
+from optout.tables.views import (
+    blocklist,
+    dead_letters,
+    figures,
+    history,
+    numbers,
+    review,
+    sends,
+    web_opt_out,
+)
+
+__all__ = ["MODULES"]
+
+MODULES = (
+    blocklist,
+    history,
+    numbers,
+    sends,
+    web_opt_out,
+    review,
+    dead_letters,
+    figures,
+)
