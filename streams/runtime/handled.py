@@ -21,6 +21,7 @@ from optout.streams.app import app, config
 from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.broker_ends import broker_ends
+from optout.streams.runtime.peers import peer_progress
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 
 __all__ = [
@@ -33,8 +34,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 WAIT_WARNING_SECONDS = 5.0
-# How often the group's commits are asked for, while waiting for another worker's partitions.
-REMOTE_POLL_SECONDS = 0.2
+# How often another worker's progress is asked for (streams/runtime/peers.py), while waiting for
+# its partitions.
+REMOTE_POLL_SECONDS = 0.02
 
 
 class HandledOffsets:
@@ -63,8 +65,8 @@ class HandledOffsets:
 
     async def wait_for(self, ends: Mapping[TP, int]) -> None:
         """Wait until every record before `ends` has been handled: by this worker for the
-        partitions it reads (as it marks them), by the worker that reads the others as its
-        group's commits show (committed after handling). Raises RebalanceUnderWay when a
+        partitions it reads (as it marks them), by the worker that reads the others as it says
+        or as the group's commits show (`remote_progress`). Raises RebalanceUnderWay when a
         rebalance begins meanwhile: it would wait for this wait to end."""
         started = time.monotonic()
         warned_at = started
@@ -74,8 +76,8 @@ class HandledOffsets:
             local = assignment.assigned()
             remote = [tp for tp in behind if tp not in local]
             if remote:
-                committed = await broker_ends.committed(remote)
-                behind = [tp for tp in behind if tp in local or committed[tp] < ends[tp]]
+                progress = await remote_progress(remote)
+                behind = [tp for tp in behind if tp in local or progress[tp] < ends[tp]]
                 if not behind:
                     return
             self.changed.clear()
@@ -100,6 +102,16 @@ class HandledOffsets:
         if app.rebalancing or not assignment.assigned().issuperset(inbound):
             return None
         return cast(int, app.rebalancing_count)
+
+
+async def remote_progress(tps: Sequence[TP]) -> dict[TP, int]:
+    """How far partitions other workers classify are handled: as their owners say, or else as
+    the group's commits show."""
+    progress = await peer_progress.handled(tps)
+    unanswered = [tp for tp in tps if tp not in progress]
+    if unanswered:
+        progress |= await broker_ends.committed(unanswered)
+    return progress
 
 
 # How far each inbound partition is classified: the send gate and lookups wait for it, and a

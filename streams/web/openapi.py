@@ -260,6 +260,14 @@ PATHS: dict[str, dict] = {
             LOOKUP,
         ),
     },
+    "/v1/internal/classified": {
+        "get": _operation(
+            "How far this worker has classified each inbound partition it reads (the next "
+            "offset to handle): other workers ask while a lookup or a send waits",
+            {"200": _json(OBJECT)},
+            [],
+        ),
+    },
     "/healthz": {
         "get": _operation(
             "Ready to answer (200) or not yet (503)",

@@ -1,7 +1,8 @@
 """Every route of a classify worker's HTTP API, registered by importing this one module: lookups,
 changes, histories, evidence, settings, sends, the web opt-out page, review, dead letters,
-figures (the operator console's pages are console/views.py). They answer from the tables the
-classify agents keep; a lookup replica serves its subset from tables/client/lookup_replica.py."""
+figures, and how far classify got, for the other workers (the operator console's pages are
+console/views.py). They answer from the tables the classify agents keep; a lookup replica
+serves its subset from tables/client/lookup_replica.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from optout.tables.views import (
     figures,
     history,
     numbers,
+    progress,
     review,
     sends,
     web_opt_out,
@@ -27,4 +29,5 @@ MODULES = (
     review,
     dead_letters,
     figures,
+    progress,
 )

@@ -37,6 +37,17 @@ def two_workers_to_kill(
     )
 
 
+@pytest.fixture(scope="module")
+def two_workers_committing_rarely(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Stack, str]]:
+    """Two workers whose group commits come a minute apart: only asking each other shows how
+    far they have classified."""
+    yield from start_two_workers(
+        tmp_path_factory, "rare-commits", OPTOUT_COMMIT_INTERVAL_SECONDS="60"
+    )
+
+
 def start_two_workers(
     tmp_path_factory: pytest.TempPathFactory, name: str, **env: str
 ) -> Iterator[tuple[Stack, str]]:
@@ -87,6 +98,32 @@ def test_lookups_are_right_from_either_worker(two_workers: tuple[Stack, str]) ->
 
     logs = [(stack.tmp / name).read_text() for name in ("worker.log", "second.log")]
     assert all("OPT_OUT (exact_keyword)" in log for log in logs), "one worker did all the work"
+
+
+def test_a_lookup_waits_for_the_other_workers_partitions_by_asking_it_not_for_its_commit(
+    two_workers_committing_rarely: tuple[Stack, str],
+) -> None:
+    """A lookup waits until every inbound message on the broker when it was asked is classified,
+    on every partition (a STOP keyed by something else may be on any): the other worker's
+    partitions by asking it how far it got. With commits a minute apart, a wait for them would
+    outlast the lookup's 2 s and answer 503."""
+    stack, second_url = two_workers_committing_rarely
+    number = "+16025550180"
+    users, stopped = half_stopped(stack, number, "rare", "517")
+    expected = [u in stopped for u in users]
+    for web_url in (stack.web_url, second_url):
+        eventually(lambda w=web_url: check_all(stack, w, number, users) == (200, expected),
+                   what=f"the STOPs from {web_url}")  # fmt: skip
+    answers = []
+    for n in range(6):  # inbound traffic on every partition, a lookup after each round
+        for m, user in enumerate(users):
+            stack.inbound(f"rare-chat-{n}-{m}", user, number, "see you at 5")
+        answers += [
+            check_all(stack, web_url, number, users) for web_url in (stack.web_url, second_url)
+        ]
+    assert answers == [(200, expected)] * len(answers)
+    logs = "".join((stack.tmp / name).read_text() for name in ("worker.log", "second.log"))
+    assert all(f"message rare-chat-5-{m} " in logs for m in range(len(users))), "all classified"
 
 
 def test_a_brand_block_is_answered_for_every_number_of_the_brand_from_either_worker(
