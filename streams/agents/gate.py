@@ -54,6 +54,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import wait_for_inbound
+from optout.streams.runtime.partition_stores import get_in_partition
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.sinks.http_delivery import hand_back
 from optout.streams.topics import REJECTED_SENDS_CHANGELOG_TOPIC
@@ -106,8 +107,7 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     now_ms = int(time.time() * 1000)
     settings = settings_for(send["from_number"])
     key, send_id = end_user_key(send["to_number"]), send["message_id"].encode()
-    with table_writes_for(event):  # reads in the end user's partition
-        rejected = rejected_sends.get(send_id)
+    rejected = get_in_partition(rejected_sends, event.message.partition, send_id)
     if rejected is not None:
         log.info("send %s was rejected before; its result is said again", send["message_id"])
         return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, cast
 
 from faust.types import EventT, TableT
 
 from optout.streams.runtime.batches import table_writes_for
+from optout.streams.runtime.partition_stores import partition_store
 
 __all__ = ["Pruner", "stale_keys"]
 
@@ -28,7 +28,7 @@ def stale_keys(
 ) -> tuple[list[bytes], bytes | None]:
     """Of at most `budget` keys of one partition of `table` after `after` (from the start when
     None), those whose time is before `cutoff_ms`; and the key to go on after (None: the end)."""
-    database = cast(Any, table.data)._db_for_partition(partition)
+    database = partition_store(table, partition)
     stale: list[bytes] = []
     scanned = 0
     for key, value in database.items(from_key=after) if after else database.items():
