@@ -20,8 +20,9 @@ partition of `inbound-messages` first (a STOP keyed by something other than the 
 on any of them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to
 their ends after that (known here when this worker alone classifies every `inbound-messages`
 partition, asked of the broker again otherwise). Partitions this worker classifies are waited
-for as it marks them; others by the consumer group's commits (within the commit interval). A
-send that reached the broker before the STOP can still go out: it was asked for first.
+for as it marks them; others by asking the worker that classifies them, or by the consumer
+group's commits (streams/runtime/handled.py). A send that reached the broker before the STOP can
+still go out: it was asked for first.
 """
 
 from __future__ import annotations
