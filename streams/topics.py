@@ -200,6 +200,16 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     return sorted(p["partition"] for t in found for p in t["partitions"])
 
 
+async def _controller_ready(admin: AIOKafkaAdminClient) -> None:
+    """KafkaConnectionError unless the cluster's controller, which creates topics, is among its
+    brokers and answers: a cluster still starting names one that is not up yet, and a worker that
+    went on then crashed when Faust declared its tables' topics (NodeNotReadyError)."""
+    client = admin._client  # noqa: SLF001 - the metadata aiokafka's admin fetched on start
+    controller = client.cluster.controller
+    if controller is None or not await client.ready(controller.nodeId):
+        raise KafkaConnectionError("its controller is not up yet")
+
+
 async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
     deadline = time.monotonic() + wait_seconds if wait_seconds else float("inf")
     delay = 0.5
@@ -207,6 +217,7 @@ async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminCl
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         try:
             await admin.start()
+            await _controller_ready(admin)
             return admin
         except KafkaConnectionError as exc:
             await admin.close()
