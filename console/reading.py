@@ -107,9 +107,10 @@ async def number(request: web.Request, source: Source) -> web.Response:
         return html(*refused)
     try:
         senders = source.blocked_senders(number, after, SENDERS_PER_PAGE)
+        settings = source.settings(number)
     except ConsentUnknown as exc:
         return html(message_page("A number", str(exc), source.nav), 503)
-    return html(number_page(number, source.settings(number), senders, after, source.nav))
+    return html(number_page(number, settings, senders, after, source.nav))
 
 
 async def number_csv(request: web.Request, source: Source) -> web.Response:

@@ -13,6 +13,7 @@ batch has begun since, else by a fetch from just below it, whose high watermark 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,9 +22,10 @@ from faust.types import TP
 from optout.streams.app import config
 from optout.streams.runtime.assignment import assignment
 
-__all__ = ["BrokerEnds", "broker_ends"]
+__all__ = ["COMMITS_MAX_AGE_SECONDS", "BrokerEnds", "broker_ends"]
 
 CORRECTION_FETCH_MS = 10  # the embedded broker holds a fetch this long (quirk 1)
+COMMITS_MAX_AGE_SECONDS = 0.2
 
 
 class BrokerEnds:
@@ -36,7 +38,9 @@ class BrokerEnds:
         self._ends: AIOKafkaConsumer | None = None
         self._assigned: set[TopicPartition] = set()
         self._commits: AIOKafkaConsumer | None = None  # the group's, never assigned anything
-        self._lock = asyncio.Lock()
+        self._commits_lock = asyncio.Lock()
+        self._known_commits: dict[TP, int] = {}
+        self._commits_at: dict[TP, float] = {}
         # The next request, not begun yet: its answer and the partitions it will ask about.
         self._next: tuple[asyncio.Future, set[TP]] | None = None
         self._asking: asyncio.Task | None = None
@@ -69,17 +73,19 @@ class BrokerEnds:
 
     async def _ask(self, tps: Iterable[TP]) -> dict[TP, int]:
         wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
-        async with self._lock:
-            consumer = await self._tracking(wanted)
-            ends = await consumer.end_offsets(wanted)
-            if self.embedded:
-                ends = await self._corrected(consumer, ends)
+        consumer = await self._tracking(wanted)  # one request at a time: `_ask_while_wanted`
+        ends = await consumer.end_offsets(wanted)
+        if self.embedded:
+            ends = await self._corrected(consumer, ends)
         return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     async def stop(self) -> None:
         """Close its consumers (a worker's end with the process)."""
         if self._asking is not None:
             self._asking.cancel()
+        if self._next is not None:  # callers waiting for a request that will not be made
+            self._next[0].cancel()
+            self._next = None
         for consumer in (self._ends, self._commits):
             if consumer is not None:
                 await consumer.stop()
@@ -95,14 +101,24 @@ class BrokerEnds:
         return self._ends
 
     async def committed(self, tps: Iterable[TP]) -> dict[TP, int]:
-        """The next offset the service's group will read on each partition (0: none committed)."""
-        async with self._lock:
-            if self._commits is None:
-                self._commits = await _started(self.bootstrap, self.group_id)
-            return {
-                tp: await self._commits.committed(TopicPartition(tp.topic, tp.partition)) or 0
-                for tp in tps
-            }
+        """The next offset the service's group will read on each partition (0: none committed),
+        as the broker said at most COMMITS_MAX_AGE_SECONDS ago: commits only grow, so an answer
+        a moment old is still a lower bound, and waiters polling together ask the broker once."""
+        wanted = list(tps)
+        async with self._commits_lock:
+            now = time.monotonic()
+            stale = [
+                tp
+                for tp in wanted
+                if now - self._commits_at.get(tp, -1e9) > COMMITS_MAX_AGE_SECONDS
+            ]
+            if stale:
+                if self._commits is None:
+                    self._commits = await _started(self.bootstrap, self.group_id)
+                for tp in stale:
+                    found = await self._commits.committed(TopicPartition(tp.topic, tp.partition))
+                    self._known_commits[tp], self._commits_at[tp] = found or 0, now
+            return {tp: self._known_commits[tp] for tp in wanted}
 
     async def _corrected(
         self, consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]

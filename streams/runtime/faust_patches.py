@@ -47,7 +47,8 @@ from collections import defaultdict
 from collections.abc import Coroutine, Generator, Mapping
 from typing import Any
 
-from faust.transport.consumer import Consumer, ensure_TP
+from aiokafka.errors import IllegalStateError
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer, ensure_TP
 from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 from faust.types import TP
 from mode.services import WaitResults
@@ -192,24 +193,29 @@ def install_seek_that_holds() -> None:
 
 
 def install_uncommitted_from_start() -> None:
-    if getattr(Consumer, "_optout_uncommitted_from_start", False):
+    if getattr(ThreadDelegateConsumer, "_optout_uncommitted_from_start", False):
         return
-    perform_seek = Consumer.perform_seek
+    seek_to_committed = ThreadDelegateConsumer.seek_to_committed
 
-    async def perform_seek_from_start(self: Consumer) -> None:
-        await perform_seek(self)
+    async def seek_to_committed_or_start(self: ThreadDelegateConsumer) -> Mapping[TP, int]:
+        # What the broker said, not Faust's cache of it: a commit that failed in a rebalance
+        # still writes the cache.
+        committed = await seek_to_committed(self)
         never_committed = [
-            tp
-            for tp in self.assignment()
-            if not self._is_changelog_tp(tp) and not self._committed_offset.get(tp)
+            ensure_TP(tp)
+            for tp, offset in committed.items()
+            if not offset and not self._is_changelog_tp(ensure_TP(tp))
         ]
         if never_committed:
             log.info("reading from the start (no offset committed): %s", _names(never_committed))
-            thread = self._thread  # type: ignore[attr-defined]
-            await thread.seek_to_beginning(*map(ensure_aiokafka_TP, never_committed))
+            try:
+                await self._thread.seek_to_beginning(*map(ensure_aiokafka_TP, never_committed))
+            except IllegalStateError as exc:  # revoked meanwhile: the next rebalance seeks again
+                log.warning("could not read %s from the start: %s", _names(never_committed), exc)
+        return committed
 
-    Consumer.perform_seek = perform_seek_from_start  # type: ignore[method-assign]
-    Consumer._optout_uncommitted_from_start = True  # type: ignore[attr-defined]
+    ThreadDelegateConsumer.seek_to_committed = seek_to_committed_or_start  # type: ignore[method-assign]
+    ThreadDelegateConsumer._optout_uncommitted_from_start = True  # type: ignore[attr-defined]
 
 
 def _names(tps: list[TP]) -> str:

@@ -61,7 +61,9 @@ def owner_of_partition(partition: int) -> str | None:
 
 async def _classified_at(owner: str) -> dict[TP, int]:
     url = owner.rstrip("/") + CLASSIFIED_PATH
-    with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+    # Any failure or malformed answer: no answer, and the group's commits decide.
+    unusable = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError, AttributeError)
+    with contextlib.suppress(*unusable):
         timeout = aiohttp.ClientTimeout(total=PEER_TIMEOUT_SECONDS)
         async with app.http_client.get(url, timeout=timeout) as response:
             if response.status == 200:

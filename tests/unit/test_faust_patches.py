@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from faust.transport.consumer import Consumer
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
 from intervaltree import IntervalTree
 from mode import Service
@@ -149,8 +149,8 @@ def test_a_rebalance_seek_or_a_revoke_releases_the_hold() -> None:
 
 def test_after_a_rebalance_a_partition_never_committed_is_read_from_its_start() -> None:
     """The rebalance's seek to the committed offsets leaves a partition without a commit where
-    records fetched (and dropped) during the rebalance put it; it is read from its start, a
-    committed one and a table's changelog are left to Faust."""
+    records fetched (and dropped) during the rebalance put it; it is read from its start, as
+    the broker's answer says (not Faust's cache), a committed one and a changelog left alone."""
     install_uncommitted_from_start()
     committed = {
         TP("inbound-messages", 0): 1106,
@@ -167,16 +167,14 @@ def test_after_a_rebalance_a_partition_never_committed_is_read_from_its_start() 
         from_start.extend(partitions)
 
     consumer = SimpleNamespace(
-        _read_offset=defaultdict(lambda: None),
-        _committed_offset=defaultdict(lambda: None),
-        seek_to_committed=seek_to_committed,
-        assignment=lambda: set(committed),
         _is_changelog_tp=lambda tp: tp.topic.endswith("-changelog"),
-        _thread=SimpleNamespace(seek_to_beginning=seek_to_beginning),
+        _thread=SimpleNamespace(
+            seek_to_committed=seek_to_committed, seek_to_beginning=seek_to_beginning
+        ),
     )
-    asyncio.run(Consumer.perform_seek(consumer))  # type: ignore[arg-type]
+    answer = asyncio.run(ThreadDelegateConsumer.seek_to_committed(consumer))  # type: ignore[arg-type]
+    assert answer == committed
     assert sorted((tp.topic, tp.partition) for tp in from_start) == [
         ("inbound-messages", 2),
         ("inbound-messages", 3),
     ]
-    assert consumer._committed_offset[TP("inbound-messages", 0)] == 1106
