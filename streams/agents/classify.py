@@ -106,7 +106,8 @@ class Unconfirmed:
 
     def __init__(self) -> None:
         self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
-        # message id: its event, its seen-mark, whether it changed or replied anything
+        # message id: its event, its seen-mark, whether the mark must be on the broker before
+        # any later change is made
         self.done: dict[bytes, tuple[EventT, bytes, bool]] = {}
         self.end_users: set[str] = set()
         self.rekeyed: list[Awaitable] = []
@@ -123,7 +124,7 @@ class Unconfirmed:
         for message_id, (event, seen_mark, _) in self.done.items():
             with table_writes_for(event):
                 seen_messages[message_id] = seen_mark
-        if any(not had_effects for _, _, had_effects in self.done.values()):
+        if any(mark_first for _, _, mark_first in self.done.values()):
             # Only its mark keeps a keyword message that changed nothing (a second STOP) from
             # being applied when read again after a later change: on the broker before that
             # change is made, whichever brokers lead the two changelogs.
@@ -158,8 +159,8 @@ async def classify_batch(events: Sequence[EventT]) -> None:
                     continue
                 if end_user in unconfirmed.end_users:
                     await unconfirmed.confirm()
-                had_effects = decision.reply_text is not None or decision.entry_changed
-                unconfirmed.done[message_id] = (event, str(now_ms).encode(), had_effects)
+                mark_first = could_change_later(decision)
+                unconfirmed.done[message_id] = (event, str(now_ms).encode(), mark_first)
                 unconfirmed.end_users.add(end_user)
             change = apply(decision, message)
         unconfirmed.outputs.append((message, decision, change, now_ms))
@@ -182,6 +183,17 @@ def is_remembered(decision: Decision) -> bool:
         or decision.reply_text is not None
         or decision.entry_changed
     )
+
+
+def could_change_later(decision: Decision) -> bool:
+    """Whether a message that changed nothing now could change something if read again after a
+    later change: a keyword (a second STOP, a YES while not blocked). A text flagged for review
+    with no keyword decides nothing whenever it is read; it is remembered only for its review
+    item."""
+    classification = decision.classification
+    had_effects = decision.reply_text is not None or decision.entry_changed
+    keyword = classification.intent is not Intent.NONE or classification.keyword is not None
+    return keyword and not had_effects
 
 
 def position_of(event: EventT) -> str:

@@ -15,13 +15,15 @@ user onto `outbound-messages`, and gated when it comes back in its partition.
 "After" a STOP: a send produced after the broker acknowledged an end user's STOP is rejected,
 whichever partition the carrier put the STOP on and whichever worker classifies it. Before gating
 a batch of sends (and before gating a held send again), the gate asks the broker for its end
-offsets now and waits until classify has handled every inbound message before them: every
-partition of `inbound-messages` first (a STOP keyed by something other than the end user may be
-on any of them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to
-their ends after that (known here when this worker alone classifies every `inbound-messages`
-partition, asked of the broker again otherwise). Partitions this worker classifies are waited
-for as it marks them; others by asking the worker that classifies them, or by the consumer
-group's commits (streams/runtime/handled.py). A send that reached the broker before the STOP can
+offsets and waits until classify has handled every inbound message before them: every partition
+of `inbound-messages` first (a STOP keyed by something other than the end user may be on any of
+them, and is re-keyed from there), then the sends' partitions of `inbound-by-user`, to their
+ends after that (known here when this worker alone classifies every `inbound-messages`
+partition, asked of the broker again otherwise). The request is begun once the sends were read:
+for sends read while the batch before them is gated, at that point, so that the broker's answer
+does not hold up their batch. Partitions this worker classifies are waited for as it marks them;
+others by asking the worker that classifies them, or by the consumer group's commits
+(streams/runtime/handled.py). A send that reached the broker before the STOP can
 still go out: it was asked for first.
 """
 
@@ -31,6 +33,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Sequence
+from functools import partial
 
 from faust.types import EventT
 
@@ -52,13 +55,14 @@ from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
-from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
+from optout.streams.runtime.assignment import assignment
+from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for, waiting
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.runtime.handled import wait_for_inbound
-from optout.streams.runtime.partition_stores import get_in_partition
+from optout.streams.runtime.handled import InboundEnds, ask_inbound_ends, wait_for_inbound
+from optout.streams.runtime.partition_stores import get_in_partition, put_in_partition
 from optout.streams.runtime.pruning import Pruner
 from optout.streams.sinks.http_delivery import hand_back
-from optout.streams.topics import REJECTED_SENDS_CHANGELOG_TOPIC
+from optout.streams.topics import OUTBOUND_TOPIC, REJECTED_SENDS_CHANGELOG_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
 from optout.tables.settings import quiet_hours_of, settings_for, settings_read
@@ -75,13 +79,22 @@ rejected_pruner = Pruner(rejected_sends, config.dedupe_retention_s, config.prune
 @app.agent(outbound_topic)
 async def gate(stream):  # type: ignore[no-untyped-def]
     await settings_read()  # a number's scope and its brand's quiet hours, before its sends
+    ahead: InboundEnds | None = None
     async for events in batches(stream):
-        await handle_in_full(gate_batch, events, "gate")
+        asked = ahead if ahead is not None and ahead.cover(events) else None
+        # Sends read already wait for the next batch: ask for their ends now, while this batch
+        # is gated, not after it (the broker's answer is most of a batch's time otherwise).
+        ahead = None
+        if waiting(stream):
+            ahead = ask_inbound_ends(assignment.read_offsets(OUTBOUND_TOPIC))
+        await handle_in_full(partial(gate_batch, asked=asked), events, "gate")
 
 
-async def gate_batch(events: Sequence[EventT]) -> None:
+async def gate_batch(events: Sequence[EventT], asked: InboundEnds | None = None) -> None:
+    """Gate `events` once classify has handled the inbound messages that were on the broker when
+    they had been read (`asked`, if a request was begun then, or one begun now)."""
     try:
-        await wait_for_inbound({event.message.partition for event in events})
+        await wait_for_inbound({event.message.partition for event in events}, asked)
     except RebalanceUnderWay as exc:
         log.info("%d sends put back on their topic, to be gated after it: %s", len(events), exc)
         await asyncio.gather(*(hand_back(event) for event in events))
@@ -124,9 +137,10 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
         result = send_result_serde.encode(
             send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
         )
-        with table_writes_for(event):
-            rejected_sends[send_id] = b"%d %b" % (now_ms, result)
-        return await produce(send_results_topic, key, result)
+        remembered = await put_in_partition(
+            rejected_sends, event.message.partition, send_id, b"%d %b" % (now_ms, result)
+        )
+        return asyncio.gather(remembered, await produce(send_results_topic, key, result))
     held = {
         "kind": "SEND",
         "attempts": 0,

@@ -8,6 +8,8 @@ aiokafka changes the assignment, to the end of table recovery) every call asks a
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
 
@@ -50,6 +52,12 @@ class Assignment:
             return app.consumer.highwater(tp)
         except (AssertionError, ConsumerNotStarted):  # aiokafka: "Partition is not assigned"
             return None
+
+    def read_offsets(self, topic: str) -> dict[TP, int]:
+        """The offset of the last record of each partition of `topic` that the worker's consumer
+        has handed to its agents."""
+        read = cast(Any, app.consumer)._read_offset
+        return {tp: offset for tp, offset in list(read.items()) if tp.topic == topic and offset}
 
     def _settled(self) -> bool:
         """No rebalance under way, and the ones kept are from the last one that ended."""

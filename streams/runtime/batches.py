@@ -56,6 +56,7 @@ __all__ = [
     "in_order",
     "next_offset_to_process",
     "table_writes_for",
+    "waiting",
 ]
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,11 @@ async def batches(stream: StreamT) -> AsyncIterator[Sequence[EventT]]:
             yield events
         for event in events:
             event.ack()
+
+
+def waiting(stream: StreamT) -> int:
+    """How many events have arrived for the agent and wait for `batches` to take them."""
+    return cast(Any, stream.channel).queue.qsize()
 
 
 def _current(event: EventT) -> bool:

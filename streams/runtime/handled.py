@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from faust.types import TP, EventT, RecordMetadata
 
@@ -26,8 +26,10 @@ from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 
 __all__ = [
     "HandledOffsets",
+    "InboundEnds",
     "REMOTE_POLL_SECONDS",
     "WAIT_WARNING_SECONDS",
+    "ask_inbound_ends",
     "classified",
     "wait_for_inbound",
 ]
@@ -120,14 +122,50 @@ async def remote_progress(tps: Sequence[TP]) -> dict[TP, int]:
 classified = HandledOffsets("classify")
 
 
-async def wait_for_inbound(partitions: set[int]) -> None:
-    """Wait until classify has handled every inbound message on the broker now that may be from
-    an end user of `partitions`: all of `inbound-messages`, then those partitions of
-    `inbound-by-user` as they are once that is done (re-keyed messages included)."""
-    inbound = [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
+class InboundEnds(NamedTuple):
+    """The broker's inbound end offsets, asked once the records in `read` had been read: what a
+    batch of those records may wait for (`wait_for_inbound`), whenever that batch is taken."""
+
+    read: dict[TP, int]  # per partition, the offset of the last record read before asking
+    all_here: int | None  # classified.all_local when asked
+    ends: asyncio.Future[dict[TP, int]]
+
+    def cover(self, events: Sequence[EventT]) -> bool:
+        """Whether every one of `events` had been read when these ends were asked for."""
+        read = self.read
+        return all(event.message.offset <= read.get(event.message.tp, -1) for event in events)
+
+
+def inbound_partitions() -> list[TP]:
+    return [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
+
+
+def ask_inbound_ends(read: dict[TP, int]) -> InboundEnds:
+    """Ask the broker for every inbound partition's end offset now, without waiting for it, on
+    behalf of the records in `read` (already read)."""
+    inbound = inbound_partitions()
+    every = inbound + [TP(REKEYED_INBOUND_TOPIC, p) for p in range(config.partitions)]
+    ends = asyncio.ensure_future(broker_ends.ends(every))
+    ends.add_done_callback(lambda done: done.cancelled() or done.exception())  # maybe unused
+    return InboundEnds(read, classified.all_local(inbound), ends)
+
+
+async def wait_for_inbound(partitions: set[int], asked: InboundEnds | None = None) -> None:
+    """Wait until classify has handled every inbound message on the broker now (or when `asked`
+    was asked, after the records waiting were read) that may be from an end user of
+    `partitions`: all of `inbound-messages`, then those partitions of `inbound-by-user` as they
+    are once that is done (re-keyed messages included)."""
+    inbound = inbound_partitions()
     rekeyed = [TP(REKEYED_INBOUND_TOPIC, p) for p in sorted(partitions)]
-    all_here = classified.all_local(inbound)
-    ends = await broker_ends.ends(inbound + rekeyed)
+    if asked is not None:
+        try:
+            all_here, ends = asked.all_here, await asked.ends
+        except Exception as exc:  # noqa: BLE001 - that request failed; this one may not
+            log.info("inbound ends asked ahead failed (%s); asking again", exc)
+            asked = None
+    if asked is None:
+        all_here = classified.all_local(inbound)
+        ends = await broker_ends.ends(inbound + rekeyed)
     await classified.wait_for({tp: ends[tp] for tp in inbound})
     if all_here is not None and all_here == classified.all_local(inbound):
         # Classified here all along: what was re-keyed from them is known here; no second

@@ -194,3 +194,12 @@ def test_a_flagged_message_whose_review_was_decided_is_not_reopened(
     monkeypatch.setattr(classify, "review_items", {})
     run(inbound("m-17", "I'll stop by later"))
     assert "send consent-review" in steps
+
+
+def test_a_flagged_text_without_a_keyword_is_marked_seen_without_waiting_for_the_broker(
+    steps: list[str],
+) -> None:
+    # Read again after any change it decides nothing, so its mark need not be on the broker
+    # first; a second STOP's must (the test above).
+    run(inbound("m-18", "I'll stop by the store later"))
+    assert steps == ["send customer-webhook", "send consent-review", "seen m-18"], steps

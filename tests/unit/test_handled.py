@@ -6,12 +6,14 @@ import asyncio
 from typing import Any, cast
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from faust.types import TP, RecordMetadata
 
 from optout.streams.agents import gate
-from optout.streams.app import app
+from optout.streams.app import app, config
 from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime import handled
+from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.handled import HandledOffsets
 
 INBOUND = [TP("inbound-messages", p) for p in range(4)]
@@ -82,7 +84,7 @@ def test_a_gate_batch_cut_short_by_a_rebalance_puts_its_sends_back(
 ) -> None:
     handed_back: list[object] = []
 
-    async def rebalancing(partitions: set[int]) -> None:
+    async def rebalancing(partitions: set[int], asked: object) -> None:
         raise RebalanceUnderWay("a rebalance began")
 
     async def hand_back(event: object) -> None:
@@ -93,3 +95,53 @@ def test_a_gate_batch_cut_short_by_a_rebalance_puts_its_sends_back(
     events = [Event(TP("outbound-messages", 1), n) for n in range(3)]
     asyncio.run(gate.gate_batch(events))  # type: ignore[arg-type]
     assert handed_back == events
+
+
+def test_ends_asked_ahead_serve_only_the_sends_read_before_they_were_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sends, other = TP("outbound-messages", 1), TP("outbound-messages", 2)
+    read = {sends: 41, TP("inbound-messages", 1): 7}
+    monkeypatch.setattr(cast(Any, app.consumer), "_read_offset", read)
+    asked_for: list[set[TP]] = []
+
+    async def ends(tps: list[TP]) -> dict[TP, int]:
+        asked_for.append(set(tps))
+        return {tp: 0 for tp in tps}
+
+    monkeypatch.setattr(handled.broker_ends, "ends", ends)
+
+    async def scenario() -> None:
+        ahead = handled.ask_inbound_ends(assignment.read_offsets("outbound-messages"))
+        assert ahead.read == {sends: 41}
+        assert ahead.cover([Event(sends, 40), Event(sends, 41)])  # type: ignore[list-item]
+        assert not ahead.cover([Event(sends, 41), Event(sends, 42)])  # type: ignore[list-item]
+        assert not ahead.cover([Event(other, 0)])  # type: ignore[list-item]
+        await ahead.ends
+        # Every inbound partition and every partition a send may be re-keyed to.
+        assert asked_for == [{TP(t, p) for t in handled_topics for p in range(config.partitions)}]
+
+    handled_topics = ("inbound-messages", "inbound-by-user")
+    asyncio.run(scenario())
+
+
+def test_a_batch_whose_ends_asked_ahead_failed_asks_the_broker_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sizes: list[int] = []
+
+    async def ends(tps: list[TP]) -> dict[TP, int]:
+        sizes.append(len(tps))
+        return {tp: 0 for tp in tps}
+
+    monkeypatch.setattr(handled.broker_ends, "ends", ends)
+
+    async def scenario() -> None:
+        failed: asyncio.Future[dict[TP, int]] = asyncio.get_running_loop().create_future()
+        failed.set_exception(KafkaConnectionError("broker gone"))
+        await handled.wait_for_inbound({1}, handled.InboundEnds({}, None, failed))
+
+    asyncio.run(scenario())
+    # Every inbound-messages partition and the send's inbound-by-user one; then that one again
+    # (no worker here classifies every inbound partition).
+    assert sizes == [config.partitions + 1, 1]
