@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
@@ -158,10 +158,24 @@ async def ensure_topics(
     compacted where they must be, the consent records kept `consent_retention_ms`, with
     `configs` besides.
 
-    Retries with backoff while the broker is unreachable, saying so each time, for
-    `wait_seconds` (0: until it answers).
+    Retries with backoff while the broker is unreachable, or has topics to create and fewer
+    brokers than `replication_factor`, saying so each time, for `wait_seconds` (0: until it is
+    ready).
     """
-    admin = await _connect_admin(bootstrap, wait_seconds)
+    names = list(names)
+
+    async def ready(admin: AIOKafkaAdminClient) -> None:
+        await _controller_ready(admin)
+        registered = len(admin._client.cluster.brokers())  # noqa: SLF001 - as _controller_ready
+        if registered < replication_factor and not set(names) <= set(await admin.list_topics()):
+            # Faust's own topics (its leader topic, the tables' changelogs) are created next, at
+            # this replication factor too: a worker that went on crashed then.
+            raise KafkaConnectionError(
+                f"{registered} of the {replication_factor} brokers that topics to create are "
+                "replicated to are up"
+            )
+
+    admin = await _connect_admin(bootstrap, wait_seconds, ready)
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -210,14 +224,18 @@ async def _controller_ready(admin: AIOKafkaAdminClient) -> None:
         raise KafkaConnectionError("its controller is not up yet")
 
 
-async def _connect_admin(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
+async def _connect_admin(
+    bootstrap: str,
+    wait_seconds: float,
+    ready: Callable[[AIOKafkaAdminClient], Awaitable[None]] = _controller_ready,
+) -> AIOKafkaAdminClient:
     deadline = time.monotonic() + wait_seconds if wait_seconds else float("inf")
     delay = 0.5
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         try:
             await admin.start()
-            await _controller_ready(admin)
+            await ready(admin)
             return admin
         except KafkaConnectionError as exc:
             await admin.close()

@@ -3,13 +3,18 @@ and proceeds once the broker is up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
-from tests.support import Stack, eventually
+from tests.support import ON_KAFKA, Stack, eventually
+from tests.support.brokers import OwnKafka
 
 pytestmark = pytest.mark.e2e
 
@@ -39,4 +44,39 @@ def test_a_worker_waits_for_a_broker_that_comes_up_later(late_broker: Stack) -> 
 
     time.sleep(1)
     stack.broker.start()
+    stack.wait_ready()
+
+
+async def registered_brokers(bootstrap: str) -> int | None:
+    """How many brokers the cluster describes; None when the node asked did not answer."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        return len((await admin.describe_cluster())["brokers"])
+    except KafkaError:
+        return None
+    finally:
+        await admin.close()
+
+
+@pytest.mark.skipif(not ON_KAFKA, reason="a replicated cluster only: `make test-kafka`")
+def test_a_worker_waits_for_as_many_brokers_as_its_topics_replicas(late_broker: Stack) -> None:
+    # A cluster still starting registers its brokers one by one: a worker that created its
+    # topics with two of three up crashed (InvalidReplicationFactorError, CI, once).
+    stack = late_broker
+    cluster = cast(OwnKafka, stack.broker).cluster
+    stack.broker.start()
+    cluster.kill_node(3)
+    eventually(
+        lambda: asyncio.run(registered_brokers(stack.broker.bootstrap)) == 2,
+        what="the cluster to drop the killed node",
+        timeout=60,
+    )
+    stack.worker = stack.spawn_worker(stack.web_port, "worker")
+    eventually(
+        lambda: "2 of the 3 brokers" in stack.worker_log_text(),
+        what="the worker to say it waits for a third broker",
+    )
+    assert stack.worker.poll() is None, "the worker gave up"
+    cluster.start_node(3)
     stack.wait_ready()
