@@ -22,6 +22,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.handled import classified, wait_for_inbound
+from optout.streams.runtime.partition_stores import get_in_partition
 from optout.streams.topics import (
     BLOCKLIST_CHANGELOG_TOPIC,
     BLOCKLIST_COMMANDS_TOPIC,
@@ -53,8 +54,11 @@ blocklist = bytes_table("blocklist", BLOCKLIST_CHANGELOG_TOPIC)
 
 
 def entry_in(scope: str, end_user_number: str) -> Record | None:
-    """The end user's entry in a scope (read in the end user's partition)."""
-    value = blocklist.get(pair_key(scope_id(scope), end_user_number))
+    """The end user's entry in a scope, read in this worker's store of the end user's partition
+    (where classify and manage write it; straight from RocksDB, as Faust's table would read it
+    twice and cost the gate about a tenth of its throughput)."""
+    partition = end_user_partition(end_user_number, config.partitions)
+    value = get_in_partition(blocklist, partition, pair_key(scope_id(scope), end_user_number))
     return None if value is None else blocklist_entry_serde.decode(value)
 
 

@@ -56,7 +56,7 @@ from optout.streams.metrics import SENDS
 from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.assignment import assignment
-from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for, waiting
+from optout.streams.runtime.batches import batches, handle_in_full, waiting
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import InboundEnds, ask_inbound_ends, wait_for_inbound
 from optout.streams.runtime.partition_stores import get_in_partition, put_in_partition
@@ -125,8 +125,7 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     if rejected is not None:
         log.info("send %s was rejected before; its result is said again", send["message_id"])
         return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])
-    with table_writes_for(event):
-        consent = consent_for(send["from_number"], send["to_number"], settings)
+    consent = consent_for(send["from_number"], send["to_number"], settings)
     verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
     SENDS.labels(verdict.action).inc()
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],

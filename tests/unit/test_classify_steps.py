@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -47,11 +48,12 @@ class FakeEvent:
 
 
 class Recording(dict):
-    """A table that notes each write in the shared step log."""
+    """A table that notes each write in the shared step log; one store for every partition."""
 
     def __init__(self, name: str, steps: list[str]) -> None:
         super().__init__()
         self.name, self.steps = name, steps
+        self.data = SimpleNamespace(_db_for_partition=lambda partition: self)
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.steps.append(f"{self.name} {key.decode()}")
