@@ -82,13 +82,11 @@ async def gate(stream):  # type: ignore[no-untyped-def]
     ahead: InboundEnds | None = None
     async for events in batches(stream):
         asked = ahead if ahead is not None and ahead.cover(events) else None
-        # Sends read already wait for the next batches: ask for their ends now, while this batch
-        # is gated, not after it (the broker's answer is most of a batch's time otherwise). One
-        # answer serves every batch of sends read before it was asked.
+        # Sends read already wait for the next batch: ask for their ends now, while this batch
+        # is gated, not after it (the broker's answer is most of a batch's time otherwise).
+        ahead = None
         if waiting(stream):
-            read = assignment.read_offsets(OUTBOUND_TOPIC)
-            if ahead is None or not ahead.still_serve(read):
-                ahead = ask_inbound_ends(read)
+            ahead = ask_inbound_ends(assignment.read_offsets(OUTBOUND_TOPIC))
         await handle_in_full(partial(gate_batch, asked=asked), events, "gate")
 
 

@@ -135,15 +135,6 @@ class InboundEnds(NamedTuple):
         read = self.read
         return all(event.message.offset <= read.get(event.message.tp, -1) for event in events)
 
-    def still_serve(self, read: Mapping[TP, int]) -> bool:
-        """Whether the records read by now (`read`, as `ask_inbound_ends` takes it) had all
-        been read when these ends were asked for, and the request has not failed: no need to
-        ask again for them."""
-        if self.ends.done() and (self.ends.cancelled() or self.ends.exception() is not None):
-            return False
-        asked = self.read
-        return all(offset <= asked.get(tp, -1) for tp, offset in read.items())
-
 
 def inbound_partitions() -> list[TP]:
     return [TP(INBOUND_TOPIC, p) for p in range(config.partitions)]
