@@ -121,11 +121,14 @@ def bytes_table(name: str, changelog: str) -> TableT:
     )
 
 
-async def produce(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
+async def produce(
+    topic: faust.TopicT, key: bytes, value: bytes, partition: int | None = None
+) -> Awaitable[RecordMetadata]:
     """Hand a record to the producer; returns the broker's acknowledgement, to await later.
     The hot path calls the producer directly: Faust's `topic.send` adds futures, callbacks and
-    sensors per record."""
-    return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
+    sensors per record. `partition`: the key's under Kafka's default partitioner, when the
+    caller has it (`end_user_partition` caches it; aiokafka hashes every key again)."""
+    return await app.producer.send(topic.get_topic_name(), key, value, partition, None, None)
 
 
 rekeyed_inbound_topic = raw_topic(topics.REKEYED_INBOUND_TOPIC)

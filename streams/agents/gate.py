@@ -53,7 +53,7 @@ from optout.streams.app import (
 )
 from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.metrics import SENDS
-from optout.streams.rules.gate import ALLOW, REJECT, gate_verdict, send_result
+from optout.streams.rules.gate import ALLOW, HOLD, REJECT, gate_verdict, send_result
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import batches, handle_in_full, waiting
@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 # Send id -> b"<epoch ms> <the encoded REJECTED result>".
 rejected_sends = bytes_table("rejected-sends", REJECTED_SENDS_CHANGELOG_TOPIC)
 rejected_pruner = Pruner(rejected_sends, config.dedupe_retention_s, config.prune_interval_s)
+SENDS_BY_ACTION = {action: SENDS.labels(action) for action in (ALLOW, REJECT, HOLD)}
 
 
 @app.agent(outbound_topic)
@@ -106,11 +107,14 @@ async def gate_batch(events: Sequence[EventT], asked: InboundEnds | None = None)
         except DecodeError as exc:
             await send_to_dead_letters(event, str(exc))
             continue
-        end_user = send["to_number"]
-        if event.message.partition != end_user_partition(end_user, config.partitions):
-            acks.append(await produce(outbound_topic, end_user_key(end_user), event.value))
+        to = send["to_number"]
+        partition = end_user_partition(to, config.partitions)
+        if event.message.partition != partition:
+            acks.append(await produce(outbound_topic, end_user_key(to), event.value, partition))
             continue
         acks.append(await gate_send(event, send, event.value))
+    if acks:
+        await app.producer.flush()  # sent now, not after the producer's linger
     for ack in acks:
         await ack  # every result, hand-over and hold is on the broker before the batch is acked
     rejected_pruner.prune(events[-1])
@@ -121,25 +125,26 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     now_ms = int(time.time() * 1000)
     settings = settings_for(send["from_number"])
     key, send_id = end_user_key(send["to_number"]), send["message_id"].encode()
-    rejected = get_in_partition(rejected_sends, event.message.partition, send_id)
+    partition = end_user_partition(send["to_number"], config.partitions)
+    rejected = get_in_partition(rejected_sends, partition, send_id)
     if rejected is not None:
         log.info("send %s was rejected before; its result is said again", send["message_id"])
-        return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])
+        return await produce(send_results_topic, key, rejected.split(b" ", 1)[1], partition)
     consent = consent_for(send["from_number"], send["to_number"], settings)
     verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
-    SENDS.labels(verdict.action).inc()
+    SENDS_BY_ACTION[verdict.action].inc()
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
              send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
     if verdict.action == ALLOW:
-        return await produce(carrier_sends_topic, key, payload)
+        return await produce(carrier_sends_topic, key, payload, partition)
     if verdict.action == REJECT:
         result = send_result_serde.encode(
             send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
         )
         remembered = await put_in_partition(
-            rejected_sends, event.message.partition, send_id, b"%d %b" % (now_ms, result)
+            rejected_sends, partition, send_id, b"%d %b" % (now_ms, result)
         )
-        return asyncio.gather(remembered, await produce(send_results_topic, key, result))
+        return asyncio.gather(remembered, await produce(send_results_topic, key, result, partition))
     held = {
         "kind": "SEND",
         "attempts": 0,
@@ -148,4 +153,4 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
         "first_attempt_at": now_ms,
         "last_error": verdict.reason,
     }
-    return await produce(held_sends_topic, key, retry_serde.encode(held))
+    return await produce(held_sends_topic, key, retry_serde.encode(held), partition)
