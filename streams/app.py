@@ -16,6 +16,7 @@ from optout.schemas import AvroSerde
 from optout.schemas.registry import SchemaRegistry
 from optout.streams import topics
 from optout.streams.config import Config
+from optout.streams.rules.partitioning import default_partitioner
 
 __all__ = [
     "ROCKSDICT",
@@ -87,6 +88,7 @@ app = faust.App(
     broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
     producer_acks=-1,
     producer_linger=config.producer_linger,
+    producer_partitioner=default_partitioner,
     table_standby_replicas=config.standby_replicas,
     consumer_max_fetch_size=config.consumer_max_fetch_bytes,
     autodiscover=False,
@@ -121,14 +123,11 @@ def bytes_table(name: str, changelog: str) -> TableT:
     )
 
 
-async def produce(
-    topic: faust.TopicT, key: bytes, value: bytes, partition: int | None = None
-) -> Awaitable[RecordMetadata]:
+async def produce(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
     """Hand a record to the producer; returns the broker's acknowledgement, to await later.
     The hot path calls the producer directly: Faust's `topic.send` adds futures, callbacks and
-    sensors per record. `partition`: the key's under Kafka's default partitioner, when the
-    caller has it (`end_user_partition` caches it; aiokafka hashes every key again)."""
-    return await app.producer.send(topic.get_topic_name(), key, value, partition, None, None)
+    sensors per record."""
+    return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
 
 rekeyed_inbound_topic = raw_topic(topics.REKEYED_INBOUND_TOPIC)

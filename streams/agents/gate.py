@@ -107,14 +107,11 @@ async def gate_batch(events: Sequence[EventT], asked: InboundEnds | None = None)
         except DecodeError as exc:
             await send_to_dead_letters(event, str(exc))
             continue
-        to = send["to_number"]
-        partition = end_user_partition(to, config.partitions)
-        if event.message.partition != partition:
-            acks.append(await produce(outbound_topic, end_user_key(to), event.value, partition))
+        end_user = send["to_number"]
+        if event.message.partition != end_user_partition(end_user, config.partitions):
+            acks.append(await produce(outbound_topic, end_user_key(end_user), event.value))
             continue
         acks.append(await gate_send(event, send, event.value))
-    if acks:
-        await app.producer.flush()  # sent now, not after the producer's linger
     for ack in acks:
         await ack  # every result, hand-over and hold is on the broker before the batch is acked
     rejected_pruner.prune(events[-1])
@@ -125,26 +122,25 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     now_ms = int(time.time() * 1000)
     settings = settings_for(send["from_number"])
     key, send_id = end_user_key(send["to_number"]), send["message_id"].encode()
-    partition = end_user_partition(send["to_number"], config.partitions)
-    rejected = get_in_partition(rejected_sends, partition, send_id)
+    rejected = get_in_partition(rejected_sends, event.message.partition, send_id)
     if rejected is not None:
         log.info("send %s was rejected before; its result is said again", send["message_id"])
-        return await produce(send_results_topic, key, rejected.split(b" ", 1)[1], partition)
+        return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])
     consent = consent_for(send["from_number"], send["to_number"], settings)
     verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
     SENDS_BY_ACTION[verdict.action].inc()
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
              send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
     if verdict.action == ALLOW:
-        return await produce(carrier_sends_topic, key, payload, partition)
+        return await produce(carrier_sends_topic, key, payload)
     if verdict.action == REJECT:
         result = send_result_serde.encode(
             send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)
         )
         remembered = await put_in_partition(
-            rejected_sends, partition, send_id, b"%d %b" % (now_ms, result)
+            rejected_sends, event.message.partition, send_id, b"%d %b" % (now_ms, result)
         )
-        return asyncio.gather(remembered, await produce(send_results_topic, key, result, partition))
+        return asyncio.gather(remembered, await produce(send_results_topic, key, result))
     held = {
         "kind": "SEND",
         "attempts": 0,
@@ -153,4 +149,4 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
         "first_attempt_at": now_ms,
         "last_error": verdict.reason,
     }
-    return await produce(held_sends_topic, key, retry_serde.encode(held), partition)
+    return await produce(held_sends_topic, key, retry_serde.encode(held))

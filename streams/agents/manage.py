@@ -5,9 +5,7 @@ list, so this worker owns the same end users as the classify agent. Each change 
 command's consent scope (the number's, when it names none), written to the table and the audit
 history, and published as an opt-out event with source `manual`, reason and actor. A command
 whose numbers are not E.164 (or whose scope is malformed) is not applied: it is dead-lettered
-with the reason, whoever produced it. One in another partition (its producer keyed it by
-something else) is re-keyed by the end user and applied when it comes back in the end user's
-partition, where the gate and lookups read. A removal lifts every block that speaks for the end user
+with the reason, whoever produced it. A removal lifts every block that speaks for the end user
 at a number now in the scope (rules/decide.py): the own entries it lifts are written and
 recorded in their history too, under the one opt-out event of the scope.
 """
@@ -20,9 +18,8 @@ import time
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.app import app, config, optout_event_serde, optout_events_topic, produce
+from optout.streams.app import app, optout_event_serde, optout_events_topic
 from optout.streams.rules.decide import consent_event, decide_manual
-from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.validate import command_problems
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -52,10 +49,6 @@ async def apply_command(event: EventT) -> None:
         await send_to_dead_letters(event, "invalid block-list command: " + "; ".join(problems))
         return
     business, end_user = command["business_number"], command["end_user_number"]
-    if event.message.partition != end_user_partition(end_user, config.partitions):
-        await (await produce(blocklist_commands_topic, end_user_key(end_user), event.value))
-        log.info("command %s re-keyed to its end user's partition", command["command_id"])
-        return
     decided = decide_manual(
         command,
         settings_for(business),

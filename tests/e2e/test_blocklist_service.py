@@ -17,9 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from optout.schemas import AvroSerde
-from optout.streams.app import config
 from optout.streams.embedded.broker import free_port
-from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.web.openapi import REPLICA_PATHS
 from optout.tables.client.blocklist_reader import BlocklistReader
 from tests.support import (
@@ -29,7 +27,6 @@ from tests.support import (
     blocked,
     events_for,
     eventually,
-    send_results_for,
     settle_and_assert_once,
 )
 
@@ -326,27 +323,3 @@ def test_a_command_with_a_malformed_number_is_dead_lettered_with_the_reason_not_
     assert f"invalid number: end_user_number {user + chr(10)!r}" in dead["reason"]
     events = stack.read_topic("optout-events", "optout_event")
     assert not [e for e in events if e["message_id"] == "cmd-nl-1"]
-
-
-def test_a_command_on_another_partition_is_applied_in_its_end_users(stack: Stack) -> None:
-    """A producer that keys commands by something else: the command is applied where the gate
-    and lookups read the end user's entries, not in the partition it arrived on."""
-    number, user = "+13025550193", "+14065550195"
-    elsewhere = (end_user_partition(user, config.partitions) + 1) % config.partitions
-    command = {
-        "command_id": "cmd-elsewhere-1", "action": "OPT_OUT", "business_number": number,
-        "end_user_number": user, "scope": None, "reason": "by email", "actor": "support",
-        "source": None, "requested_at": int(time.time() * 1000),
-    }  # fmt: skip
-    value = AvroSerde("blocklist_command", "blocklist-commands").encode(command)
-    stack.produce("blocklist-commands", value, key=b"ticket-77", partition=elsewhere)
-    eventually(lambda: events_for(stack, user), what="the command's opt-out event")
-    assert blocked(stack, number, user)
-    body = {"from": number, "to": user, "text": "Sale!", "message_id": "send-elsewhere-1"}
-    status, answer = stack.http("POST", "/v1/messages", body, AUTH)
-    assert status == 202, answer
-    (result,) = eventually(
-        lambda: [r for r in send_results_for(stack, user) if r["message_id"] == "send-elsewhere-1"],
-        what="the send's result",
-    )
-    assert result["status"] == "REJECTED" and result["blocked_by"] == "cmd-elsewhere-1", result

@@ -166,22 +166,14 @@ class Stack:
     def run(self, coroutine: Any, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | None = None,
-        partition: int | None = None,
-    ) -> None:
-        self.run(self._produce(topic, value, key, partition))
+    def produce(self, topic: str, value: bytes | None, key: bytes | None = None) -> None:
+        self.run(self._produce(topic, value, key))
 
-    async def _produce(
-        self, topic: str, value: bytes | None, key: bytes | None, partition: int | None
-    ) -> None:
+    async def _produce(self, topic: str, value: bytes | None, key: bytes | None) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all")
         await producer.start()
         try:
-            await producer.send_and_wait(topic, value, key=key, partition=partition)
+            await producer.send_and_wait(topic, value, key=key)
         finally:
             await producer.stop()
 

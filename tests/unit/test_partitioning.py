@@ -24,3 +24,14 @@ def test_the_partition_is_the_one_a_producer_keyed_by_the_number_picks() -> None
         for number in numbers:
             picked = DefaultPartitioner()(number.encode(), every, every)
             assert partitioning.end_user_partition(number, partitions) == picked, number
+
+
+def test_the_producers_partitioner_picks_as_aiokafkas_does() -> None:
+    rng = random.Random(5)
+    keys = [rng.randbytes(rng.randrange(0, 30)) for _ in range(2000)]
+    for partitions in (1, 4, 7, 12):
+        every = list(range(partitions))
+        for key in keys + keys:  # the second time from the cache
+            picked = DefaultPartitioner()(key, every, every)
+            assert partitioning.default_partitioner(key, every, every) == picked, key
+        assert partitioning.default_partitioner(None, every, every[:1]) == 0
