@@ -7,7 +7,8 @@ bytes of a topic, a table and a lookup route are always the same ('+12125550100|
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import faust
 from faust.types import RecordMetadata, TableT
@@ -27,6 +28,7 @@ __all__ = [
     "compliance_alerts_topic",
     "consent_review_topic",
     "config",
+    "current_transaction",
     "dead_letter_serde",
     "dead_letter_topic",
     "delivery_result_serde",
@@ -123,10 +125,24 @@ def bytes_table(name: str, changelog: str) -> TableT:
     )
 
 
-async def produce(topic: faust.TopicT, key: bytes, value: bytes) -> Awaitable[RecordMetadata]:
+class Transaction(Protocol):
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> Any: ...
+
+
+# Where `produce` sends instead of the app's producer: the current Kafka transaction, if any
+# (exactly-once: streams/runtime/transactions.py sets it).
+current_transaction: ContextVar[Transaction | None] = ContextVar("transaction", default=None)
+
+
+async def produce(
+    topic: faust.TopicT, key: bytes | None, value: bytes
+) -> Awaitable[RecordMetadata]:
     """Hand a record to the producer; returns the broker's acknowledgement, to await later.
     The hot path calls the producer directly: Faust's `topic.send` adds futures, callbacks and
-    sensors per record."""
+    sensors per record. Inside a transaction (exactly-once) the record goes in it."""
+    transaction = current_transaction.get()
+    if transaction is not None:
+        return await transaction.send(topic.get_topic_name(), key, value)
     return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
 

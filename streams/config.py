@@ -198,6 +198,12 @@ class Config:
     admin_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_ADMIN_TOKENS"))
     lookup_tokens: dict[str, str] = field(default_factory=lambda: _tokens("OPTOUT_LOOKUP_TOKENS"))
     lookups_need_token: bool = field(default_factory=lambda: _flag("OPTOUT_LOOKUPS_REQUIRE_TOKEN"))
+    # "exactly_once": on Apache Kafka, classify commits what it makes of a batch and the batch's
+    # offsets in Kafka transactions, and the worker reads committed records only
+    # (streams/runtime/transactions.py). The embedded broker has no transactions.
+    processing_guarantee: str = field(
+        default_factory=lambda: _env("OPTOUT_PROCESSING_GUARANTEE", "at_least_once")
+    )
     # Set by `optout up`/`worker` when they start the embedded broker (and by tests that do).
     embedded_broker: bool = field(default_factory=lambda: _flag("OPTOUT_EMBEDDED_BROKER"))
     # The worker's event loop: uvloop (7,544 against 6,780 events/s with asyncio's, same
@@ -205,6 +211,10 @@ class Config:
     event_loop: str = field(default_factory=lambda: _env("OPTOUT_EVENT_LOOP", "uvloop"))
     log_level: str = field(default_factory=lambda: _env("OPTOUT_LOG_LEVEL", "info"))
     log_format: str = field(default_factory=lambda: _env("OPTOUT_LOG_FORMAT", "text"))
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.processing_guarantee == "exactly_once"
 
     @property
     def group_id(self) -> str:

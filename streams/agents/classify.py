@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
@@ -63,6 +63,13 @@ from optout.streams.runtime.batches import batches, handle_in_full, table_writes
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import classified
 from optout.streams.runtime.pruning import Pruner
+from optout.streams.runtime.read_committed import skipped
+from optout.streams.runtime.transactions import (
+    BatchTransactions,
+    SourceTransactions,
+    Transaction,
+    in_transaction_of,
+)
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
 from optout.tables.history import record_change
@@ -89,6 +96,14 @@ log = logging.getLogger(__name__)
 # the time it was handled, forgotten after the retention.
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
+# Exactly-once (streams/runtime/transactions.py): each batch's records, table changes and offsets
+# committed in one transaction per source partition.
+transactions = (
+    SourceTransactions("classify", inbound_topics.topics, config) if config.exactly_once else None
+)
+if transactions is not None:
+    app.on_partitions_revoked.connect(transactions.on_revoked)
+    app.on_partitions_assigned.connect(transactions.on_assigned)
 
 
 @app.agent(inbound_topics)
@@ -104,8 +119,9 @@ class Unconfirmed:
     """Messages decided, with their table changes written, whose records are not yet on the
     broker; and records re-keyed to their end user's partition, not yet acknowledged."""
 
-    def __init__(self) -> None:
-        self.outputs: list[tuple[Record, Decision, Record | None, int]] = []
+    def __init__(self, batch: BatchTransactions | None = None) -> None:
+        self.batch = batch
+        self.outputs: list[tuple[Transaction | None, Record, Decision, Record | None, int]] = []
         # message id: its event, its seen-mark, whether the mark must be on the broker before
         # any later change is made
         self.done: dict[bytes, tuple[EventT, bytes, bool]] = {}
@@ -115,14 +131,17 @@ class Unconfirmed:
     async def confirm(self) -> None:
         """Send the messages' records once their table changes are on the broker, wait for the
         broker, then remember the ids of the keyword messages."""
-        if any(d.entry_changed or change is not None for _, d, change, _ in self.outputs):
+        if any(d.entry_changed or change is not None for _, _, d, change, _ in self.outputs):
             # A block is on the broker, for a worker taking over, before its confirmation is sent.
             await app.producer.flush()
-        acks = [ack for output in self.outputs for ack in await send_outputs(*output)]
+        acks = []
+        for transaction, message, decision, change, now_ms in self.outputs:
+            with in_transaction_of(transaction):
+                acks += await send_outputs(message, decision, change, now_ms)
         await asyncio.gather(*acks)
         classified.note_rekeyed(await asyncio.gather(*self.rekeyed))
         for message_id, (event, seen_mark, _) in self.done.items():
-            with table_writes_for(event):
+            with table_writes_for(event), in_transaction_of(self.transaction_of(event)):
                 seen_messages[message_id] = seen_mark
         if any(mark_first for _, _, mark_first in self.done.values()):
             # Only its mark keeps a keyword message that changed nothing (a second STOP) from
@@ -134,40 +153,72 @@ class Unconfirmed:
         self.end_users.clear()
         self.rekeyed.clear()
 
+    def transaction_of(self, event: EventT) -> Transaction | None:
+        return None if self.batch is None else self.batch.of(event)
+
 
 async def classify_batch(events: Sequence[EventT]) -> None:
-    unconfirmed = Unconfirmed()
-    for event in events:
+    if transactions is None:
+        await _classify(events, Unconfirmed())
+    else:
+        uncommitted = transactions.uncommitted(events)  # handled again after a failure
+        batch = await transactions.begin(uncommitted)
         try:
-            message = inbound_serde.decode(event.value)
-            validate_inbound(message)
-        except DecodeError as exc:
-            await send_to_dead_letters(event, str(exc))
-            continue
-        end_user = message["from_number"]
-        if event.message.partition != end_user_partition(end_user, config.partitions):
-            rekeyed = await produce(rekeyed_inbound_topic, end_user_key(end_user), event.value)
-            unconfirmed.rekeyed.append(rekeyed)
-            continue
-        now_ms = int(time.time() * 1000)
-        message_id = message["message_id"].encode()
-        with table_writes_for(event):  # reads and writes in the end user's partition
-            decision = decide_one(message, now_ms, position_of(event))
-            if is_remembered(decision):
-                if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
-                    log.info("redelivered message %s ignored", message["message_id"])
-                    continue
-                if end_user in unconfirmed.end_users:
-                    await unconfirmed.confirm()
-                mark_first = could_change_later(decision)
-                unconfirmed.done[message_id] = (event, str(now_ms).encode(), mark_first)
-                unconfirmed.end_users.add(end_user)
-            change = apply(decision, message)
-        unconfirmed.outputs.append((message, decision, change, now_ms))
-    await unconfirmed.confirm()
+            await _classify(uncommitted, Unconfirmed(batch))
+            await batch.commit(_next_offsets(uncommitted))
+        except BaseException:
+            await batch.abort()
+            raise
     classified.mark(events)
     if events:
         seen_pruner.prune(events[-1])
+
+
+def _next_offsets(events: Sequence[EventT]) -> dict[TP, int]:
+    """Per source partition, the offset to commit after `events`: past their last record and
+    any transaction markers after it."""
+    last: dict[TP, int] = {}
+    for event in events:
+        last[event.message.tp] = max(last.get(event.message.tp, -1), event.message.offset)
+    return {tp: skipped.past(tp, offset + 1) for tp, offset in last.items()}
+
+
+async def _classify(events: Sequence[EventT], unconfirmed: Unconfirmed) -> None:
+    for event in events:
+        with in_transaction_of(unconfirmed.transaction_of(event)):
+            await _classify_one(event, unconfirmed)
+    await unconfirmed.confirm()
+
+
+async def _classify_one(event: EventT, unconfirmed: Unconfirmed) -> None:
+    try:
+        message = inbound_serde.decode(event.value)
+        validate_inbound(message)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc))
+        return
+    end_user = message["from_number"]
+    if event.message.partition != end_user_partition(end_user, config.partitions):
+        rekeyed = await produce(rekeyed_inbound_topic, end_user_key(end_user), event.value)
+        unconfirmed.rekeyed.append(rekeyed)
+        return
+    now_ms = int(time.time() * 1000)
+    message_id = message["message_id"].encode()
+    with table_writes_for(event):  # reads and writes in the end user's partition
+        decision = decide_one(message, now_ms, position_of(event))
+        if is_remembered(decision):
+            if message_id in unconfirmed.done or seen_messages.get(message_id) is not None:
+                log.info("redelivered message %s ignored", message["message_id"])
+                return
+            if end_user in unconfirmed.end_users:
+                await unconfirmed.confirm()
+            mark_first = could_change_later(decision)
+            unconfirmed.done[message_id] = (event, str(now_ms).encode(), mark_first)
+            unconfirmed.end_users.add(end_user)
+        change = apply(decision, message)
+    unconfirmed.outputs.append(
+        (unconfirmed.transaction_of(event), message, decision, change, now_ms)
+    )
 
 
 def is_remembered(decision: Decision) -> bool:

@@ -18,24 +18,55 @@ import time
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.app import app, optout_event_serde, optout_events_topic
+from optout.streams.app import app, config, optout_event_serde, optout_events_topic, produce
 from optout.streams.rules.decide import consent_event, decide_manual
 from optout.streams.rules.validate import command_problems
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.read_committed import skipped
+from optout.streams.runtime.transactions import SourceTransactions, in_transaction_of
 from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
 from optout.tables.settings import former_members, members_of, settings_for
 
-__all__ = ["apply_command", "manage"]
+__all__ = ["apply_command", "apply_command_once", "manage"]
 
 log = logging.getLogger(__name__)
 
 
+# Exactly-once (streams/runtime/transactions.py): a command's changes, event and offset in one
+# transaction.
+transactions = (
+    SourceTransactions("manage", blocklist_commands_topic.topics, config)
+    if config.exactly_once
+    else None
+)
+if transactions is not None:
+    app.on_partitions_revoked.connect(transactions.on_revoked)
+    app.on_partitions_assigned.connect(transactions.on_assigned)
+
+
 @app.agent(blocklist_commands_topic)
 async def manage(stream):  # type: ignore[no-untyped-def]
-    await handle_each(stream, apply_command, "manage")
+    await handle_each(stream, apply_command_once, "manage")
+
+
+async def apply_command_once(event: EventT) -> None:
+    if transactions is None:
+        await apply_command(event)
+        return
+    if not transactions.uncommitted([event]):  # committed before a failure: done
+        return
+    batch = await transactions.begin([event])
+    try:
+        with in_transaction_of(batch.of(event)):
+            await apply_command(event)
+        tp = event.message.tp
+        await batch.commit({tp: skipped.past(tp, event.message.offset + 1)})
+    except BaseException:
+        await batch.abort()
+        raise
 
 
 async def apply_command(event: EventT) -> None:
@@ -67,8 +98,8 @@ async def apply_command(event: EventT) -> None:
     record_change(change)
     for own in lifted:  # the one event below speaks for them; each own history says so too
         record_change(consent_event(own, command["requested_at"]))
-    sent = await optout_events_topic.send(
-        key=end_user_key(end_user), value=optout_event_serde.encode(change)
+    sent = await produce(
+        optout_events_topic, end_user_key(end_user), optout_event_serde.encode(change)
     )
     await sent
     log.info(

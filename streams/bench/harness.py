@@ -11,18 +11,18 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from optout.schemas import AvroSerde
 from optout.streams.config import Config
 from optout.streams.embedded.broker import EmbeddedBroker, free_port
-from optout.streams.topics import ALL_TOPICS, INBOUND_TOPIC, ensure_topics
+from optout.streams.topics import ALL_TOPICS, INBOUND_TOPIC, ensure_topics, partitions_of
 
 # Topics a benchmark leaves besides the service's: its own (streams/topics.py, the raw stages'
 # prefixes), Quix Streams' changelogs, and the workers' Faust leader topic.
@@ -33,6 +33,7 @@ __all__ = [
     "BenchBroker",
     "bench_broker",
     "drain_rate",
+    "end_offsets",
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
@@ -225,25 +226,49 @@ async def produce_stamped(
         await producer.stop()
 
 
-async def drain_rate(bootstrap: str, topic: str, count: int) -> float:
-    """Events per second from the first of `count` records on `topic` to the last (broker
-    timestamps), waiting until they all exist."""
-    stamps = await timestamps(bootstrap, topic, count, timeout=1800)
+async def drain_rate(
+    bootstrap: str, topic: str, count: int, after: Mapping[int, int] | None = None
+) -> float:
+    """Events per second from the first of `count` records on `topic` (after the offsets
+    `after` per partition) to the last (broker timestamps), waiting until they all exist."""
+    stamps = await timestamps(bootstrap, topic, count, timeout=1800, after=after)
     return count / max((max(stamps) - min(stamps)) / 1000, 1e-3)
 
 
-async def timestamps(bootstrap: str, topic: str, count: int, timeout: float) -> list[int]:
-    """Broker timestamps of the first `count` records of `topic`, waiting until they exist."""
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Where each partition of `topic` ends now, for a consumer reading committed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def timestamps(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    timeout: float,
+    after: Mapping[int, int] | None = None,
+) -> list[int]:
+    """Broker timestamps of the first `count` committed records of `topic` (from the offsets
+    `after`, else from the start), waiting until they exist."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap, group_id=None, isolation_level="read_committed"
     )
     await consumer.start()
     stamps: list[int] = []
     deadline = time.monotonic() + timeout
     try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, (after or {}).get(tp.partition, 0))
         while len(stamps) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(stamps):,} of {count:,} webhook records")
+                raise TimeoutError(f"only {len(stamps):,} of {count:,} records on {topic}")
             batches = await consumer.getmany(timeout_ms=1000)
             stamps += [r.timestamp for records in batches.values() for r in records]
             print(f"\r  {len(stamps):,}/{count:,} processed", end="", file=sys.stderr, flush=True)

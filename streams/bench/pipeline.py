@@ -32,6 +32,7 @@ from optout.streams.bench.harness import (
     BenchBroker,
     bench_broker,
     drain_rate,
+    end_offsets,
     peak_rss_mb,
     percentiles,
     produce_inbound,
@@ -55,6 +56,8 @@ from optout.streams.topics import (
 __all__ = ["PARTITIONS", "bench_pipeline", "faust_no_work_rate", "raw_stages"]
 
 PARTITIONS = 4
+# The latency run ends when every message got its webhook record, or none came for this long.
+LATENCY_QUIET_S = 10.0
 
 
 def bench_pipeline(
@@ -97,18 +100,23 @@ async def _bench_pipeline(
                     f"Quix Streams {quix or 0:,.0f} events/s; loading {messages:,} inbound ..."
                 )
                 await produce_inbound(broker.bootstrap, inbound_records(messages, "load"))
-                ports = [free_port() for _ in range(workers)]
-                for n, port in enumerate(ports):
-                    processes.append(
-                        spawn(broker, Path(tmp), "worker", port, log_name=f"worker-{n}")
+                first = await _classify_run(
+                    broker, Path(tmp), processes, messages, rate, latency_seconds, workers,
+                    "at_least_once",
+                )  # fmt: skip
+                exactly_once = None
+                if not broker.embedded:  # the embedded broker has no transactions
+                    stop_all(processes)
+                    processes.clear()
+                    say(f"again with Kafka transactions: loading {messages:,} inbound ...")
+                    await produce_inbound(broker.bootstrap, inbound_records(messages, "eos-load"))
+                    exactly_once = await _classify_run(
+                        broker, Path(tmp), processes, messages, rate, latency_seconds, workers,
+                        "exactly_once", after=await end_offsets(broker.bootstrap, WEBHOOK_TOPIC),
+                    )  # fmt: skip
+                    exactly_once["ratio_to_baseline"] = round(
+                        exactly_once["pipeline_events_per_second"] / baseline, 3
                     )
-                async with aiohttp.ClientSession() as session:
-                    for port, process in zip(ports, processes, strict=True):
-                        await wait_ready(session, f"http://127.0.0.1:{port}", process)
-                say("draining the backlog ...")
-                throughput = await drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages)
-                say(f"pipeline: {throughput:,.0f} events/s; latency at {rate:,}/s ...")
-                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, messages)
                 return {
                     "messages": messages,
                     "workers": workers,
@@ -117,13 +125,48 @@ async def _bench_pipeline(
                     "faust_two_hops_events_per_second": round(faust_hops),
                     "faust_one_hop_events_per_second": round(faust_one_hop),
                     "quix_streams_events_per_second": round(quix) if quix else None,
-                    "pipeline_events_per_second": round(throughput),
-                    "ratio_to_baseline": round(throughput / baseline, 3),
-                    "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
-                    "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes),
+                    **first,
+                    "ratio_to_baseline": round(first["pipeline_events_per_second"] / baseline, 3),
+                    "exactly_once": exactly_once,
                 }
             finally:
                 stop_all(processes)
+
+
+async def _classify_run(
+    broker: BenchBroker,
+    tmp: Path,
+    processes: list[subprocess.Popen[bytes]],
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    workers: int,
+    guarantee: str,
+    after: dict[int, int] | None = None,
+) -> dict:
+    """Classify workers with `guarantee` drain the `messages` waiting on `inbound-messages`, then
+    take `rate` messages/s; their webhook records follow the offsets `after`."""
+    ports = [free_port() for _ in range(workers)]
+    for n, port in enumerate(ports):
+        processes.append(
+            spawn(
+                broker, tmp, "worker", port, log_name=f"worker-{guarantee}-{n}",
+                OPTOUT_PROCESSING_GUARANTEE=guarantee,
+            )
+        )  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        for port, process in zip(ports, processes, strict=True):
+            await wait_ready(session, f"http://127.0.0.1:{port}", process)
+    say(f"draining the backlog ({guarantee}) ...")
+    throughput = await drain_rate(broker.bootstrap, WEBHOOK_TOPIC, messages, after)
+    say(f"pipeline ({guarantee}): {throughput:,.0f} events/s; latency at {rate:,}/s ...")
+    prefix = f"latency-{guarantee}"
+    latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, prefix)
+    return {
+        "pipeline_events_per_second": round(throughput),
+        "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+        "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes),
+    }
 
 
 async def _raw_baseline(broker: BenchBroker, messages: int) -> float:
@@ -249,13 +292,17 @@ async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:
         await producer.stop()
 
 
-async def _latency_at(bootstrap: str, rate: int, seconds: float, skip: int) -> list[float]:
+async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) -> list[float]:
     """Offer inbound messages at `rate`/s; seconds from received_at to the webhook record."""
     serde = AvroSerde("inbound_message", INBOUND_TOPIC)
     webhook = AvroSerde("webhook_event", WEBHOOK_TOPIC)
-    records = inbound_records(int(rate * seconds), "latency")
+    records = inbound_records(int(rate * seconds), prefix)
     consumer = AIOKafkaConsumer(
-        WEBHOOK_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        WEBHOOK_TOPIC,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await consumer.start()
@@ -268,16 +315,15 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float, skip: int) -> l
             await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
         await producer.flush()
         latencies: list[float] = []
-        seen = 0
-        while len(latencies) < len(records) and seen < skip + len(records) * 2:
-            batches = await consumer.getmany(timeout_ms=2000)
-            if not batches:
-                break
+        quiet_since = time.monotonic()
+        while len(latencies) < len(records) and time.monotonic() - quiet_since < LATENCY_QUIET_S:
+            batches = await consumer.getmany(timeout_ms=1000)
+            if batches:
+                quiet_since = time.monotonic()
             for batch in batches.values():
                 for record in batch:
-                    seen += 1
                     inbound = webhook.decode(record.value)["message"]
-                    if inbound["message_id"].startswith("latency-"):
+                    if inbound["message_id"].startswith(f"{prefix}-"):
                         latencies.append((record.timestamp - inbound["received_at"]) / 1000)
         return latencies
     finally:

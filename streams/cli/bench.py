@@ -42,7 +42,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "(baseline), the pipeline's two hops in raw aiokafka and as Faust agents doing no work "
         "(a worker running `--agents bench-hops`), the classify worker draining "
         "--messages realistic messages, end-to-end latency at --rate messages/s, and the "
-        "worker's peak memory.",
+        "worker's peak memory; on Kafka the classify rows again with Kafka transactions "
+        "(OPTOUT_PROCESSING_GUARANTEE=exactly_once), side by side.",
     )
     bench_pipeline.add_argument("--messages", type=int, default=20_000)
     bench_pipeline.add_argument("--rate", type=int, default=1000, help="offered load, msgs/s")
@@ -214,6 +215,25 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
         ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
+        *_exactly_once_rows(figures["exactly_once"]),
+    ]  # fmt: skip
+
+
+def _exactly_once_rows(figures: dict | None) -> list[tuple[str, str]]:
+    if figures is None:
+        return [
+            (
+                "classify pipeline, exactly-once",
+                "skipped: the embedded broker has no transactions (--broker-url)",
+            )
+        ]
+    latency = figures["latency_at_rate"]
+    return [
+        ("classify pipeline, exactly-once", f"{figures['pipeline_events_per_second']:,}/s"),
+        ("exactly-once: ratio to baseline", str(figures["ratio_to_baseline"])),
+        (f"exactly-once: latency at {latency['offered_per_second']:,}/s: p50/p99/max",
+         f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms"),
+        ("exactly-once: worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
     ]  # fmt: skip
 
 

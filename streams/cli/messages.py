@@ -151,7 +151,10 @@ async def _result_of(bootstrap: str, send: dict, decode: Any, timeout: float) ->
     from optout.streams.rules.partitioning import end_user_partition
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:

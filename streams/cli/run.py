@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 from optout.streams.cli.common import RUN_FILE, broker_url
 from optout.streams.config import AGENT_MODULES, BENCH_AGENT_MODULES, Config
@@ -127,6 +128,9 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
         # The embedded broker starts empty: table state from an earlier run must not be reused.
         os.environ["OPTOUT_DATA_DIR"] = tempfile.mkdtemp(prefix="optout-data-")
     config = Config()
+    if problem := _guarantee_problem(config):
+        print(f"optout: {problem}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(
             ensure_topics(
@@ -150,6 +154,21 @@ def _run_worker(agents: tuple[str, ...], *services: object, announce: bool = Fal
             broker.stop()
 
 
+def _guarantee_problem(config: Config) -> str | None:
+    if config.processing_guarantee not in ("at_least_once", "exactly_once"):
+        return (
+            f"OPTOUT_PROCESSING_GUARANTEE={config.processing_guarantee!r}: "
+            "choose at_least_once or exactly_once"
+        )
+    if config.exactly_once and config.embedded_broker:
+        return (
+            "OPTOUT_PROCESSING_GUARANTEE=exactly_once needs Kafka transactions, which the "
+            "embedded broker lacks: set OPTOUT_BROKER_URL to an Apache Kafka cluster "
+            "(`make kafka` starts one)"
+        )
+    return None
+
+
 def _run_faust_worker(
     config: Config, services: tuple[object, ...], logging_config: dict | None
 ) -> int:
@@ -163,6 +182,16 @@ def _run_faust_worker(
         install_seek_that_holds,
         install_uncommitted_from_start,
     )
+    from optout.streams.runtime.read_committed import (
+        install_read_committed,
+        install_skipped_offsets,
+    )
+    from optout.streams.runtime.transactions import (
+        install_transactional_changelogs,
+        open_transactions,
+        state_was_left,
+        stopped_cleanly,
+    )
     from optout.streams.web.errors import answer_refused_and_unknown
 
     if config.event_loop != "asyncio":
@@ -172,6 +201,11 @@ def _run_faust_worker(
     install_eager_delivery()
     install_seek_that_holds()
     install_uncommitted_from_start()
+    install_read_committed()
+    if not config.embedded_broker:
+        install_skipped_offsets()
+    if config.exactly_once:
+        state_was_left(Path(app.conf.tabledir))
     if config.embedded_broker:
         from optout.streams.embedded.tansu_quirks import (
             install_end_offset_workaround,
@@ -188,6 +222,8 @@ def _run_faust_worker(
         for module in (AGENT_MODULES | BENCH_AGENT_MODULES)[agent]:
             importlib.import_module(module)
     importlib.import_module("optout.streams.web.health")
+    if config.exactly_once:
+        install_transactional_changelogs(list(app.tables.values()))
     if config.prefill_tables:
         from optout.streams.runtime.table_prefill import prefill_tables
 
@@ -203,11 +239,14 @@ def _run_faust_worker(
     # Faust's start-up spinner, at log levels from WARNING up, turns the root logger to DEBUG so
     # that every library debug message reaches it: a large cost per message for no output.
     worker.spinner = None
+    code = 0
     try:
         worker.execute_from_commandline()
     except SystemExit as exit:
-        return int(exit.code or 0)
-    return 0
+        code = int(exit.code or 0)
+    if config.exactly_once and code == 0 and not open_transactions():
+        stopped_cleanly(Path(app.conf.tabledir))
+    return code
 
 
 def _announce_web_server(config: Config) -> None:

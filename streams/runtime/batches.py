@@ -39,6 +39,7 @@ from faust.types import TP, EventT, StreamT
 from optout.streams.app import app, config
 from optout.streams.metrics import BATCH_FAILURES
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.read_committed import skipped
 
 __all__ = [
     "ATTEMPTS_BEFORE_SPLITTING",
@@ -106,7 +107,12 @@ class InOrder:
             expected = self.committed_offset(tp)
         if expected is not None and offset < expected:
             return Offset.SEEN
-        if expected is not None and offset > expected and await self._wait_for(tp, expected):
+        # Offsets that hold no record (transaction markers) are no gap.
+        if (
+            expected is not None
+            and offset > skipped.past(tp, expected)
+            and await self._wait_for(tp, expected)
+        ):
             return Offset.AHEAD
         if self.missing_since:
             self.missing_since.pop((tp, offset), None)

@@ -155,6 +155,8 @@ async def _started(bootstrap: str, group_id: str | None) -> AIOKafkaConsumer:
         bootstrap_servers=bootstrap,
         group_id=group_id,  # to read its commits: it never joins the group nor commits
         enable_auto_commit=False,
+        # Its ends are the last stable offsets: what a consumer reading committed can reach.
+        isolation_level="read_committed",
         fetch_max_wait_ms=CORRECTION_FETCH_MS,
     )
     await consumer.start()

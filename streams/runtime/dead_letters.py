@@ -7,7 +7,7 @@ import time
 
 from faust.types import EventT
 
-from optout.streams.app import dead_letter_serde, dead_letter_topic
+from optout.streams.app import dead_letter_serde, dead_letter_topic, produce
 from optout.streams.metrics import DEAD_LETTERS
 
 __all__ = ["send_to_dead_letters"]
@@ -37,5 +37,6 @@ async def send_to_dead_letters(
         "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
     )
     DEAD_LETTERS.labels(record["source_topic"]).inc()
-    sent = await dead_letter_topic.send(key=message.key, value=dead_letter_serde.encode(record))
-    await sent  # the record is safe before its event is acknowledged
+    # In the event's transaction, if any (exactly-once); else safe before its event is acknowledged.
+    sent = await produce(dead_letter_topic, message.key, dead_letter_serde.encode(record))
+    await sent

@@ -22,6 +22,7 @@ from optout.streams.exceptions import RebalanceUnderWay
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.broker_ends import broker_ends
 from optout.streams.runtime.peers import peer_progress
+from optout.streams.runtime.read_committed import skipped
 from optout.streams.topics import INBOUND_TOPIC, REKEYED_INBOUND_TOPIC
 
 __all__ = [
@@ -94,7 +95,8 @@ class HandledOffsets:
         """The next offset to handle on `tp`: past what this worker marked, or its group's
         commit (after handling), whichever is further; never what was only read."""
         committed = cast(Any, app.consumer)._committed_offset.get(tp) or 0
-        return max(self.next_offset.get(tp, 0), committed)
+        # Past any transaction markers after them (streams/runtime/read_committed.py).
+        return skipped.past(tp, max(self.next_offset.get(tp, 0), committed))
 
     def all_local(self, inbound: Sequence[TP]) -> int | None:
         """A token while this worker classifies every one of `inbound` and no rebalance is under

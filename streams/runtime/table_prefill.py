@@ -49,6 +49,7 @@ async def prefill_tables(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",
         max_partition_fetch_bytes=max_fetch_bytes,
         fetch_max_bytes=max_fetch_bytes,  # the embedded broker ignores the per-partition limit
         fetch_max_wait_ms=50,
@@ -96,7 +97,11 @@ async def _read_to_end(
             if records:
                 files[tp.topic].apply(tp.partition, records)
                 applied[tp.topic] += len(records)
-        unfinished = {tp for tp in unfinished if not await _at_end(consumer, tp)}
+        for tp in [tp for tp in unfinished if await _at_end(consumer, tp)]:
+            # Read up to its position: past the last record, a transaction's marker may lie,
+            # which Faust's recovery would otherwise wait to read.
+            files[tp.topic].read_up_to(tp.partition, await consumer.position(tp) - 1)
+            unfinished.discard(tp)
         if time.monotonic() - reported > PROGRESS_EVERY_S:
             reported = time.monotonic()
             log.info("prefilling tables: %d records so far", applied.total())
@@ -104,9 +109,9 @@ async def _read_to_end(
 
 
 async def _at_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
-    # The high watermark a Fetch response carries; the embedded broker's ListOffsets is wrong.
-    highwater = consumer.highwater(tp)
-    return highwater is not None and await consumer.position(tp) >= highwater
+    # The last stable offset a Fetch response carries; the embedded broker's ListOffsets is wrong.
+    end = consumer.last_stable_offset(tp)
+    return end is not None and await consumer.position(tp) >= end
 
 
 class _PartitionFiles:
@@ -144,6 +149,11 @@ class _PartitionFiles:
                 batch.put(record.key, record.value)
         batch.put(Store.offset_key, str(records[-1].offset).encode())
         self._db(partition).write(batch)
+
+    def read_up_to(self, partition: int, offset: int) -> None:
+        stored = self.stored_offset(partition)
+        if offset >= 0 and (stored is None or offset > stored):
+            self._db(partition).put(Store.offset_key, str(offset).encode())
 
     def close(self) -> None:
         for db in self._dbs.values():

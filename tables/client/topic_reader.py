@@ -1,10 +1,12 @@
 """Follow a topic into a local key-value store (or a callback), and know when it has caught up.
 
 Used for per-number settings inside the workers, and by command-line tools. It reads every
-partition with no consumer group, from the beginning, and judges "caught up" by the high
-watermark that Fetch responses carry, not by ListOffsets: the embedded broker answers
-ListOffsets(latest) wrongly (see streams/embedded/tansu_quirks.py), while its Fetch high
-watermark is right.
+partition with no consumer group, from the beginning, reading committed records only (the
+service's own topics are written in Kafka transactions with OPTOUT_PROCESSING_GUARANTEE=
+exactly_once), and judges "caught up" by the last stable offset that Fetch responses carry (the
+high watermark, less any transaction still open), not by ListOffsets: the embedded broker answers
+ListOffsets(latest) wrongly (see streams/embedded/tansu_quirks.py), while its Fetch answer is
+right.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class TopicReader:
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             group_id=None,
+            isolation_level="read_committed",
             fetch_max_wait_ms=self.poll_timeout_ms,  # some brokers hold a fetch this long
             fetch_max_bytes=FETCH_MAX_BYTES,  # some ignore the per-partition limit
         )
@@ -112,7 +115,7 @@ class TopicReader:
 
     async def _update_lag(self, consumer: AIOKafkaConsumer, partitions: list) -> None:
         for tp in partitions:
-            highwater = consumer.highwater(tp)
+            highwater = consumer.last_stable_offset(tp)
             if highwater is not None:
                 self.highwaters[tp.partition] = highwater
                 self.lag[tp.partition] = max(0, highwater - await consumer.position(tp))
@@ -167,7 +170,9 @@ async def read_end_user_partition(
 ) -> list[ConsumerRecord]:
     """Every record the end user's partition of a topic keyed by end users holds now, in
     order (the end user's records among them)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await consumer.start()
     try:
         count = len(await partitions_of(bootstrap, topic)) or 1
@@ -179,7 +184,7 @@ async def read_end_user_partition(
         while True:
             batch = await consumer.getmany(tp, timeout_ms=200)
             records += batch.get(tp, [])
-            highwater = consumer.highwater(tp)
+            highwater = consumer.last_stable_offset(tp)
             if highwater is not None and await consumer.position(tp) >= highwater:
                 return records
             if asyncio.get_running_loop().time() > deadline:

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from optout.schemas import AvroSerde, Record
 from optout.streams.rules.decide import decide
 from optout.streams.rules.number_settings import default_settings
-from tests.support import ON_KAFKA, Stack, eventually
+from tests.support import ON_KAFKA, Stack, doubled, eventually
 
 pytestmark = [
     pytest.mark.e2e,
@@ -83,11 +83,22 @@ async def produce(bootstrap: str, inbound: list[Record], kill: asyncio.Event) ->
         await producer.stop()
 
 
-@pytest.mark.parametrize("victim_is", ["partition leader", "active controller"])
-def test_a_node_dies_mid_stream_and_nothing_is_lost(tmp_path: Path, victim_is: str) -> None:
+@pytest.mark.parametrize(
+    ("victim_is", "guarantee"),
+    [
+        ("partition leader", "at_least_once"),
+        ("active controller", "at_least_once"),
+        ("partition leader", "exactly_once"),
+    ],
+)
+def test_a_node_dies_mid_stream_and_nothing_is_lost(
+    tmp_path: Path, victim_is: str, guarantee: str
+) -> None:
     """The node leading partitions of `inbound-messages` and of the block list's changelog, or
-    the quorum's leader (the active controller, whose loss means an election)."""
-    with Stack(tmp_path) as stack:
+    the quorum's leader (the active controller, whose loss means an election); with Kafka
+    transactions, the transactions that node coordinated move to another and nothing is on a
+    topic twice."""
+    with Stack(tmp_path, OPTOUT_PROCESSING_GUARANTEE=guarantee) as stack:
         cluster = stack.broker.cluster  # type: ignore[attr-defined]
         bootstrap = stack.broker.bootstrap
         inbound = messages()
@@ -134,5 +145,8 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost(tmp_path: Path, victim_is: s
         cluster.start_node(victim)
         stack.run(cluster.wait_until_up())
         eventually(right_everywhere, timeout=60, what="every pair right once the node is back")
+        if guarantee == "exactly_once":
+            found = doubled(stack)
+            assert found == {topic: {} for topic in found}
         print(f"killed node {victim} ({victim_is}; inbound-messages leaders {inbound_leaders}); "
               f"{len(webhooks)} messages, {sum(expected.values())} pairs blocked")  # fmt: skip

@@ -4,6 +4,7 @@ configuring its numbers."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from tests.support.stack import ADMIN_TOKEN, Stack
@@ -12,6 +13,21 @@ from tests.support.waiting import eventually
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 
 SETTLE_SECONDS = 2.0  # after the last expected delivery, how long duplicates get to show up
+
+
+def doubled(stack: Stack) -> dict[str, dict[str, int]]:
+    """Per topic classify writes, the ids on it more than once and how often, as a consumer
+    reading committed records sees them (each topic must hold something)."""
+    webhooks = stack.read_topic("customer-webhook", "webhook_event")
+    replies = stack.read_topic("outbound-replies", "outbound_reply")
+    events = stack.read_topic("optout-events", "optout_event")
+    ids = {
+        "customer-webhook": [w["message"]["message_id"] for w in webhooks],
+        "outbound-replies": [r["reply_id"] for r in replies],
+        "optout-events": [e["event_id"] for e in events],
+    }
+    assert all(ids.values()), {topic: len(found) for topic, found in ids.items()}
+    return {topic: {i: n for i, n in Counter(v).items() if n > 1} for topic, v in ids.items()}
 
 
 def replies_to(stack: Stack, user: str) -> list[dict]:

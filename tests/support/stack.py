@@ -198,12 +198,15 @@ class Stack:
         return [serde.decode(record.value) for record in self.read_records(topic)]
 
     def read_records(self, topic: str) -> list[ConsumerRecord]:
-        """Every record on a topic so far, as the broker has it."""
+        """Every record on a topic so far, as a consumer reading committed records sees it."""
         return self.run(self._read_records(topic))
 
     async def _read_records(self, topic: str) -> list[ConsumerRecord]:
         consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=self.broker.bootstrap, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=self.broker.bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         await consumer.start()
         try:

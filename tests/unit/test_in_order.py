@@ -11,6 +11,7 @@ from faust.types import TP
 
 from optout.streams.runtime import batches
 from optout.streams.runtime.batches import InOrder, Offset
+from optout.streams.runtime.read_committed import SkippedOffsets
 
 TP1 = TP("inbound-messages", 1)
 
@@ -69,3 +70,17 @@ def test_an_offset_missing_longer_than_the_patience_is_skipped(
     monkeypatch.setattr(batches, "MISSING_OFFSET_PATIENCE_S", -1.0)
     in_order = in_order_from(Consumer(committed=10))
     assert checked(in_order, 12, 13) == [Offset.NEXT, Offset.NEXT]
+
+
+def test_offsets_that_hold_no_record_are_no_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transaction's marker (or an aborted batch) the fetcher walked past: the next record
+    is the next one, nothing is read again."""
+    skipped = SkippedOffsets()
+    monkeypatch.setattr(batches, "skipped", skipped)
+    consumer = Consumer(committed=10)
+    in_order = in_order_from(consumer)
+    skipped.note(TP1, 12, 13)  # the marker after 10 and 11
+    skipped.note(TP1, 15, 20)  # an aborted transaction's four records and its marker
+    assert checked(in_order, 10, 11, 13, 14, 20) == [Offset.NEXT] * 5
+    assert checked(in_order, 22) == [Offset.AHEAD]  # 21 is no hole the fetcher saw
+    assert consumer.seeks == [(TP1, 21)]
