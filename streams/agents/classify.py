@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 
-from faust.types import TP, EventT
+from faust.types import EventT
 
 from optout.schemas import DecodeError, Record
 from optout.streams.app import (
@@ -63,12 +63,11 @@ from optout.streams.runtime.batches import batches, handle_in_full, table_writes
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import classified
 from optout.streams.runtime.pruning import Pruner
-from optout.streams.runtime.read_committed import skipped
 from optout.streams.runtime.transactions import (
     BatchTransactions,
-    SourceTransactions,
     Transaction,
     in_transaction_of,
+    transactions_for,
 )
 from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
@@ -97,13 +96,8 @@ log = logging.getLogger(__name__)
 seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
 # Exactly-once (streams/runtime/transactions.py): each batch's records, table changes and offsets
-# committed in one transaction per source partition.
-transactions = (
-    SourceTransactions("classify", inbound_topics.topics, config) if config.exactly_once else None
-)
-if transactions is not None:
-    app.on_partitions_revoked.connect(transactions.on_revoked)
-    app.on_partitions_assigned.connect(transactions.on_assigned)
+# committed in one transaction per partition number.
+transactions = transactions_for("classify", inbound_topics)
 
 
 @app.agent(inbound_topics)
@@ -159,31 +153,16 @@ class Unconfirmed:
 
 async def classify_batch(events: Sequence[EventT]) -> None:
     if transactions is None:
-        await _classify(events, Unconfirmed())
+        await _classify(events)
     else:
-        uncommitted = transactions.uncommitted(events)  # handled again after a failure
-        batch = await transactions.begin(uncommitted)
-        try:
-            await _classify(uncommitted, Unconfirmed(batch))
-            await batch.commit(_next_offsets(uncommitted))
-        except BaseException:
-            await batch.abort()
-            raise
+        await transactions.handle(events, _classify)
     classified.mark(events)
     if events:
         seen_pruner.prune(events[-1])
 
 
-def _next_offsets(events: Sequence[EventT]) -> dict[TP, int]:
-    """Per source partition, the offset to commit after `events`: past their last record and
-    any transaction markers after it."""
-    last: dict[TP, int] = {}
-    for event in events:
-        last[event.message.tp] = max(last.get(event.message.tp, -1), event.message.offset)
-    return {tp: skipped.past(tp, offset + 1) for tp, offset in last.items()}
-
-
-async def _classify(events: Sequence[EventT], unconfirmed: Unconfirmed) -> None:
+async def _classify(events: Sequence[EventT], batch: BatchTransactions | None = None) -> None:
+    unconfirmed = Unconfirmed(batch)
     for event in events:
         with in_transaction_of(unconfirmed.transaction_of(event)):
             await _classify_one(event, unconfirmed)

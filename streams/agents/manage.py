@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from faust.types import EventT
 
 from optout.schemas import DecodeError
-from optout.streams.app import app, config, optout_event_serde, optout_events_topic, produce
+from optout.streams.app import app, optout_event_serde, optout_events_topic, produce
 from optout.streams.rules.decide import consent_event, decide_manual
 from optout.streams.rules.validate import command_problems
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
-from optout.streams.runtime.read_committed import skipped
-from optout.streams.runtime.transactions import SourceTransactions, in_transaction_of
+from optout.streams.runtime.transactions import (
+    BatchTransactions,
+    in_transaction_of,
+    transactions_for,
+)
 from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
@@ -37,14 +41,7 @@ log = logging.getLogger(__name__)
 
 # Exactly-once (streams/runtime/transactions.py): a command's changes, event and offset in one
 # transaction.
-transactions = (
-    SourceTransactions("manage", blocklist_commands_topic.topics, config)
-    if config.exactly_once
-    else None
-)
-if transactions is not None:
-    app.on_partitions_revoked.connect(transactions.on_revoked)
-    app.on_partitions_assigned.connect(transactions.on_assigned)
+transactions = transactions_for("manage", blocklist_commands_topic)
 
 
 @app.agent(blocklist_commands_topic)
@@ -55,18 +52,14 @@ async def manage(stream):  # type: ignore[no-untyped-def]
 async def apply_command_once(event: EventT) -> None:
     if transactions is None:
         await apply_command(event)
-        return
-    if not transactions.uncommitted([event]):  # committed before a failure: done
-        return
-    batch = await transactions.begin([event])
-    try:
+    else:
+        await transactions.handle([event], _apply_in_transaction)
+
+
+async def _apply_in_transaction(events: Sequence[EventT], batch: BatchTransactions) -> None:
+    for event in events:
         with in_transaction_of(batch.of(event)):
             await apply_command(event)
-        tp = event.message.tp
-        await batch.commit({tp: skipped.past(tp, event.message.offset + 1)})
-    except BaseException:
-        await batch.abort()
-        raise
 
 
 async def apply_command(event: EventT) -> None:

@@ -16,6 +16,7 @@ them. The embedded broker has no transactions, and its fetches skip ranges of re
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -29,28 +30,40 @@ from faust.types import TP
 __all__ = ["SkippedOffsets", "install_read_committed", "install_skipped_offsets", "skipped"]
 
 log = logging.getLogger(__name__)
-# Holes kept per partition; the oldest go first (a check steps over recent ones).
-MAX_HOLES = 10_000
+# Holes kept per partition; the oldest go first (the checks step over recent ones).
+MAX_HOLES = 1_000
 
 
 class SkippedOffsets:
     """Per partition, ranges of offsets that hold no record a consumer reading committed gets,
-    as the fetcher found them: start -> end (exclusive). Written in the consumer's thread."""
+    as the fetcher found them: start -> end (exclusive), and the starts in order. Written in
+    the consumer's thread, read in the agents' (each list and dict operation is atomic)."""
 
     def __init__(self) -> None:
         self.holes: dict[TP, dict[int, int]] = {}
+        self.starts: dict[TP, list[int]] = {}
 
     def note(self, tp: TP, start: int, end: int) -> None:
         holes = self.holes.setdefault(tp, {})
+        starts = self.starts.setdefault(tp, [])
+        if holes.get(start, start) >= end:
+            return
+        if start not in holes:
+            bisect.insort(starts, start)
         holes[start] = end
-        if len(holes) > MAX_HOLES:
-            for old in sorted(holes)[: len(holes) - MAX_HOLES]:
-                holes.pop(old, None)
+        while len(starts) > MAX_HOLES:
+            holes.pop(starts.pop(0), None)
 
     def past(self, tp: TP, offset: int) -> int:
-        """`offset`, or the first offset after the holes that begin there."""
-        holes = self.holes.get(tp)
-        while holes and (end := holes.get(offset)) is not None:
+        """`offset`, or if it lies in a hole (a fetch may begin inside one: Faust's recovery
+        reads from the last offset it stored, not the one after), the first offset after the
+        holes from there on."""
+        holes, starts = self.holes.get(tp), self.starts.get(tp)
+        while holes and starts:
+            at = bisect.bisect_right(starts, offset) - 1
+            end = holes.get(starts[at], 0) if at >= 0 else 0
+            if end <= offset:
+                return offset
             offset = end
         return offset
 

@@ -2,17 +2,18 @@
 
 With `OPTOUT_PROCESSING_GUARANTEE=exactly_once`, what an agent makes of a batch (its records, its
 tables' changelog records) and the offsets of the batch's records are committed in one Kafka
-transaction per source partition: a consumer reading committed sees all of a batch's records
-once, or none of them, and a batch read again after a crash was never committed. Faust's own
+transaction per partition number (of the agent's co-partitioned topics): a consumer reading
+committed sees all of a batch's records once, or none of them, and a batch read again after a
+crash was never committed. Faust's own
 exactly-once is not used: it picks a record's transaction by the partition the record goes to, so
 a re-keyed record would commit apart from the offset of what it was made from, and it keeps the
 local writes of a transaction that aborted (faust-streaming/faust#177, #323, #517).
 
 aiokafka 0.14 commits offsets in a transaction by group id only (no KIP-447 group metadata), so a
 worker that lost a partition without noticing is fenced the pre-KIP-447 way: one transactional
-producer per source partition, its transactional id named after that partition; the worker that
-takes the partition over starts one with the same id, which aborts what the old one left open
-and fences it.
+producer per partition number, its transactional id named after it; the worker that takes the
+partition over starts one with the same id, which aborts what the old one left open and fences
+it.
 
 A table write inside a transaction changes the local RocksDB store at once (later messages of the
 batch read it), and its changelog record goes out in the transaction. If the transaction aborts,
@@ -26,7 +27,7 @@ import asyncio
 import logging
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -34,11 +35,11 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalOperation, KafkaError
 from aiokafka.structs import TopicPartition
-from faust.types import TP, EventT, RecordMetadata, TableT
+from faust.types import TP, EventT, RecordMetadata, TableT, TopicT
 
-from optout.streams.app import current_transaction
-from optout.streams.config import Config
+from optout.streams.app import app, config, current_transaction
 from optout.streams.rules.partitioning import default_partitioner
+from optout.streams.runtime.read_committed import skipped
 
 __all__ = [
     "BatchTransactions",
@@ -51,6 +52,7 @@ __all__ = [
     "open_transactions",
     "state_was_left",
     "stopped_cleanly",
+    "transactions_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ log = logging.getLogger(__name__)
 # In the data directory while a worker that uses transactions runs; removed on a clean stop.
 RUNNING_MARK = "transactions-running"
 _open_batches = 0
+# What handles a batch in its transactions: the events, and their transactions by partition.
+InTransactions = Callable[[Sequence[EventT], "BatchTransactions"], Awaitable[None]]
 # One transaction at a time per partition number, whichever agent's (classify, manage): two
 # agents' transactions writing the same end users' entries must not interleave, or undoing one
 # would undo the other's writes.
@@ -154,15 +158,14 @@ class SourceTransactions:
     commit. `committed` remembers how far each source partition is committed, so that a batch
     handled again after a failure skips what did commit."""
 
-    def __init__(self, agent: str, topics: Sequence[str], config: Config) -> None:
+    def __init__(self, agent: str, topics: Iterable[str]) -> None:
         self.agent = agent
         self.topics = set(topics)
-        self.config = config
         self.starting: dict[int, asyncio.Future[AIOKafkaProducer]] = {}
         self.committed: dict[TP, int] = {}
 
     def transactional_id(self, partition: int) -> str:
-        return f"{self.config.group_id}-{self.agent}-{partition}"
+        return f"{config.group_id}-{self.agent}-{partition}"
 
     def uncommitted(self, events: Sequence[EventT]) -> list[EventT]:
         committed = self.committed
@@ -181,11 +184,11 @@ class SourceTransactions:
 
     async def _start(self, partition: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.config.broker_url.split(","),
+            bootstrap_servers=config.broker_url.split(","),
             transactional_id=self.transactional_id(partition),
             enable_idempotence=True,
             acks="all",
-            linger_ms=int(self.config.producer_linger * 1000),
+            linger_ms=int(config.producer_linger * 1000),
             partitioner=default_partitioner,
         )
         try:
@@ -227,6 +230,18 @@ class SourceTransactions:
                 starting = self.starting[partition] = asyncio.ensure_future(self._start(partition))
                 starting.add_done_callback(_log_failure)
 
+    async def handle(self, events: Sequence[EventT], handler: InTransactions) -> None:
+        """Handle the events not committed yet (some may be, when a batch is handled again after
+        a failure) in their partitions' transactions, and commit them with their offsets."""
+        uncommitted = self.uncommitted(events)
+        batch = await self.begin(uncommitted)
+        try:
+            await handler(uncommitted, batch)
+            await batch.commit(_next_offsets(uncommitted))
+        except BaseException:
+            await batch.abort()
+            raise
+
     async def begin(self, events: Sequence[EventT]) -> BatchTransactions:
         """A transaction for each partition number of `events`, begun."""
         batch = BatchTransactions(self)
@@ -242,6 +257,25 @@ class SourceTransactions:
             await batch.abort()
             raise
         return batch
+
+
+def transactions_for(agent: str, topic: TopicT) -> SourceTransactions | None:
+    """An agent's transactions, with exactly-once (else None), following its assignment."""
+    if not config.exactly_once:
+        return None
+    transactions = SourceTransactions(agent, topic.topics)
+    app.on_partitions_revoked.connect(transactions.on_revoked)
+    app.on_partitions_assigned.connect(transactions.on_assigned)
+    return transactions
+
+
+def _next_offsets(events: Sequence[EventT]) -> dict[TP, int]:
+    """Per source partition, the offset to commit after `events`: past their last record and
+    any transaction markers after it."""
+    last: dict[TP, int] = {}
+    for event in events:
+        last[event.message.tp] = max(last.get(event.message.tp, -1), event.message.offset)
+    return {tp: skipped.past(tp, offset + 1) for tp, offset in last.items()}
 
 
 def _log_failure(started: asyncio.Future[AIOKafkaProducer]) -> None:
@@ -273,7 +307,7 @@ class BatchTransactions:
         for tp, offset in next_offsets.items():
             by_partition[tp.partition][tp] = offset
         results = await asyncio.gather(
-            *(t.commit(by_partition[p], self.owner.config.group_id) for p, t in pending),
+            *(t.commit(by_partition[p], config.group_id) for p, t in pending),
             return_exceptions=True,
         )
         failures = []

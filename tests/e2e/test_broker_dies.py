@@ -7,9 +7,7 @@ or answer 503, nothing is lost, and the node catches up once restarted."""
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.rules.decide import decide
-from optout.streams.rules.number_settings import default_settings
-from tests.support import ON_KAFKA, Stack, doubled, eventually
+from tests.support import ON_KAFKA, Stack, doubled, eventually, final_blocks, keyword_traffic
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,30 +23,8 @@ pytestmark = [
 ]
 
 MESSAGES = 3000
+USERS = [f"+1405555{n:04d}" for n in range(110, 140)]
 BUSINESSES = [f"+140555501{n:02d}" for n in range(5)]
-TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5"]
-WEIGHTS = [15, 15, 5, 45, 20]
-
-
-def messages() -> list[Record]:
-    rng = random.Random(4)
-    users = [f"+1405555{n:04d}" for n in range(110, 140)]
-    return [
-        {"message_id": f"dies-{n}", "channel": "SMS", "from_number": rng.choice(users),
-         "to_number": rng.choice(BUSINESSES), "text": rng.choices(TEXTS, WEIGHTS)[0],
-         "media_urls": [], "received_at": 0, "carrier": "broker-dies"}
-        for n in range(MESSAGES)
-    ]  # fmt: skip
-
-
-def expected_blocks(inbound: list[Record]) -> dict[tuple[str, str], bool]:
-    entries: dict[tuple[str, str], Record | None] = defaultdict(lambda: None)
-    for message in inbound:
-        pair = (message["to_number"], message["from_number"])
-        settings = default_settings(pair[0], "Acme", "help@acme.test")
-        entry = entries[pair]
-        entries[pair] = decide(message, settings, lambda _, e=entry: e, 0).entry
-    return {pair: bool(e and e["blocked"]) for pair, e in entries.items()}
 
 
 async def leaders(bootstrap: str, topic: str) -> set[int]:
@@ -101,8 +75,8 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost(
     with Stack(tmp_path, OPTOUT_PROCESSING_GUARANTEE=guarantee) as stack:
         cluster = stack.broker.cluster  # type: ignore[attr-defined]
         bootstrap = stack.broker.bootstrap
-        inbound = messages()
-        expected = expected_blocks(inbound)
+        inbound = keyword_traffic("dies", USERS, BUSINESSES, MESSAGES, seed=4)
+        expected = final_blocks(inbound)
         inbound_leaders = stack.run(leaders(bootstrap, "inbound-messages"))
         both = inbound_leaders & stack.run(leaders(bootstrap, "blocklist-changelog"))
         if victim_is == "active controller":

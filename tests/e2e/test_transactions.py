@@ -8,19 +8,15 @@ too: tests/e2e/test_crash.py.)"""
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde, Record
-from optout.streams.rules.decide import decide
-from optout.streams.rules.number_settings import default_settings
 from optout.streams.topics import partitions_of
-from tests.support import ON_KAFKA, Stack, doubled, eventually
+from tests.support import ON_KAFKA, Stack, doubled, eventually, final_blocks, keyword_traffic
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,30 +25,8 @@ pytestmark = [
 
 MESSAGES = 3000
 FENCES = 3
+USERS = [f"+1305555{n:04d}" for n in range(200, 240)]
 BUSINESSES = [f"+130555501{n:02d}" for n in range(5)]
-TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5"]
-WEIGHTS = [15, 15, 5, 45, 20]
-
-
-def messages() -> list[Record]:
-    rng = random.Random(7)
-    users = [f"+1305555{n:04d}" for n in range(200, 240)]
-    return [
-        {"message_id": f"fenced-{n}", "channel": "SMS", "from_number": rng.choice(users),
-         "to_number": rng.choice(BUSINESSES), "text": rng.choices(TEXTS, WEIGHTS)[0],
-         "media_urls": [], "received_at": 0, "carrier": "fenced"}
-        for n in range(MESSAGES)
-    ]  # fmt: skip
-
-
-def expected_blocks(inbound: list[Record]) -> dict[tuple[str, str], bool]:
-    entries: dict[tuple[str, str], Record | None] = defaultdict(lambda: None)
-    for message in inbound:
-        pair = (message["to_number"], message["from_number"])
-        settings = default_settings(pair[0], "Acme", "help@acme.test")
-        entry = entries[pair]
-        entries[pair] = decide(message, settings, lambda _, e=entry: e, 0).entry
-    return {pair: bool(e and e["blocked"]) for pair, e in entries.items()}
 
 
 async def stream_and_fence(stack: Stack, inbound: list[Record], group_id: str) -> None:
@@ -87,8 +61,8 @@ async def stream_and_fence(stack: Stack, inbound: list[Record], group_id: str) -
 def test_a_fenced_worker_undoes_its_writes_and_doubles_nothing(tmp_path: Path) -> None:
     agents = "classify,reply,webhook,send"
     with Stack(tmp_path, agents=agents, OPTOUT_PROCESSING_GUARANTEE="exactly_once") as stack:
-        inbound = messages()
-        expected = expected_blocks(inbound)
+        inbound = keyword_traffic("fenced", USERS, BUSINESSES, MESSAGES, seed=7)
+        expected = final_blocks(inbound)
         group_id = f"{stack.app_id}-{'-'.join(sorted(agents.split(',')))}"  # as README says
         stack.run(stream_and_fence(stack, inbound, group_id), timeout=600)
 

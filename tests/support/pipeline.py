@@ -3,16 +3,50 @@ configuring its numbers."""
 
 from __future__ import annotations
 
+import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
+from optout.schemas import Record
+from optout.streams.rules.decide import decide
+from optout.streams.rules.number_settings import default_settings
 from tests.support.stack import ADMIN_TOKEN, Stack
 from tests.support.waiting import eventually
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 
 SETTLE_SECONDS = 2.0  # after the last expected delivery, how long duplicates get to show up
+
+
+KEYWORD_TEXTS = ["STOP", "START", "HELP", "hello there", "see you at 5"]
+KEYWORD_WEIGHTS = [15, 15, 5, 45, 20]
+
+
+def keyword_traffic(
+    prefix: str, users: list[str], businesses: list[str], count: int, seed: int
+) -> list[Record]:
+    """`count` inbound messages between `users` and `businesses`, many STOP and START per pair,
+    with ids `prefix-n`."""
+    rng = random.Random(seed)
+    texts, weights = KEYWORD_TEXTS, KEYWORD_WEIGHTS
+    return [
+        {"message_id": f"{prefix}-{n}", "channel": "SMS", "from_number": rng.choice(users),
+         "to_number": rng.choice(businesses), "text": rng.choices(texts, weights)[0],
+         "media_urls": [], "received_at": 0, "carrier": prefix}
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def final_blocks(inbound: list[Record]) -> dict[tuple[str, str], bool]:
+    """Per (business, end user) pair, whether it ends blocked: the input decided in order."""
+    entries: dict[tuple[str, str], Record | None] = defaultdict(lambda: None)
+    for message in inbound:
+        pair = (message["to_number"], message["from_number"])
+        settings = default_settings(pair[0], "Acme", "help@acme.test")
+        entry = entries[pair]
+        entries[pair] = decide(message, settings, lambda _, e=entry: e, 0).entry
+    return {pair: bool(e and e["blocked"]) for pair, e in entries.items()}
 
 
 def doubled(stack: Stack) -> dict[str, dict[str, int]]:
