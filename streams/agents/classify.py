@@ -155,7 +155,7 @@ async def classify_batch(events: Sequence[EventT]) -> None:
     if transactions is None:
         await _classify(events)
     else:
-        await transactions.handle(events, _classify)
+        events = await transactions.handle(events, _classify)
     classified.mark(events)
     if events:
         seen_pruner.prune(events[-1])

@@ -190,7 +190,7 @@ def _run_faust_worker(
         install_skipped_offsets,
     )
     from optout.streams.runtime.transactions import (
-        install_transactional_changelogs,
+        install_exactly_once,
         open_transactions,
         state_was_left,
         stopped_cleanly,
@@ -226,7 +226,7 @@ def _run_faust_worker(
             importlib.import_module(module)
     importlib.import_module("optout.streams.web.health")
     if config.exactly_once:
-        install_transactional_changelogs(list(app.tables.values()))
+        install_exactly_once(list(app.tables.values()))
     if config.prefill_tables:
         from optout.streams.runtime.table_prefill import prefill_tables
 

@@ -24,6 +24,7 @@ from optout.streams.app import app
 from optout.streams.metrics import PARTITION_STALLS
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.batches import next_offset_to_process
+from optout.streams.runtime.read_committed import skipped
 from optout.streams.topics import (
     BLOCKLIST_COMMANDS_TOPIC,
     INBOUND_TOPIC,
@@ -69,6 +70,8 @@ class StallWatch:
         now = self.clock()
         for tp in [tp for tp in self.assigned() if tp.topic in WATCHED_TOPICS]:
             end, at = self.end_of(tp), self.next_of(tp)
+            if at is not None:
+                at = skipped.past(tp, at)  # transaction markers are nothing waiting
             if end is None or at is None or at >= end:  # nothing waiting
                 self.progress.pop(tp, None)
                 self.stalled.discard(tp)

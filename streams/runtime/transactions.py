@@ -27,7 +27,7 @@ import asyncio
 import logging
 import shutil
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -35,6 +35,7 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalOperation, KafkaError
 from aiokafka.structs import TopicPartition
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP, EventT, RecordMetadata, TableT, TopicT
 
 from optout.streams.app import app, config, current_transaction
@@ -48,7 +49,7 @@ __all__ = [
     "SourceTransactions",
     "Transaction",
     "in_transaction_of",
-    "install_transactional_changelogs",
+    "install_exactly_once",
     "open_transactions",
     "state_was_left",
     "stopped_cleanly",
@@ -155,21 +156,21 @@ class SourceTransactions:
 
     Everything a message does to the tables is in its end user's partition, so transactions of
     different partition numbers never depend on each other's writes: one may abort while others
-    commit. `committed` remembers how far each source partition is committed, so that a batch
-    handled again after a failure skips what did commit."""
+    commit. Each commit is noted where Faust keeps the group's commits, so that a batch handled
+    again after a failure skips what did commit, and so that how far a partition is processed
+    reads right (streams/runtime/batches.py, handled.py, stalls.py)."""
 
     def __init__(self, agent: str, topics: Iterable[str]) -> None:
         self.agent = agent
         self.topics = set(topics)
         self.starting: dict[int, asyncio.Future[AIOKafkaProducer]] = {}
-        self.committed: dict[TP, int] = {}
 
     def transactional_id(self, partition: int) -> str:
         return f"{config.group_id}-{self.agent}-{partition}"
 
     def uncommitted(self, events: Sequence[EventT]) -> list[EventT]:
-        committed = self.committed
-        return [e for e in events if e.message.offset >= committed.get(e.message.tp, -1)]
+        committed = _faust_commits()
+        return [e for e in events if e.message.offset >= (committed.get(e.message.tp) or 0)]
 
     async def producer_for(self, partition: int) -> AIOKafkaProducer:
         """The partition's producer, started (once, whoever asks first)."""
@@ -216,31 +217,37 @@ class SourceTransactions:
     async def on_revoked(self, *args: Any, **__: Any) -> None:
         """Faust's signal (app.on_partitions_revoked): its sender, and the partitions revoked."""
         mine = [tp for tp in args[-1] if tp.topic in self.topics]
-        for tp in mine:
-            self.committed.pop(tp, None)
         partitions = {tp.partition for tp in mine} & set(self.starting)
         await asyncio.gather(*(self.drop(partition) for partition in partitions))
 
-    async def on_assigned(self, *args: Any, **__: Any) -> None:
-        """Faust's signal (app.on_partitions_assigned): start the producers of the partitions
-        assigned at once, so that what a worker that died left open is aborted now, not when
-        the partition's next message comes (until then, readers wait for it to end)."""
-        for partition in {tp.partition for tp in args[-1] if tp.topic in self.topics}:
-            if partition not in self.starting:
-                starting = self.starting[partition] = asyncio.ensure_future(self._start(partition))
-                starting.add_done_callback(_log_failure)
+    async def fence(self, assigned: Iterable[TP]) -> None:
+        """Start the producers of the partitions assigned here, before their committed offsets
+        are read: each aborts what the partition's last owner left open and fences that owner,
+        so no transaction of a worker still working on an old batch (a zombie) can commit
+        offsets after this worker has read them."""
+        partitions = sorted({tp.partition for tp in assigned if tp.topic in self.topics})
+        started = await asyncio.gather(
+            *(self.producer_for(partition) for partition in partitions), return_exceptions=True
+        )
+        for partition, result in zip(partitions, started, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("%s could not fence partition %d: %s", self.agent, partition, result)
 
-    async def handle(self, events: Sequence[EventT], handler: InTransactions) -> None:
-        """Handle the events not committed yet (some may be, when a batch is handled again after
-        a failure) in their partitions' transactions, and commit them with their offsets."""
-        uncommitted = self.uncommitted(events)
-        batch = await self.begin(uncommitted)
+    async def handle(self, events: Sequence[EventT], handler: InTransactions) -> list[EventT]:
+        """Handle the events in their partitions' transactions and commit them with their
+        offsets; the events handled. Not handled: those committed already (when a batch is
+        handled again after a failure), and those fetched before a rebalance (their partition
+        may be another worker's now: a new producer here would fence that worker's)."""
+        generation = app.consumer_generation_id
+        current = [e for e in self.uncommitted(events) if e.message.generation_id == generation]
+        batch = await self.begin(current)
         try:
-            await handler(uncommitted, batch)
-            await batch.commit(_next_offsets(uncommitted))
+            await handler(current, batch)
+            await batch.commit(_next_offsets(current))
         except BaseException:
             await batch.abort()
             raise
+        return current
 
     async def begin(self, events: Sequence[EventT]) -> BatchTransactions:
         """A transaction for each partition number of `events`, begun."""
@@ -259,14 +266,52 @@ class SourceTransactions:
         return batch
 
 
+_sources: list[SourceTransactions] = []
+
+
 def transactions_for(agent: str, topic: TopicT) -> SourceTransactions | None:
     """An agent's transactions, with exactly-once (else None), following its assignment."""
     if not config.exactly_once:
         return None
     transactions = SourceTransactions(agent, topic.topics)
     app.on_partitions_revoked.connect(transactions.on_revoked)
-    app.on_partitions_assigned.connect(transactions.on_assigned)
+    _sources.append(transactions)
     return transactions
+
+
+def install_exactly_once(tables: Sequence[TableT]) -> None:
+    """What exactly-once changes in Faust, once the agents exist:
+    - each table's changelog writes go in the current transaction, when there is one;
+    - the offsets of the agents' topics are committed in transactions only: Faust's own commit
+      of a lower offset, appended to the group's log after a transaction's offsets and before
+      its commit marker, would win over them (the coordinator keeps the later of the two), and
+      a batch committed once would be read again after a rebalance;
+    - the partitions assigned are fenced before their committed offsets are read."""
+    _install_transactional_changelogs(tables)
+    if getattr(Consumer, "_optout_exactly_once", False):
+        return
+    filter_committable = Consumer._filter_committable_offsets
+    seek_to_committed = ThreadDelegateConsumer.seek_to_committed
+
+    def _filter_committable_offsets(self: Consumer, tps: Iterable[TP]) -> dict[TP, int]:
+        offsets = filter_committable(self, tps)  # also forgets acknowledgements behind them
+        mine = {topic for source in _sources for topic in source.topics}
+        return {tp: offset for tp, offset in offsets.items() if tp.topic not in mine}
+
+    async def fence_then_seek(self: ThreadDelegateConsumer) -> Mapping[TP, int]:
+        assigned = self.assignment()
+        await asyncio.gather(*(source.fence(assigned) for source in _sources))
+        return await seek_to_committed(self)
+
+    Consumer._filter_committable_offsets = _filter_committable_offsets  # type: ignore[method-assign]
+    ThreadDelegateConsumer.seek_to_committed = fence_then_seek  # type: ignore[method-assign]
+    Consumer._optout_exactly_once = True  # type: ignore[attr-defined]
+
+
+def _faust_commits() -> dict[TP, int | None]:
+    """The group's commits as Faust knows them (read when a partition is assigned, and noted
+    as Faust commits: here, as transactions commit)."""
+    return cast(Any, app.consumer)._committed_offset
 
 
 def _next_offsets(events: Sequence[EventT]) -> dict[TP, int]:
@@ -317,7 +362,7 @@ class BatchTransactions:
                 await self._abort(partition)
             else:
                 del self.transactions[partition]
-                self.owner.committed.update(by_partition[partition])
+                _faust_commits().update(by_partition[partition])
         self._end()
         if failures:
             error = failures[0]
@@ -361,8 +406,7 @@ def in_transaction_of(transaction: Transaction | None) -> Iterator[None]:
         current_transaction.reset(token)
 
 
-def install_transactional_changelogs(tables: Sequence[TableT]) -> None:
-    """Make each table's changelog writes go in the current transaction when there is one."""
+def _install_transactional_changelogs(tables: Sequence[TableT]) -> None:
     for table in tables:
         send_changelog = table.send_changelog
 
