@@ -125,13 +125,15 @@ def bytes_table(name: str, changelog: str) -> TableT:
     )
 
 
-class Transaction(Protocol):
+class TransactionSink(Protocol):
+    """Where records of a Kafka transaction go (streams/runtime/transactions.py)."""
+
     async def send(self, topic: str, key: bytes | None, value: bytes) -> Any: ...
 
 
 # Where `produce` sends instead of the app's producer: the current Kafka transaction, if any
 # (exactly-once: streams/runtime/transactions.py sets it).
-current_transaction: ContextVar[Transaction | None] = ContextVar("transaction", default=None)
+current_transaction: ContextVar[TransactionSink | None] = ContextVar("transaction", default=None)
 
 
 async def produce(

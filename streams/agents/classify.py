@@ -106,7 +106,7 @@ async def classify(stream):  # type: ignore[no-untyped-def]
     await settings_read()
     await review_reader.caught_up.wait()  # flagged messages decided already are not reopened
     async for events in batches(stream):
-        await handle_in_full(classify_batch, events, "classify")
+        await handle_in_full(classify_batch, events, "classify", dead_letter)
 
 
 class Unconfirmed:
@@ -159,6 +159,16 @@ async def classify_batch(events: Sequence[EventT]) -> None:
     classified.mark(events)
     if events:
         seen_pruner.prune(events[-1])
+
+
+async def dead_letter(event: EventT, reason: str) -> None:
+    """A message classify cannot handle, dead-lettered: handled as far as the gate and lookups
+    are concerned."""
+    if transactions is None:
+        await send_to_dead_letters(event, reason)
+    else:
+        await transactions.dead_letter(event, reason)
+    classified.mark([event])
 
 
 async def _classify(events: Sequence[EventT], batch: BatchTransactions | None = None) -> None:

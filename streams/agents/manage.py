@@ -46,7 +46,8 @@ transactions = transactions_for("manage", blocklist_commands_topic)
 
 @app.agent(blocklist_commands_topic)
 async def manage(stream):  # type: ignore[no-untyped-def]
-    await handle_each(stream, apply_command_once, "manage")
+    dead_letter = send_to_dead_letters if transactions is None else transactions.dead_letter
+    await handle_each(stream, apply_command_once, "manage", dead_letter)
 
 
 async def apply_command_once(event: EventT) -> None:

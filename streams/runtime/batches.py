@@ -43,6 +43,7 @@ from optout.streams.runtime.read_committed import skipped
 
 __all__ = [
     "ATTEMPTS_BEFORE_SPLITTING",
+    "DeadLetter",
     "Handler",
     "InOrder",
     "MAX_BACKOFF_SECONDS",
@@ -63,6 +64,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[EventT]], Awaitable[None]]
+DeadLetter = Callable[[EventT, str], Awaitable[None]]
 # A batch that fails for a reason other than the broker is tried this often before its records
 # are handled one by one (and the ones that still fail dead-lettered).
 ATTEMPTS_BEFORE_SPLITTING = 3
@@ -210,7 +212,10 @@ async def each(stream: StreamT) -> AsyncIterator[EventT]:
 
 
 async def handle_each(
-    stream: StreamT, handle: Callable[[EventT], Awaitable[None]], what: str
+    stream: StreamT,
+    handle: Callable[[EventT], Awaitable[None]],
+    what: str,
+    dead_letter: DeadLetter = send_to_dead_letters,
 ) -> None:
     """Each event of `stream`, in offset order, handled in full (see `handle_in_full`) and then
     acknowledged."""
@@ -219,7 +224,7 @@ async def handle_each(
         await handle(events[0])
 
     async for event in each(stream):
-        await handle_in_full(handle_one, [event], what)
+        await handle_in_full(handle_one, [event], what, dead_letter)
 
 
 async def _next_or_ack(event: EventT) -> bool:
@@ -230,18 +235,24 @@ async def _next_or_ack(event: EventT) -> bool:
     return verdict is Offset.NEXT
 
 
-async def handle_in_full(handle: Handler, events: Sequence[EventT], what: str) -> None:
+async def handle_in_full(
+    handle: Handler,
+    events: Sequence[EventT],
+    what: str,
+    dead_letter: DeadLetter = send_to_dead_letters,
+) -> None:
     """Run `handle` on the batch until it succeeds; a batch that keeps failing is split, and a
-    single record that keeps failing is dead-lettered with the error."""
+    single record that keeps failing is dead-lettered with the error (by `dead_letter`: with
+    exactly-once, in a transaction with the record's offset)."""
     try:
         await _retried(handle, events, what)
     except Exception as exc:
         if len(events) == 1:
-            await send_to_dead_letters(events[0], f"{what} failed: {type(exc).__name__}: {exc}")
+            await dead_letter(events[0], f"{what} failed: {type(exc).__name__}: {exc}")
             return
         log.warning("%s of %d records keeps failing; handling them one by one", what, len(events))
         for event in events:
-            await handle_in_full(handle, [event], what)
+            await handle_in_full(handle, [event], what, dead_letter)
 
 
 async def _retried(handle: Handler, events: Sequence[EventT], what: str) -> None:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -35,11 +36,13 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalOperation, KafkaError
 from aiokafka.structs import TopicPartition
-from faust.transport.consumer import Consumer, ThreadDelegateConsumer
+from faust.tables.manager import TableManager
+from faust.transport.consumer import Consumer
 from faust.types import TP, EventT, RecordMetadata, TableT, TopicT
 
 from optout.streams.app import app, config, current_transaction
 from optout.streams.rules.partitioning import default_partitioner
+from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.read_committed import skipped
 
 __all__ = [
@@ -61,6 +64,8 @@ log = logging.getLogger(__name__)
 # In the data directory while a worker that uses transactions runs; removed on a clean stop.
 RUNNING_MARK = "transactions-running"
 _open_batches = 0
+# How long a worker whose producer was fenced waits for a rebalance before it starts a new one.
+FENCED_WAIT_S = 2 * min(3.0, config.session_timeout / 3) + 1.0
 # What handles a batch in its transactions: the events, and their transactions by partition.
 InTransactions = Callable[[Sequence[EventT], "BatchTransactions"], Awaitable[None]]
 # One transaction at a time per partition number, whichever agent's (classify, manage): two
@@ -163,7 +168,10 @@ class SourceTransactions:
     def __init__(self, agent: str, topics: Iterable[str]) -> None:
         self.agent = agent
         self.topics = set(topics)
-        self.starting: dict[int, asyncio.Future[AIOKafkaProducer]] = {}
+        # Partitions whose producer another one fenced, since when: this worker may be a zombie.
+        self.fenced: dict[int, float] = {}
+        # Per partition number, its producer (started, or starting).
+        self.producers: dict[int, asyncio.Future[AIOKafkaProducer]] = {}
 
     def transactional_id(self, partition: int) -> str:
         return f"{config.group_id}-{self.agent}-{partition}"
@@ -174,14 +182,14 @@ class SourceTransactions:
 
     async def producer_for(self, partition: int) -> AIOKafkaProducer:
         """The partition's producer, started (once, whoever asks first)."""
-        starting = self.starting.get(partition)
-        if starting is None:
-            starting = self.starting[partition] = asyncio.ensure_future(self._start(partition))
+        started = self.producers.get(partition)
+        if started is None:
+            started = self.producers[partition] = asyncio.ensure_future(self._start(partition))
         try:
-            return await asyncio.shield(starting)
+            return await asyncio.shield(started)
         finally:
-            if starting.done() and (starting.cancelled() or starting.exception()):
-                self.starting.pop(partition, None)  # the next batch tries again
+            if started.done() and (started.cancelled() or started.exception()):
+                self.producers.pop(partition, None)  # the next batch tries again
 
     async def _start(self, partition: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
@@ -201,30 +209,31 @@ class SourceTransactions:
 
     async def drop(self, partition: int) -> None:
         """Close a partition's producer (revoked, or failed): the next batch starts a new one."""
-        starting = self.starting.pop(partition, None)
-        if starting is None:
+        started = self.producers.pop(partition, None)
+        if started is None:
             return
-        if not starting.done():
-            starting.cancel()
+        if not started.done():
+            started.cancel()
             return
-        if starting.cancelled() or starting.exception() is not None:
+        if started.cancelled() or started.exception() is not None:
             return
         try:
-            await starting.result().stop()
+            await started.result().stop()
         except Exception as exc:  # noqa: BLE001 - closing a producer that failed
             log.info("closing the transactional producer of partition %d: %s", partition, exc)
 
     async def on_revoked(self, *args: Any, **__: Any) -> None:
         """Faust's signal (app.on_partitions_revoked): its sender, and the partitions revoked."""
         mine = [tp for tp in args[-1] if tp.topic in self.topics]
-        partitions = {tp.partition for tp in mine} & set(self.starting)
+        partitions = {tp.partition for tp in mine} & set(self.producers)
         await asyncio.gather(*(self.drop(partition) for partition in partitions))
 
     async def fence(self, assigned: Iterable[TP]) -> None:
-        """Start the producers of the partitions assigned here, before their committed offsets
-        are read: each aborts what the partition's last owner left open and fences that owner,
-        so no transaction of a worker still working on an old batch (a zombie) can commit
-        offsets after this worker has read them."""
+        """Start the producers of the partitions assigned here, before their tables are
+        recovered and their committed offsets read: each aborts what the partition's last owner
+        left open and fences that owner, so no transaction of a worker still working on an old
+        batch (a zombie) can commit after this worker has read the changelogs and offsets."""
+        self.fenced.clear()
         partitions = sorted({tp.partition for tp in assigned if tp.topic in self.topics})
         started = await asyncio.gather(
             *(self.producer_for(partition) for partition in partitions), return_exceptions=True
@@ -239,15 +248,49 @@ class SourceTransactions:
         handled again after a failure), and those fetched before a rebalance (their partition
         may be another worker's now: a new producer here would fence that worker's)."""
         generation = app.consumer_generation_id
+        if not await self._still_owner({e.message.partition for e in events}, generation):
+            return []  # a rebalance: the partitions' owner reads them again from the commits
         current = [e for e in self.uncommitted(events) if e.message.generation_id == generation]
         batch = await self.begin(current)
         try:
             await handler(current, batch)
-            await batch.commit(_next_offsets(current))
+            commit = asyncio.ensure_future(batch.commit(_next_offsets(current)))
+            try:
+                await asyncio.shield(commit)
+            except asyncio.CancelledError:
+                # aiokafka goes on committing: undo only what its outcome says did not commit
+                await asyncio.wait([commit])
+                raise
         except BaseException:
             await batch.abort()
             raise
         return current
+
+    async def _still_owner(self, partitions: set[int], generation: int) -> bool:
+        """After a fence, whether this worker still owns the partitions: it waits for the group
+        to say otherwise (a rebalance starts within a heartbeat or two) before it starts a new
+        producer, which would fence the worker that took the partitions over."""
+        fenced = [self.fenced[p] for p in partitions if p in self.fenced]
+        if not fenced:
+            return True
+        deadline = max(fenced) + FENCED_WAIT_S
+        while time.monotonic() < deadline:
+            if app.rebalancing or app.consumer_generation_id != generation:
+                return False
+            await asyncio.sleep(0.1)
+        for partition in partitions:
+            self.fenced.pop(partition, None)
+        return not app.rebalancing and app.consumer_generation_id == generation
+
+    async def dead_letter(self, event: EventT, reason: str) -> None:
+        """Dead-letter a record in its partition's transaction, with its offset."""
+
+        async def in_transaction(events: Sequence[EventT], batch: BatchTransactions) -> None:
+            for each in events:
+                with in_transaction_of(batch.of(each)):
+                    await send_to_dead_letters(each, reason)
+
+        await self.handle([event], in_transaction)
 
     async def begin(self, events: Sequence[EventT]) -> BatchTransactions:
         """A transaction for each partition number of `events`, begun."""
@@ -286,25 +329,28 @@ def install_exactly_once(tables: Sequence[TableT]) -> None:
       of a lower offset, appended to the group's log after a transaction's offsets and before
       its commit marker, would win over them (the coordinator keeps the later of the two), and
       a batch committed once would be read again after a rebalance;
-    - the partitions assigned are fenced before their committed offsets are read."""
+    - the partitions assigned are fenced before their tables are recovered: a transaction a
+      zombie still had open is then aborted, or committed, before the changelogs and the
+      committed offsets are read, never after."""
     _install_transactional_changelogs(tables)
     if getattr(Consumer, "_optout_exactly_once", False):
         return
     filter_committable = Consumer._filter_committable_offsets
-    seek_to_committed = ThreadDelegateConsumer.seek_to_committed
+    recover = TableManager.on_rebalance
 
     def _filter_committable_offsets(self: Consumer, tps: Iterable[TP]) -> dict[TP, int]:
         offsets = filter_committable(self, tps)  # also forgets acknowledgements behind them
         mine = {topic for source in _sources for topic in source.topics}
         return {tp: offset for tp, offset in offsets.items() if tp.topic not in mine}
 
-    async def fence_then_seek(self: ThreadDelegateConsumer) -> Mapping[TP, int]:
-        assigned = self.assignment()
+    async def fence_then_recover(
+        self: TableManager, assigned: set[TP], *args: Any, **kwargs: Any
+    ) -> None:
         await asyncio.gather(*(source.fence(assigned) for source in _sources))
-        return await seek_to_committed(self)
+        await recover(self, assigned, *args, **kwargs)
 
     Consumer._filter_committable_offsets = _filter_committable_offsets  # type: ignore[method-assign]
-    ThreadDelegateConsumer.seek_to_committed = fence_then_seek  # type: ignore[method-assign]
+    TableManager.on_rebalance = fence_then_recover  # type: ignore[method-assign]
     Consumer._optout_exactly_once = True  # type: ignore[attr-defined]
 
 
@@ -321,13 +367,6 @@ def _next_offsets(events: Sequence[EventT]) -> dict[TP, int]:
     for event in events:
         last[event.message.tp] = max(last.get(event.message.tp, -1), event.message.offset)
     return {tp: skipped.past(tp, offset + 1) for tp, offset in last.items()}
-
-
-def _log_failure(started: asyncio.Future[AIOKafkaProducer]) -> None:
-    if not started.cancelled() and (error := started.exception()) is not None:
-        log.warning(
-            "a transactional producer did not start (its next batch tries again): %s", error
-        )
 
 
 class BatchTransactions:
@@ -370,9 +409,11 @@ class BatchTransactions:
 
     async def abort(self) -> None:
         """Undo every transaction of the batch not committed yet, and abort it."""
-        for partition in list(self.transactions):
-            await self._abort(partition)
-        self._end()
+        try:
+            for partition in list(self.transactions):
+                await self._abort(partition)
+        finally:
+            self._end()
 
     async def _abort(self, partition: int) -> None:
         transaction = self.transactions.pop(partition)
@@ -385,6 +426,7 @@ class BatchTransactions:
                 partition,
                 exc,
             )
+            self.owner.fenced[partition] = time.monotonic()
             await self.owner.drop(partition)
 
     def _end(self) -> None:

@@ -115,10 +115,10 @@ class TopicReader:
 
     async def _update_lag(self, consumer: AIOKafkaConsumer, partitions: list) -> None:
         for tp in partitions:
-            highwater = consumer.last_stable_offset(tp)
-            if highwater is not None:
-                self.highwaters[tp.partition] = highwater
-                self.lag[tp.partition] = max(0, highwater - await consumer.position(tp))
+            end = consumer.last_stable_offset(tp)
+            if end is not None:
+                self.highwaters[tp.partition] = end
+                self.lag[tp.partition] = max(0, end - await consumer.position(tp))
         if len(self.lag) == len(partitions) and not any(self.lag.values()):
             if not self.caught_up.is_set():
                 log.info("%s: caught up (%d records)", self.topic, sum(self.highwaters.values()))
@@ -184,8 +184,8 @@ async def read_end_user_partition(
         while True:
             batch = await consumer.getmany(tp, timeout_ms=200)
             records += batch.get(tp, [])
-            highwater = consumer.last_stable_offset(tp)
-            if highwater is not None and await consumer.position(tp) >= highwater:
+            end = consumer.last_stable_offset(tp)
+            if end is not None and await consumer.position(tp) >= end:
                 return records
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"{topic}: partition {tp.partition} not read within {timeout}s")
