@@ -130,6 +130,9 @@ class TransactionSink(Protocol):
 
     async def send(self, topic: str, key: bytes | None, value: bytes) -> Any: ...
 
+    def write(self, table: TableT, partition: int, key: bytes, value: bytes | None) -> None:
+        """A table write about to be made locally, to undo if the transaction aborts."""
+
 
 # Where `produce` sends instead of the app's producer: the current Kafka transaction, if any
 # (exactly-once: streams/runtime/transactions.py sets it).

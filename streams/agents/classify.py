@@ -97,7 +97,7 @@ seen_messages = bytes_table("seen-messages", SEEN_MESSAGES_CHANGELOG_TOPIC)
 seen_pruner = Pruner(seen_messages, config.dedupe_retention_s, config.prune_interval_s)
 # Exactly-once (streams/runtime/transactions.py): each batch's records, table changes and offsets
 # committed in one transaction per partition number.
-transactions = transactions_for("classify", inbound_topics)
+transactions = transactions_for("classify", inbound_topics, writes="blocklist")
 
 
 @app.agent(inbound_topics)

@@ -25,6 +25,10 @@ does not hold up their batch. Partitions this worker classifies are waited for a
 others by asking the worker that classifies them, or by the consumer group's commits
 (streams/runtime/handled.py). A send that reached the broker before the STOP can
 still go out: it was asked for first.
+
+With exactly-once, what the gate makes of a batch goes in Kafka transactions with the batch's
+offsets (streams/runtime/transactions.py), begun once classify has handled the inbound messages
+the batch waits for: a send handled again after a crash was never handed over nor rejected.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from faust.types import EventT
@@ -61,6 +65,11 @@ from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.handled import InboundEnds, ask_inbound_ends, wait_for_inbound
 from optout.streams.runtime.partition_stores import get_in_partition, put_in_partition
 from optout.streams.runtime.pruning import Pruner
+from optout.streams.runtime.transactions import (
+    BatchTransactions,
+    in_transaction_of,
+    transactions_for,
+)
 from optout.streams.sinks.http_delivery import hand_back
 from optout.streams.topics import OUTBOUND_TOPIC, REJECTED_SENDS_CHANGELOG_TOPIC
 from optout.tables.blocklist import consent_for
@@ -77,8 +86,14 @@ rejected_pruner = Pruner(rejected_sends, config.dedupe_retention_s, config.prune
 SENDS_BY_ACTION = {action: SENDS.labels(action) for action in (ALLOW, REJECT, HOLD)}
 
 
+# Exactly-once (streams/runtime/transactions.py): a batch's results, hand-overs, holds and
+# remembered rejections go in one transaction per partition with the batch's offsets.
+transactions = transactions_for("gate", outbound_topic, writes="rejected-sends")
+
+
 @app.agent(outbound_topic)
 async def gate(stream):  # type: ignore[no-untyped-def]
+    dead_letter = send_to_dead_letters if transactions is None else transactions.dead_letter
     await settings_read()  # a number's scope and its brand's quiet hours, before its sends
     ahead: InboundEnds | None = None
     async for events in batches(stream):
@@ -88,7 +103,7 @@ async def gate(stream):  # type: ignore[no-untyped-def]
         ahead = None
         if waiting(stream):
             ahead = ask_inbound_ends(assignment.read_offsets(OUTBOUND_TOPIC))
-        await handle_in_full(partial(gate_batch, asked=asked), events, "gate")
+        await handle_in_full(partial(gate_batch, asked=asked), events, "gate", dead_letter)
 
 
 async def gate_batch(events: Sequence[EventT], asked: InboundEnds | None = None) -> None:
@@ -98,23 +113,52 @@ async def gate_batch(events: Sequence[EventT], asked: InboundEnds | None = None)
         await wait_for_inbound({event.message.partition for event in events}, asked)
     except RebalanceUnderWay as exc:
         log.info("%d sends put back on their topic, to be gated after it: %s", len(events), exc)
-        await asyncio.gather(*(hand_back(event) for event in events))
+        await _in_transactions(events, _hand_back)
         return
+    await _in_transactions(events, _gate)
+    rejected_pruner.prune(events[-1])
+
+
+# What handles a batch: in its transactions with exactly-once (else None).
+BatchHandler = Callable[[Sequence[EventT], BatchTransactions | None], Awaitable[None]]
+
+
+async def _in_transactions(events: Sequence[EventT], handle: BatchHandler) -> None:
+    if transactions is None:
+        await handle(events, None)
+    else:
+        await transactions.handle(events, handle)
+
+
+async def _hand_back(events: Sequence[EventT], batch: BatchTransactions | None) -> None:
+    for event in events:
+        with in_transaction_of(None if batch is None else batch.of(event)):
+            await hand_back(event)
+
+
+async def _gate(events: Sequence[EventT], batch: BatchTransactions | None) -> None:
     acks: list[Awaitable] = []
     for event in events:
-        try:
-            send = outbound_serde.decode(event.value)
-        except DecodeError as exc:
-            await send_to_dead_letters(event, str(exc))
-            continue
-        end_user = send["to_number"]
-        if event.message.partition != end_user_partition(end_user, config.partitions):
-            acks.append(await produce(outbound_topic, end_user_key(end_user), event.value))
-            continue
-        acks.append(await gate_send(event, send, event.value))
+        with in_transaction_of(None if batch is None else batch.of(event)):
+            ack = await _gate_or_rekey(event)
+        if ack is not None:
+            acks.append(ack)
     for ack in acks:
         await ack  # every result, hand-over and hold is on the broker before the batch is acked
-    rejected_pruner.prune(events[-1])
+
+
+async def _gate_or_rekey(event: EventT) -> Awaitable | None:
+    """Gate a send in its end user's partition, or re-key it there; the broker's
+    acknowledgement (None for a send dead-lettered: it was acknowledged already)."""
+    try:
+        send = outbound_serde.decode(event.value)
+    except DecodeError as exc:
+        await send_to_dead_letters(event, str(exc))
+        return None
+    end_user = send["to_number"]
+    if event.message.partition != end_user_partition(end_user, config.partitions):
+        return await produce(outbound_topic, end_user_key(end_user), event.value)
+    return await gate_send(event, send, event.value)
 
 
 async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Exactly-once (streams/runtime/transactions.py): a command's changes, event and offset in one
 # transaction.
-transactions = transactions_for("manage", blocklist_commands_topic)
+transactions = transactions_for("manage", blocklist_commands_topic, writes="blocklist")
 
 
 @app.agent(blocklist_commands_topic)

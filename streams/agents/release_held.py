@@ -6,7 +6,9 @@ Each waits on its own, so a send due in an hour never holds up one due now; when
 is gated again: an opt-out made while it waited rejects it. Its record is acknowledged once it is
 released (offsets are committed only up to the oldest send still waiting, so a restarted worker
 holds those again); a worker that stops or gives up the partition first puts it back on the
-topic for the next owner.
+topic for the next owner. Out of order, so at least once even with exactly-once (a transaction
+commits a partition's offsets in order): a send released twice after a crash is deduplicated
+by its id in carrier delivery (agents/deliver_send.py).
 """
 
 from __future__ import annotations

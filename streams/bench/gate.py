@@ -11,6 +11,8 @@
    same batches.
 3. Latency at a fixed offered load: sends at `--rate`/s, each timed from its requested_at to the
    broker timestamp of its hand-over on `carrier-sends`.
+4. On Kafka, 2 and 3 again with Kafka transactions (OPTOUT_PROCESSING_GUARANTEE=exactly_once): a
+   fresh worker, fresh sends; hand-overs counted as a consumer reading committed sees them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from optout.streams.bench.harness import (
     BenchBroker,
     bench_broker,
     drain_rate,
+    end_offsets,
     percentiles,
     produce_inbound,
     produce_stamped,
@@ -102,36 +105,71 @@ async def _bench_gate(
                     f"{faust_ceiling:,.0f} events/s; blocking one end user in ten ..."
                 )
                 users = min(END_USERS, messages)
-                processes.append(await _worker(broker, Path(tmp)))
+                processes.append(await _worker(broker, Path(tmp), "at_least_once"))
                 await _block_every_tenth_user(broker.bootstrap, users)
                 stop_all(processes)
-                say(f"loading {messages:,} sends ...")
-                load = sends(messages, "load", users)
-                await produce_stamped(broker.bootstrap, OUTBOUND_TOPIC, "outbound_message", load,
-                                      "requested_at")  # fmt: skip
-                processes.append(await _worker(broker, Path(tmp)))
-                say("gating the backlog ...")
-                allowed = messages - blocked(messages, users)
-                gated = await drain_rate(broker.bootstrap, CARRIER_SENDS_TOPIC, allowed)
-                gated *= messages / allowed  # rejections come in the same batches
-                say(f"gate: {gated:,.0f} sends/s; latency at {rate:,}/s ...")
-                latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, users)
+                first = await _gate_run(
+                    broker, Path(tmp), processes, messages, rate, latency_seconds, users,
+                    "at_least_once",
+                )  # fmt: skip
+                exactly_once = None
+                if not broker.embedded:  # the embedded broker has no transactions
+                    stop_all(processes)
+                    exactly_once = await _gate_run(
+                        broker, Path(tmp), processes, messages, rate, latency_seconds, users,
+                        "exactly_once",
+                    )  # fmt: skip
+                    exactly_once["ratio_to_baseline"] = round(
+                        exactly_once["gate_sends_per_second"] / baseline, 3
+                    )
                 return {
                     "messages": messages,
                     "blocked_share": 1 / BLOCKED_EVERY,
                     "baseline_events_per_second": round(baseline),
                     "faust_one_hop_events_per_second": round(faust_ceiling),
-                    "gate_sends_per_second": round(gated),
-                    "ratio_to_baseline": round(gated / baseline, 3),
-                    "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+                    **first,
+                    "ratio_to_baseline": round(first["gate_sends_per_second"] / baseline, 3),
+                    "exactly_once": exactly_once,
                 }
             finally:
                 stop_all(processes)
 
 
-async def _worker(broker: BenchBroker, tmp: Path) -> subprocess.Popen[bytes]:
+async def _gate_run(
+    broker: BenchBroker,
+    tmp: Path,
+    processes: list[subprocess.Popen[bytes] | None],
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    users: int,
+    guarantee: str,
+) -> dict:
+    """A worker with `guarantee` gates `messages` sends loaded before it starts, then takes
+    `rate` sends/s."""
+    say(f"loading {messages:,} sends ...")
+    load = sends(messages, f"load-{guarantee}", users)
+    after = await end_offsets(broker.bootstrap, CARRIER_SENDS_TOPIC)
+    await produce_stamped(broker.bootstrap, OUTBOUND_TOPIC, "outbound_message", load,
+                          "requested_at")  # fmt: skip
+    processes.append(await _worker(broker, tmp, guarantee))
+    say(f"gating the backlog ({guarantee}) ...")
+    allowed = messages - blocked(messages, users)
+    gated = await drain_rate(broker.bootstrap, CARRIER_SENDS_TOPIC, allowed, after)
+    gated *= messages / allowed  # rejections come in the same batches
+    say(f"gate ({guarantee}): {gated:,.0f} sends/s; latency at {rate:,}/s ...")
+    prefix = f"latency-{guarantee}"
+    latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, users, prefix)
+    return {
+        "gate_sends_per_second": round(gated),
+        "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+    }
+
+
+async def _worker(broker: BenchBroker, tmp: Path, guarantee: str) -> subprocess.Popen[bytes]:
     port = free_port()
-    worker = spawn(broker, tmp, "worker", port)
+    worker = spawn(broker, tmp, "worker", port, log_name=f"worker-{guarantee}",
+                   OPTOUT_PROCESSING_GUARANTEE=guarantee)  # fmt: skip
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, f"http://127.0.0.1:{port}", worker)
     return worker
@@ -163,12 +201,18 @@ async def _block_every_tenth_user(bootstrap: str, users: int) -> None:
         await consumer.stop()
 
 
-async def _latency_at(bootstrap: str, rate: int, seconds: float, users: int) -> list[float]:
-    """Offer sends at `rate`/s; seconds from requested_at to the hand-over to the carrier."""
+async def _latency_at(
+    bootstrap: str, rate: int, seconds: float, users: int, prefix: str
+) -> list[float]:
+    """Offer sends at `rate`/s, with ids `prefix-n`; seconds from requested_at to the hand-over
+    to the carrier, as a consumer reading committed sees it."""
     serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
-    records = sends(int(rate * seconds), "latency", users)
+    records = sends(int(rate * seconds), prefix, users)
     consumer = AIOKafkaConsumer(
-        CARRIER_SENDS_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        CARRIER_SENDS_TOPIC,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await consumer.start()
@@ -189,7 +233,7 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float, users: int) -> 
             for batch in batches.values():
                 for record in batch:
                     handed = serde.decode(record.value)
-                    if handed["message_id"].startswith("latency-"):
+                    if handed["message_id"].startswith(f"{prefix}-"):
                         latencies.append((record.timestamp - handed["requested_at"]) / 1000)
         return latencies
     finally:

@@ -46,8 +46,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "worker",
         help="run agents against the configured broker (OPTOUT_BROKER_URL)",
         description="Run a worker. Without OPTOUT_BROKER_URL it starts the embedded broker. "
-        "On Apache Kafka, OPTOUT_PROCESSING_GUARANTEE=exactly_once commits classify's and "
-        "manage's records and input offsets in Kafka transactions (default: at_least_once). "
+        "On Apache Kafka, OPTOUT_PROCESSING_GUARANTEE=exactly_once commits the records and "
+        "input offsets of classify, manage and the send gate in Kafka transactions "
+        "(default: at_least_once). "
         "Every setting is an environment variable: see the README's Configuration.",
     )
     worker.add_argument(

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from faust.types import RecordMetadata, TableT
 
-from optout.streams.app import app
+from optout.streams.app import app, current_transaction
 
 __all__ = ["get_in_partition", "partition_store", "put_in_partition"]
 
@@ -28,9 +28,19 @@ def get_in_partition(table: TableT, partition: int, key: bytes) -> bytes | None:
 
 async def put_in_partition(
     table: TableT, partition: int, key: bytes, value: bytes
-) -> Awaitable[RecordMetadata]:
+) -> Awaitable[RecordMetadata | None]:
     """Write `key` in `table`'s store and changelog for `partition`; returns the changelog
-    record's acknowledgement, to await before the input that caused the write is acknowledged."""
+    record's acknowledgement, to await before the input that caused the write is acknowledged.
+    Inside a Kafka transaction (exactly-once) the changelog record goes in it, when it commits."""
+    transaction = current_transaction.get()
+    if transaction is not None:
+        transaction.write(table, partition, key, value)
+        partition_store(table, partition)[key] = value
+        return _sent_at_commit()
     partition_store(table, partition)[key] = value
     changelog = table.changelog_topic.get_topic_name()
     return await app.producer.send(changelog, key, value, partition, None, None)
+
+
+async def _sent_at_commit() -> None:
+    """Nothing to wait for: the transaction sends the changelog record as it commits."""

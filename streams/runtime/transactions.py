@@ -43,6 +43,7 @@ from faust.types import TP, EventT, RecordMetadata, TableT, TopicT
 from optout.streams.app import app, config, current_transaction
 from optout.streams.rules.partitioning import default_partitioner
 from optout.streams.runtime.dead_letters import send_to_dead_letters
+from optout.streams.runtime.partition_stores import get_in_partition, partition_store
 from optout.streams.runtime.read_committed import skipped
 
 __all__ = [
@@ -68,10 +69,10 @@ _open_batches = 0
 FENCED_WAIT_S = 2 * min(3.0, config.session_timeout / 3) + 1.0
 # What handles a batch in its transactions: the events, and their transactions by partition.
 InTransactions = Callable[[Sequence[EventT], "BatchTransactions"], Awaitable[None]]
-# One transaction at a time per partition number, whichever agent's (classify, manage): two
-# agents' transactions writing the same end users' entries must not interleave, or undoing one
-# would undo the other's writes.
-_partition_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+# One transaction at a time per partition number among the agents that write the same tables
+# (classify and manage, the block list): two agents' transactions writing the same end users'
+# entries must not interleave, or undoing one would undo the other's writes.
+_partition_locks: defaultdict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 def open_transactions() -> int:
@@ -115,14 +116,13 @@ class Transaction:
     def write(self, table: TableT, partition: int, key: bytes, value: bytes | None) -> None:
         """A table write about to be made locally: remember the value it replaces, and send its
         changelog record before the transaction commits."""
-        store = cast(Any, table.data)._db_for_partition(partition)
-        self.undo_log.append((table, partition, key, store.get(key)))
+        self.undo_log.append((table, partition, key, get_in_partition(table, partition, key)))
         self.changelog.append((table, partition, key, value))
 
     def undo(self) -> None:
         """Put the local stores back as they were before this transaction's writes."""
         for table, partition, key, value in reversed(self.undo_log):
-            store = cast(Any, table.data)._db_for_partition(partition)
+            store = partition_store(table, partition)
             if value is None:
                 store.delete(key)
             else:
@@ -165,9 +165,10 @@ class SourceTransactions:
     again after a failure skips what did commit, and so that how far a partition is processed
     reads right (streams/runtime/batches.py, handled.py, stalls.py)."""
 
-    def __init__(self, agent: str, topics: Iterable[str]) -> None:
+    def __init__(self, agent: str, topics: Iterable[str], writes: str) -> None:
         self.agent = agent
         self.topics = set(topics)
+        self.writes = writes  # the tables it writes: their locks (`_partition_locks`)
         # Partitions whose producer another one fenced, since when: this worker may be a zombie.
         self.fenced: dict[int, float] = {}
         # Per partition number, its producer (started, or starting).
@@ -297,7 +298,7 @@ class SourceTransactions:
         batch = BatchTransactions(self)
         try:
             for partition in sorted({event.message.partition for event in events}):
-                await _partition_locks[partition].acquire()
+                await _partition_locks[(self.writes, partition)].acquire()
                 batch.locked.append(partition)
                 producer = await self.producer_for(partition)
                 batch.transactions[partition] = Transaction(partition, producer)
@@ -312,11 +313,12 @@ class SourceTransactions:
 _sources: list[SourceTransactions] = []
 
 
-def transactions_for(agent: str, topic: TopicT) -> SourceTransactions | None:
-    """An agent's transactions, with exactly-once (else None), following its assignment."""
+def transactions_for(agent: str, topic: TopicT, writes: str) -> SourceTransactions | None:
+    """An agent's transactions, with exactly-once (else None), following its assignment.
+    `writes` names the tables it writes: agents that write the same ones take turns."""
     if not config.exactly_once:
         return None
-    transactions = SourceTransactions(agent, topic.topics)
+    transactions = SourceTransactions(agent, topic.topics, writes)
     app.on_partitions_revoked.connect(transactions.on_revoked)
     _sources.append(transactions)
     return transactions
@@ -422,7 +424,8 @@ class BatchTransactions:
             await transaction.producer.abort_transaction()
         except Exception as exc:  # noqa: BLE001 - fenced or broken: a new producer fixes both
             log.warning(
-                "aborting the transaction of partition %d failed (%s); starting anew",
+                "%s: aborting the transaction of partition %d failed (%s); starting anew",
+                self.owner.agent,
                 partition,
                 exc,
             )
@@ -435,7 +438,7 @@ class BatchTransactions:
             self.ended = True
             _open_batches -= 1
             for partition in self.locked:
-                _partition_locks[partition].release()
+                _partition_locks[(self.owner.writes, partition)].release()
 
 
 @contextmanager

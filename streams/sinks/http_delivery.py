@@ -33,6 +33,7 @@ from optout.streams.app import (
     config,
     delivery_result_serde,
     delivery_results_topic,
+    produce,
     raw_topic,
     retry_serde,
 )
@@ -246,8 +247,7 @@ async def wait_until_due(envelope: Record) -> bool:
 async def hand_back(event: EventT) -> None:
     """Put a waiting record back on its topic (its copy is read again, by this worker or the
     partition's next owner), so that this one can be acknowledged."""
-    sent = await raw_topic(event.message.topic).send(key=event.message.key, value=event.value)
-    await sent
+    await (await produce(raw_topic(event.message.topic), event.message.key, event.value))
 
 
 Handler = Callable[[EventT, Record | None], Awaitable[None]]

@@ -121,3 +121,4 @@ def test_bench_gate_gates_the_backlog_and_measures_latency(
     assert figures["ratio_to_baseline"] == pytest.approx(ratio, rel=0.01)
     latency = figures["latency_at_rate"]
     assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    assert figures["exactly_once"] is None  # the embedded broker has no transactions
