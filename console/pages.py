@@ -23,6 +23,8 @@ __all__ = [
     "WORKER_NAV",
     "asset",
     "blocked_senders_csv",
+    "brand_form",
+    "brand_page",
     "cannot_show",
     "csv_headers",
     "figures_page",
@@ -39,6 +41,7 @@ __all__ = [
 WORKER_NAV = (
     ("/console/pair", "Pair"),
     ("/console/number", "Number"),
+    ("/console/brand", "Brand"),
     ("/console/queues", "Work queues"),
     ("/console/figures", "Live figures"),
     ("/openapi.json", "HTTP API"),
@@ -67,6 +70,9 @@ DETAILS = (  # a timeline entry's fields, in order, and their labels
     ("scope", "scope"),
     ("business_number", "number texted"),
     ("message_id", "message or command"),
+    ("kinds", "kinds of message"),
+    ("answered_send", "answering the send"),
+    ("answered_kind", "of kind"),
 )
 
 
@@ -193,7 +199,10 @@ def pair_page(
 
 def _verdict(answer: dict[str, Any]) -> str:
     number, sender = escape(answer["number"]), escape(answer["sender"])
-    if answer["blocked"]:
+    allowed = ", ".join(answer.get("allowed_kinds") or ())
+    if answer["blocked"] and allowed:
+        head = f"Blocked: {number} may not text {sender}, but for {escape(allowed)} messages."
+    elif answer["blocked"]:
         head = f"Blocked: {number} may not text {sender}."
     else:
         head = f"Not blocked: {number} may text {sender}."
@@ -227,9 +236,9 @@ def _timeline_item(event: dict) -> str:
     opt_out = event["action"] == "OPT_OUT"
     what = "Blocked" if opt_out else "Unblocked"
     details = "".join(
-        f"<dt>{label}</dt><dd>{escape(str(event[field]))}</dd>"
+        f"<dt>{label}</dt><dd>{escape(_shown_value(event[field]))}</dd>"
         for field, label in DETAILS
-        if event.get(field) not in (None, "")
+        if event.get(field) not in (None, "", [])
     )
     when = iso(event["occurred_at"])
     return (
@@ -273,6 +282,62 @@ def number_page(
     sections.append(_senders_table(number, senders, after, next_after))
     return page(f"Number {number}", "".join(sections), nav, "/console/number",
                 state_of(settings, senders))  # fmt: skip
+
+
+def brand_form(brand_id: str) -> str:
+    return (
+        "<form class='inline' method='get' action='/console/brand' role='search'>"
+        "<div><label for='brand'>Brand id</label><input id='brand' name='brand' required "
+        f"value='{escape(brand_id)}' autocomplete='off' pattern='[A-Za-z0-9][A-Za-z0-9_.\\-]*'>"
+        "</div><button class='primary'>Show</button></form>"
+    )
+
+
+def brand_page(brand: dict[str, Any], numbers: list[str], nav: Iterable[tuple[str, str]]) -> str:
+    """A brand's settings and numbers, and a form for its kinds of message (rules/kinds.py)."""
+    sections = [
+        brand_form(brand["brand_id"]),
+        _settings_table(brand | {"numbers": numbers}),
+        _kinds_form(brand),
+    ]
+    return page(f"Brand {brand['brand_id']}", "".join(sections), nav, "/console/brand",
+                state_of(brand.get("updated_at")))  # fmt: skip
+
+
+def _kinds_form(brand: dict[str, Any]) -> str:
+    """The brand's kinds of message; the script sends them as JSON (lists, booleans, numbers as
+    each field's data-type says)."""
+    api = f"/v1/brands/{quote(brand['brand_id'])}"
+
+    def switch(name: str, label: str) -> str:
+        chosen = "on" if brand.get(name) else "off"
+        options = "".join(
+            f"<option{' selected' if value == chosen else ''}>{value}</option>"
+            for value in ("off", "on")
+        )
+        return (
+            f"<div><label for='{name}'>{label}</label>"
+            f"<select id='{name}' name='{name}' data-type='bool'>{options}</select></div>"
+        )
+
+    kinds = ", ".join(brand.get("kinds") or ()) or "marketing, informational"
+    return (
+        "<h2>Kinds of message</h2><p class='muted'>Each kind is marketing, informational or "
+        "exempt (kind:class). A STOP blocks every kind that needs consent, unless the brand is "
+        "kind-aware: then a STOP answering a marketing send blocks marketing only.</p>"
+        f"<form data-api='{api}' data-method='PUT' data-done='Stored. Reload to see it.'>"
+        "<div><label for='kinds'>Kinds</label><input id='kinds' name='kinds' data-type='list' "
+        f"value='{escape(kinds)}' autocomplete='off'></div>"
+        "<div><label for='default_kind'>Default kind of a send</label><input id='default_kind' "
+        f"name='default_kind' value='{escape(brand.get('default_kind') or '')}' "
+        "placeholder='marketing' autocomplete='off'></div>"
+        f"{switch('kind_aware', 'Kind-aware STOPs')}{switch('clarify', 'Ask which kinds to stop')}"
+        "<div><label for='clarify_window_hours'>Hours an answer is taken</label>"
+        "<input id='clarify_window_hours' name='clarify_window_hours' type='number' min='1' "
+        f"max='720' data-type='int' value='{int(brand.get('clarify_window_hours') or 24)}'></div>"
+        "<p><button class='primary'>Store</button></p>"
+        "<p role='status' aria-live='polite'></p></form>"
+    )
 
 
 def _settings_table(settings: dict[str, Any]) -> str:

@@ -18,22 +18,26 @@ from faust.web import Request, View
 from optout.console import reading
 from optout.console.pages import (
     WORKER_NAV,
+    brand_form,
+    brand_page,
     figures_page,
     figures_section,
     message_page,
+    page,
     queues_page,
 )
 from optout.streams.app import app, config
 from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.lookup_answers import lookup_answer
 from optout.streams.rules.number_settings import shown
+from optout.streams.rules.scopes import id_problem
 from optout.streams.web.auth import reading_refusal
 from optout.tables import full_copy
 from optout.tables.blocklist import current_consent
 from optout.tables.client.blocklist_reader import BlocklistReader
 from optout.tables.history import number_history
 from optout.tables.review import open_items
-from optout.tables.settings import settings_for
+from optout.tables.settings import brand_record, numbers_of_brand, settings_for
 from optout.tables.views.dead_letters import MAX_LISTED, dead_letters
 from optout.tables.views.figures import current_figures
 from optout.tables.views.routing import at_owner
@@ -112,6 +116,22 @@ class ConsoleNumberPage(View):
 class ConsoleNumberCsv(View):
     async def get(self, request: Request) -> web.Response:
         return await reading.number_csv(cast(web.Request, request), WORKER)
+
+
+@app.page("/console/brand")
+class ConsoleBrandPage(View):
+    """A brand's settings and numbers, and its kinds of message to change (?brand=ID)."""
+
+    async def get(self, request: Request) -> web.Response:
+        if refusal := reading_refusal(request):
+            return reading.html(message_page("A brand", refusal, WORKER_NAV), status=401)
+        brand_id = request.query.get("brand", "").strip()
+        if not brand_id:
+            return reading.html(page("A brand", brand_form(""), WORKER_NAV, "/console/brand"))
+        if problem := id_problem("brand", brand_id):
+            return reading.html(message_page("A brand", problem, WORKER_NAV, brand_form("")), 400)
+        brand = brand_record(brand_id)
+        return reading.html(brand_page(brand, numbers_of_brand(brand_id), WORKER_NAV))
 
 
 @app.page("/console/queues")

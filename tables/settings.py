@@ -16,6 +16,7 @@ from typing import Any
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, config, raw_topic, registry
+from optout.streams.rules.kinds import Kinds, kinds_of_brand
 from optout.streams.rules.number_settings import (
     default_brand,
     default_settings,
@@ -29,6 +30,7 @@ from optout.tables.client.topic_reader import TopicReader
 __all__ = [
     "SettingsByNumber",
     "brand_defaults",
+    "brand_of",
     "brand_record",
     "brand_serde",
     "brand_settings",
@@ -36,6 +38,7 @@ __all__ = [
     "brand_settings_topic",
     "configured_defaults",
     "former_members",
+    "kinds_of",
     "members_of",
     "number_settings",
     "numbers_of_brand",
@@ -119,11 +122,21 @@ def brand_defaults() -> dict[str, str]:
     }
 
 
+def brand_of(settings: Record) -> Record | None:
+    """The stored settings of a number's brand, if it has a brand that stored any."""
+    brand_id = settings.get("brand_id")
+    return brand_settings.get(brand_id.encode()) if brand_id else None
+
+
 def quiet_hours_of(settings: Record) -> str | None:
     """The quiet hours of a number's brand ('08:00-21:00'), or None."""
-    brand_id = settings.get("brand_id")
-    brand = brand_settings.get(brand_id.encode()) if brand_id else None
+    brand = brand_of(settings)
     return brand.get("quiet_hours") if brand else None
+
+
+def kinds_of(settings: Record) -> Kinds:
+    """The kinds of message of a number's brand (rules/kinds.py)."""
+    return kinds_of_brand(brand_of(settings))
 
 
 def brand_record(brand_id: str) -> Record:

@@ -39,6 +39,17 @@
     var status = form.querySelector("[role=status]");
     var body = Object.fromEntries(new FormData(form));
     if (button && button.name) body[button.name] = button.value;
+    form.querySelectorAll("[data-type]").forEach(function (field) {
+      var value = body[field.name];
+      if (field.dataset.type === "list") {
+        body[field.name] = value.split(",").map(function (item) { return item.trim(); })
+          .filter(Boolean);
+      } else if (field.dataset.type === "bool") {
+        body[field.name] = value === "on";
+      } else if (field.dataset.type === "int") {
+        body[field.name] = parseInt(value, 10);
+      }
+    });
     var method = (button && button.dataset.method) || form.dataset.method || "POST";
     status.textContent = "Sending…";
     var response;

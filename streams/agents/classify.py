@@ -73,8 +73,15 @@ from optout.streams.topics import SEEN_MESSAGES_CHANGELOG_TOPIC
 from optout.tables.blocklist import entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
+from optout.tables.last_sends import last_send
 from optout.tables.review import review_items, review_reader
-from optout.tables.settings import former_members, members_of, settings_for, settings_read
+from optout.tables.settings import (
+    former_members,
+    kinds_of,
+    members_of,
+    settings_for,
+    settings_read,
+)
 
 __all__ = [
     "Unconfirmed",
@@ -245,14 +252,21 @@ def decide_one(message: Record, now_ms: int, position: str) -> Decision:
     """What one message does, from the end user's entries and the number's settings."""
     started = time.perf_counter()
     business, end_user = message["to_number"], message["from_number"]
+    settings = settings_for(business)
+    kinds = kinds_of(settings)
+    answered = None
+    if kinds.kind_aware:  # only a kind-aware brand's sends are remembered (agents/gate.py)
+        answered = last_send(end_user_partition(end_user, config.partitions), business, end_user)
     decision = decide(
         message,
-        settings_for(business),
+        settings,
         lambda scope: entry_in(scope, end_user),
         now_ms,
         position,
         former_members,
         members_of,
+        kinds,
+        answered,
     )
     classification = decision.classification
     MESSAGES.labels(classification.intent.value, classification.rule).inc()

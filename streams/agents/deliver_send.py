@@ -80,7 +80,7 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
             await publish_result(send_result(send, "SENT", int(time.time() * 1000)))
             return
         consent = await consent_now(send)
-        if consent.blocked:
+        if consent is not None:
             reason = rejection_reason(send, consent) + " (while the send waited for the carrier)"
             await publish_result(
                 send_result(send, "REJECTED", int(time.time() * 1000), reason, consent)
@@ -115,12 +115,15 @@ async def publish_result(result: Record) -> None:
     await sent
 
 
-async def consent_now(send: Record) -> Consent:
-    """The end user's consent from this worker's full copy of the block list, once it has
-    caught up (it trails the changelog by its fetch wait)."""
+async def consent_now(send: Record) -> Consent | None:
+    """The end user's consent if it blocks the send's kind of message (else None), from this
+    worker's full copy of the block list once it has caught up (it trails the changelog by its
+    fetch wait)."""
     while full_copy.reader is None or not full_copy.reader.caught_up:
         await asyncio.sleep(0.1)
-    return full_copy.reader.consent(send["from_number"], send["to_number"])
+    consent = full_copy.reader.consent(send["from_number"], send["to_number"])
+    kinds = full_copy.reader.kinds(send["from_number"])
+    return consent if kinds.blocked(consent, kinds.kind_of(send)) else None
 
 
 def send_delivery(send: Record, payload: bytes, envelope: Record | None) -> Delivery:

@@ -74,7 +74,8 @@ from optout.streams.sinks.http_delivery import hand_back
 from optout.streams.topics import OUTBOUND_TOPIC, REJECTED_SENDS_CHANGELOG_TOPIC
 from optout.tables.blocklist import consent_for
 from optout.tables.keys import end_user_key
-from optout.tables.settings import quiet_hours_of, settings_for, settings_read
+from optout.tables.last_sends import remember_send
+from optout.tables.settings import kinds_of, quiet_hours_of, settings_for, settings_read
 
 __all__ = ["gate", "gate_batch", "gate_send", "rejected_sends"]
 
@@ -88,7 +89,7 @@ SENDS_BY_ACTION = {action: SENDS.labels(action) for action in (ALLOW, REJECT, HO
 
 # Exactly-once (streams/runtime/transactions.py): a batch's results, hand-overs, holds and
 # remembered rejections go in one transaction per partition with the batch's offsets.
-transactions = transactions_for("gate", outbound_topic, writes="rejected-sends")
+transactions = transactions_for("gate", outbound_topic, writes="rejected-sends,last-sends")
 
 
 @app.agent(outbound_topic)
@@ -131,9 +132,11 @@ async def _in_transactions(events: Sequence[EventT], handle: BatchHandler) -> No
 
 
 async def _hand_back(events: Sequence[EventT], batch: BatchTransactions | None) -> None:
+    handing: list[Awaitable] = []
     for event in events:
         with in_transaction_of(None if batch is None else batch.of(event)):
-            await hand_back(event)
+            handing.append(asyncio.ensure_future(hand_back(event)))
+    await asyncio.gather(*handing)
 
 
 async def _gate(events: Sequence[EventT], batch: BatchTransactions | None) -> None:
@@ -171,12 +174,20 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
         log.info("send %s was rejected before; its result is said again", send["message_id"])
         return await produce(send_results_topic, key, rejected.split(b" ", 1)[1])
     consent = consent_for(send["from_number"], send["to_number"], settings)
-    verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms)
+    kinds = kinds_of(settings)
+    verdict = gate_verdict(send, consent, quiet_hours_of(settings), now_ms, kinds)
     SENDS_BY_ACTION[verdict.action].inc()
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
              send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
     if verdict.action == ALLOW:
-        return await produce(carrier_sends_topic, key, payload)
+        handed = await produce(carrier_sends_topic, key, payload)
+        if not kinds.kind_aware:
+            return handed
+        remembered = await remember_send(
+            event.message.partition, send["from_number"], send["to_number"],
+            kinds.kind_of(send), send["message_id"], now_ms,
+        )  # fmt: skip
+        return asyncio.gather(remembered, handed)
     if verdict.action == REJECT:
         result = send_result_serde.encode(
             send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)

@@ -32,6 +32,7 @@ from optout.streams.bench.harness import (
     bench_broker,
     drain_rate,
     end_offsets,
+    latencies_as_received,
     percentiles,
     produce_inbound,
     produce_stamped,
@@ -204,38 +205,27 @@ async def _block_every_tenth_user(bootstrap: str, users: int) -> None:
 async def _latency_at(
     bootstrap: str, rate: int, seconds: float, users: int, prefix: str
 ) -> list[float]:
-    """Offer sends at `rate`/s, with ids `prefix-n`; seconds from requested_at to the hand-over
-    to the carrier, as a consumer reading committed sees it."""
+    """Offer sends at `rate`/s, with ids `prefix-n`; seconds from requested_at until a consumer
+    reading committed records receives its hand-over to the carrier."""
     serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
     records = sends(int(rate * seconds), prefix, users)
-    consumer = AIOKafkaConsumer(
-        CARRIER_SENDS_TOPIC,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await consumer.start()
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        for n, (key, send) in enumerate(records):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            send["requested_at"] = int(time.time() * 1000)
-            await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
-        await producer.flush()
-        latencies: list[float] = []
-        expected = len(records) - blocked(len(records), users)
-        while len(latencies) < expected:
-            batches = await consumer.getmany(timeout_ms=5000)
-            if not batches:
-                break
-            for batch in batches.values():
-                for record in batch:
-                    handed = serde.decode(record.value)
-                    if handed["message_id"].startswith(f"{prefix}-"):
-                        latencies.append((record.timestamp - handed["requested_at"]) / 1000)
-        return latencies
-    finally:
-        await producer.stop()
-        await consumer.stop()
+
+    async def offer() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+        await producer.start()
+        try:
+            started = time.perf_counter()
+            for n, (key, send) in enumerate(records):
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+                send["requested_at"] = int(time.time() * 1000)
+                await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        return len(records) - blocked(len(records), users)
+
+    def requested_at(value: bytes) -> int | None:
+        handed = serde.decode(value)
+        return handed["requested_at"] if handed["message_id"].startswith(f"{prefix}-") else None
+
+    return await latencies_as_received(bootstrap, CARRIER_SENDS_TOPIC, offer, requested_at)

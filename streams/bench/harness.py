@@ -34,6 +34,7 @@ __all__ = [
     "bench_broker",
     "drain_rate",
     "end_offsets",
+    "latencies_as_received",
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
@@ -243,6 +244,60 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
         return {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
     finally:
+        await consumer.stop()
+
+
+# How long a latency run waits for the last results once the load is offered.
+LATENCY_QUIET_S = 10.0
+
+
+async def latencies_as_received(
+    bootstrap: str,
+    topic: str,
+    offer: Callable[[], Awaitable[int]],
+    started_at: Callable[[bytes], int | None],
+) -> list[float]:
+    """Run `offer` (it produces the timed load and returns how many results to expect) while a
+    consumer reading committed records follows `topic` from its end: seconds from each result's
+    start (`started_at(value)`, epoch ms; None for a record of no interest) to when the consumer
+    receives it, as a downstream reader would (with exactly-once, after the commit). Ends at the
+    count expected, or once nothing arrived for LATENCY_QUIET_S after the load was offered."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    offering: asyncio.Future[int] | None = None
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)  # the end, fixed before anything is offered
+        offering = asyncio.ensure_future(offer())
+        latencies: list[float] = []
+        expected: int | None = None
+        quiet_since = time.monotonic()
+        while expected is None or (
+            len(latencies) < expected and time.monotonic() - quiet_since < LATENCY_QUIET_S
+        ):
+            if expected is None and offering.done():
+                expected, quiet_since = offering.result(), time.monotonic()
+            batches = await consumer.getmany(timeout_ms=100)
+            received_ms = time.time() * 1000
+            if batches:
+                quiet_since = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    start = started_at(record.value)
+                    if start is not None:
+                        latencies.append((received_ms - start) / 1000)
+        return latencies
+    finally:
+        if offering is not None and not offering.done():
+            offering.cancel()
         await consumer.stop()
 
 

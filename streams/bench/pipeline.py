@@ -33,6 +33,7 @@ from optout.streams.bench.harness import (
     bench_broker,
     drain_rate,
     end_offsets,
+    latencies_as_received,
     peak_rss_mb,
     percentiles,
     produce_inbound,
@@ -56,8 +57,6 @@ from optout.streams.topics import (
 __all__ = ["PARTITIONS", "bench_pipeline", "faust_no_work_rate", "raw_stages"]
 
 PARTITIONS = 4
-# The latency run ends when every message got its webhook record, or none came for this long.
-LATENCY_QUIET_S = 10.0
 
 
 def bench_pipeline(
@@ -293,39 +292,28 @@ async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:
 
 
 async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) -> list[float]:
-    """Offer inbound messages at `rate`/s; seconds from received_at to the webhook record."""
+    """Offer inbound messages at `rate`/s; seconds from received_at until a consumer reading
+    committed records receives the webhook record."""
     serde = AvroSerde("inbound_message", INBOUND_TOPIC)
     webhook = AvroSerde("webhook_event", WEBHOOK_TOPIC)
     records = inbound_records(int(rate * seconds), prefix)
-    consumer = AIOKafkaConsumer(
-        WEBHOOK_TOPIC,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await consumer.start()
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        for n, (key, message) in enumerate(records):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            message["received_at"] = int(time.time() * 1000)
-            await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
-        await producer.flush()
-        latencies: list[float] = []
-        quiet_since = time.monotonic()
-        while len(latencies) < len(records) and time.monotonic() - quiet_since < LATENCY_QUIET_S:
-            batches = await consumer.getmany(timeout_ms=1000)
-            if batches:
-                quiet_since = time.monotonic()
-            for batch in batches.values():
-                for record in batch:
-                    inbound = webhook.decode(record.value)["message"]
-                    if inbound["message_id"].startswith(f"{prefix}-"):
-                        latencies.append((record.timestamp - inbound["received_at"]) / 1000)
-        return latencies
-    finally:
-        await producer.stop()
-        await consumer.stop()
+
+    async def offer() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+        await producer.start()
+        try:
+            started = time.perf_counter()
+            for n, (key, message) in enumerate(records):
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+                message["received_at"] = int(time.time() * 1000)
+                await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        return len(records)
+
+    def received_at(value: bytes) -> int | None:
+        inbound = webhook.decode(value)["message"]
+        return inbound["received_at"] if inbound["message_id"].startswith(f"{prefix}-") else None
+
+    return await latencies_as_received(bootstrap, WEBHOOK_TOPIC, offer, received_at)

@@ -31,6 +31,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     check.add_argument("number", type=e164, help="business number, E.164")
     check.add_argument("sender", type=e164, help="end user's number, E.164")
+    check.add_argument(
+        "--kind",
+        help="a kind of message (marketing, informational, ...): blocked for that kind; "
+        "without it, blocked if any kind that needs consent is",
+    )
     check.set_defaults(run=_blocklist_check)
     for change, helptext in (
         ("add", "block a pair by hand (an opt-out received by phone or email)"),
@@ -85,7 +90,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _blocklist_check(args: argparse.Namespace) -> int:
-    return web_call("blocklist check", "GET", f"/v1/blocklist/{args.number}/{args.sender}")
+    path = f"/v1/blocklist/{args.number}/{args.sender}"
+    return web_call(
+        "blocklist check", "GET", path, query={"kind": args.kind} if args.kind else None
+    )
 
 
 def _blocklist_change(args: argparse.Namespace) -> int:

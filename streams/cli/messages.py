@@ -61,6 +61,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--mms", action="append", default=[], metavar="URL", help="media URL")
     send.add_argument("--message-id", help="the send's id (default: a new UUID)")
     send.add_argument("--reference", help="your own reference, returned with the result")
+    send.add_argument(
+        "--kind",
+        help="the send's kind of message (its category), e.g. marketing or informational; "
+        "default: the brand's default kind, else marketing. A STOP blocks a kind unless it "
+        "answered a marketing send of a kind-aware brand (see optout brands set --help)",
+    )
     send.add_argument("--wait", action="store_true", help="wait for the result and print it")
     send.add_argument("--timeout", type=float, default=30.0, help="seconds --wait waits")
     send.set_defaults(run=_send)
@@ -117,7 +123,7 @@ def _send(args: argparse.Namespace) -> int:
         "text": args.text,
         "media_urls": args.mms,
         "reference": args.reference,
-        "category": None,
+        "category": args.kind,
         "requested_at": int(time.time() * 1000),
     }
     problems = message_problems(send)

@@ -83,10 +83,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     brands = commands.add_parser(
         "brands",
-        help="per-brand settings: its numbers' default consent scope, its quiet hours",
+        help="per-brand settings: its numbers' default consent scope, its quiet hours, its kinds "
+        "of message",
         description="A brand's default scope applies to each of its numbers (numbers set "
         "--brand-id) that sets no --opt-out-scope of its own; its quiet hours to every send "
-        "from them.",
+        "from them; its kinds of message to what their STOPs block.",
     )
     brands_commands = brands.add_subparsers(required=True, metavar="ACTION")
     brands_get = brands_commands.add_parser("get", help="print a brand's settings and numbers")
@@ -106,6 +107,37 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="HH:MM-HH:MM",
         help="the recipient's local hours in which its sends go out, e.g. 08:00-21:00 (the "
         "TCPA's window; '' for none). Sends outside are held until the window opens",
+    )
+    brands_set.add_argument(
+        "--kinds",
+        metavar="KIND[:CLASS],...",
+        help="its kinds of message, each marketing, informational or exempt: e.g. "
+        "marketing,informational,appointments:informational,fraud-alerts:exempt (default: "
+        "marketing,informational). An exempt kind stays sendable after a STOP: only for "
+        "messages the law lets you send after one (emergency, fraud alerts)",
+    )
+    brands_set.add_argument(
+        "--default-kind", metavar="KIND", help="the kind of a send that names none (default: "
+        "marketing, the safe choice; '' for that)",
+    )  # fmt: skip
+    brands_set.add_argument(
+        "--kind-aware",
+        choices=("on", "off"),
+        help="on: a STOP answering a marketing send (the number's last send to that person) "
+        "blocks the marketing kinds only; any other STOP blocks every kind that needs consent "
+        "(FCC, 47 CFR 64.1200(a)(10)). off (default): every STOP blocks every kind",
+    )
+    brands_set.add_argument(
+        "--clarify",
+        choices=("on", "off"),
+        help="on: the opt-out confirmation asks which kinds to stop (ALL, or the informational "
+        "kinds to keep); everything stays blocked until a valid answer narrows it",
+    )
+    brands_set.add_argument(
+        "--clarify-window-hours",
+        type=int,
+        metavar="N",
+        help="how long an answer to the clarification is taken (default 24)",
     )
     brands_set.set_defaults(run=_brands_set)
 
@@ -245,11 +277,16 @@ def _brands_set(args: argparse.Namespace) -> int:
     config = Config()
     brands = _read_settings(config, "brand_settings", BRAND_SETTINGS_TOPIC)
     current = brands.get(args.brand_id.encode()) or default_brand(args.brand_id)
-    changes = {
+    changes: dict[str, object] = {
         key: value
-        for key in ("opt_out_scope", "quiet_hours")
+        for key in ("opt_out_scope", "quiet_hours", "default_kind", "clarify_window_hours")
         if (value := getattr(args, key)) is not None
     }
+    if args.kinds is not None:
+        changes["kinds"] = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
+    for switch in ("kind_aware", "clarify"):
+        if getattr(args, switch) is not None:
+            changes[switch] = getattr(args, switch) == "on"
     record, rewritten, problems = updated_brand(
         current, changes, _settings_store(config).values(), int(time.time() * 1000)
     )

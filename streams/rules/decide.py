@@ -26,6 +26,14 @@ from optout.streams.rules.keywords import (
     Intent,
     classify_text,
 )
+from optout.streams.rules.kinds import (
+    DEFAULT,
+    Kinds,
+    LastSend,
+    blocked_kinds,
+    clarification_answer,
+    clarification_text,
+)
 from optout.streams.rules.number_settings import keywords_for
 from optout.streams.rules.regions import in_usa_or_canada, is_canadian, is_toll_free
 from optout.streams.rules.scopes import (
@@ -77,6 +85,9 @@ class Decision:
     # Own entries of numbers in the scope that an opt-in lifts: to write, and to record in their
     # history, like `entry`; the opt-out event (one, for the scope) is `entry`'s.
     lifted: list[Record] = field(default_factory=list)
+    # The kinds of message its consent event is about (rules/kinds.py; []: every kind).
+    kinds: list[str] = field(default_factory=list)
+    decided_at: int = 0
 
 
 class ManualChange(NamedTuple):
@@ -96,13 +107,17 @@ def decide(
     position: str | None = None,
     former_members: FormerMembers = lambda scope: (),
     members: Members = lambda scope: (),
+    kinds: Kinds = DEFAULT,
+    answered: LastSend | None = None,
 ) -> Decision:
     """Apply the keyword policy to one message from an end user to a business number.
 
     `entry_of(scope)` is the end user's block-list entry in a scope. `position`
     ('topic:partition:offset') is where the message was read; the entry remembers the position
     of the message that last changed it. `former_members(scope)` and `members(scope)` are the
-    settings of the numbers that left the scope and of those in it now.
+    settings of the numbers that left the scope and of those in it now. `kinds` are the
+    brand's kinds of message and `answered` the number's last send to the end user: what a STOP
+    blocks (rules/kinds.py).
 
     YES is an opt-in only while the number texted is blocked, not while some other number of
     the scope is: a YES to a number that is texting the end user most likely answers that
@@ -123,6 +138,16 @@ def decide(
     # everything it caused is said again, since the first attempt may have died before publishing.
     replayed = entry is not None and entry["message_id"] == message["message_id"]
     classification = _classify(message, blocked or replayed, settings)
+    kept = None  # the kinds an answer to a pending clarification keeps
+    # The answer read again after a restart: what it did is said again.
+    answer_replayed = entry is not None and entry.get("clarified_by") == message["message_id"]
+    if classification.intent is Intent.NONE and entry is not None and not replayed:
+        if answer_replayed:
+            kept = entry.get("allowed_kinds") or []
+        elif _clarifying(entry, message):
+            kept = clarification_answer(message["text"], kinds)
+        if kept is not None:
+            classification = Classification(Intent.NONE, None, "en", "clarification_answer")
     language = _reply_language(classification, message["to_number"])
     if not replayed and _read_before(position, entry):
         # Read again after a restart, from before a change already made by a later message:
@@ -155,12 +180,26 @@ def decide(
     replying = intent is not Intent.NONE
 
     new_entry, action, lifted = entry, None, []
+    allowed, clarify = kinds.after_stop(answered.kind if answered else None)
     if replayed:
         action = "OPT_OUT" if in_scope else "OPT_IN"
         if entry is not None and not in_scope:  # what a crash may have left unwritten
             lifted = lifted_for_members(entry, lifting)
+    elif answer_replayed and kept is not None:
+        action = "OPT_IN" if kept else "OPT_OUT"
+    elif kept is not None and entry is not None:
+        new_entry = entry | {"allowed_kinds": kept, "clarify_until": 0, "position": position,
+                             "clarified_by": message["message_id"],
+                             "clarification": message["text"]}  # fmt: skip
+        action = "OPT_IN" if kept else "OPT_OUT"  # ALL: everything stays blocked, confirmed
     elif intent is Intent.OPT_OUT and not in_scope:
         new_entry = _entry(message, classification, scope, True, now_ms, position)
+        new_entry |= _stop_reach(allowed, clarify, answered, kinds, message)
+        action = "OPT_OUT"
+    elif intent is Intent.OPT_OUT and entry is not None and (narrowed := _narrowed(entry, allowed)):
+        # A STOP while only some kinds are blocked: it stops what this one answered too.
+        new_entry = _entry(message, classification, scope, True, now_ms, position)
+        new_entry |= _stop_reach(narrowed.allowed, False, answered, kinds, message)
         action = "OPT_OUT"
     elif intent is Intent.OPT_OUT and entry is not None:
         replying = now_ms - entry["confirmed_at"] >= RECONFIRM_AFTER_MS
@@ -175,12 +214,15 @@ def decide(
     if intent is Intent.OPT_OUT and _network_confirms(message["to_number"], settings):
         replying = False
     reply = None
-    if replying:
+    if replying and new_entry is not None and new_entry.get("clarify_until"):
+        reply = clarification_text(language, settings["brand_name"], kinds)
+    elif replying:
         reply = reply_text(
             intent, language, settings["brand_name"], settings["help_contact"], settings["replies"]
         )
     if new_entry is entry or new_entry is None:
-        return Decision(classification, reply, language, entry, False, action, blocked, [], lifted)
+        return Decision(classification, reply, language, entry, False, action, blocked, [], lifted,
+                        _event_kinds(entry, kept, kinds), now_ms)  # fmt: skip
     return Decision(
         classification,
         reply,
@@ -191,7 +233,53 @@ def decide(
         consent(settings, _after(entry_of, new_entry, *lifted)).blocked,
         kept_by_former_members(scope, new_entry, former_members(scope), entry_of),
         lifted,
+        _event_kinds(new_entry, kept, kinds),
+        now_ms,
     )
+
+
+def _event_kinds(entry: Record | None, kept: list[str] | None, kinds: Kinds) -> list[str]:
+    """What the consent event of a decision is about: the kinds an answer keeps, or those a
+    block stops ([]: every kind)."""
+    if kept is not None:
+        return kept
+    if entry is None or not entry["blocked"]:
+        return []
+    return blocked_kinds(kinds, entry.get("allowed_kinds") or ())
+
+
+class Narrowed(NamedTuple):
+    """What a narrowed block still lets through; a tuple, so that narrowed to nothing is true."""
+
+    allowed: list[str]
+
+
+def _narrowed(entry: Record, allowed: list[str]) -> Narrowed | None:
+    """What a block that lets some kinds through still lets through after a STOP that would
+    let `allowed` through, when that is less."""
+    before = entry.get("allowed_kinds") or []
+    after = [kind for kind in before if kind in allowed]
+    return Narrowed(after) if after != before else None
+
+
+def _clarifying(entry: Record | None, message: Record) -> bool:
+    """Whether the entry blocks and waits for the answer to its clarification."""
+    return bool(
+        entry and entry["blocked"] and message["received_at"] <= entry.get("clarify_until", 0)
+    )
+
+
+def _stop_reach(
+    allowed: list[str], clarify: bool, answered: LastSend | None, kinds: Kinds, message: Record
+) -> Record:
+    """What a new block records of its reach: the kinds it lets through, the send it answered,
+    and until when an answer to its clarification is taken."""
+    return {
+        "allowed_kinds": allowed,
+        "answered_send": answered.message_id if answered else None,
+        "answered_kind": answered.kind if answered else None,
+        "clarify_until": message["received_at"] + kinds.clarify_window_ms if clarify else 0,
+    }
 
 
 def _member_blocks(
@@ -327,23 +415,33 @@ def consent_event(
 ) -> Record:
     """The opt-out event (for analysts and the audit history) of a consent change; for one an
     inbound message made, with its text, how it was read and the reply it got (evidence)."""
-    action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
     read = decision.classification if decision else None
+    # An answer to the clarification is an event of its own: an opt-in to the kinds it keeps, or
+    # (ALL) an opt-out that confirms every kind.
+    answer = message is not None and read is not None and read.rule == "clarification_answer"
+    if answer and decision is not None:
+        action = "OPT_IN" if decision.kinds else "OPT_OUT"
+    else:
+        action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
+    made_by = message["message_id"] if answer and message else entry["message_id"]
     return {
-        "event_id": f"{entry['message_id']}:{action}",
+        "event_id": f"{made_by}:{action}",
         "action": action,
         "business_number": entry["business_number"],
         "end_user_number": entry["end_user_number"],
         "scope": scope_of(entry),
-        "keyword": entry["keyword"],
-        "message_id": entry["message_id"],
+        "keyword": None if answer else entry["keyword"],
+        "message_id": made_by,
         "source": entry["source"],
         "received_at": received_at,
-        "occurred_at": entry["since"],
+        "occurred_at": decision.decided_at if answer and decision else entry["since"],
         "reason": entry["reason"],
         "actor": entry["actor"],
         "text": message["text"] if message else None,
         "rule": read.rule if read else None,
         "ruleset": RULESET_VERSION if read else None,
         "confirmation": decision.reply_text if decision else None,
+        "kinds": decision.kinds if decision else [],
+        "answered_send": entry.get("answered_send"),
+        "answered_kind": entry.get("answered_kind"),
     }

@@ -18,6 +18,8 @@ __all__ = ["COLUMNS", "evidence", "evidence_html"]
 COLUMNS = {
     "occurred": "changed at",
     "action": "change",
+    "kinds_changed": "kinds of message",
+    "answered": "answering the send",
     "scope": "scope",
     "texted": "number texted",
     "source": "source",
@@ -50,6 +52,8 @@ def evidence(
             "received": iso(event["received_at"]),
             "occurred": iso(event["occurred_at"]),
             "confirmation_accepted": iso(accepted.get(event["message_id"] or "")),
+            "kinds_changed": ", ".join(event.get("kinds") or ()) or "all",
+            "answered": _answered(event),
         }
         for event in events
     ]  # fmt: skip
@@ -62,10 +66,19 @@ def evidence(
     }
 
 
+def _answered(event: Record) -> str | None:
+    """The send a STOP answered, and its kind (what decided the kinds it blocked)."""
+    if not event.get("answered_send"):
+        return None
+    return f"{event['answered_send']} ({event.get('answered_kind') or 'kind unknown'})"
+
+
 def evidence_html(found: dict[str, Any]) -> str:
     """The evidence as one printable page (no script, nothing loaded from elsewhere)."""
     now = found["now"]
     state = "blocked" if now["blocked"] else "not blocked"
+    if now["blocked"] and now.get("allowed_kinds"):
+        state += f" except for {', '.join(now['allowed_kinds'])} messages"
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c.get(k) or ''))}</td>" for k in COLUMNS) + "</tr>"
         for c in found["changes"]

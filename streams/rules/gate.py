@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optout.schemas import Record
+from optout.streams.rules.kinds import DEFAULT, Kinds
 from optout.streams.rules.lookup_answers import iso
 from optout.streams.rules.quiet_hours import next_opening, parse_window
 from optout.streams.rules.scopes import Consent
@@ -37,15 +38,25 @@ class GateVerdict:
 
 
 def gate_verdict(
-    send: Record, consent: Consent, quiet_hours: str | None, now_ms: int
+    send: Record,
+    consent: Consent,
+    quiet_hours: str | None,
+    now_ms: int,
+    kinds: Kinds = DEFAULT,
 ) -> GateVerdict:
-    """Reject a send that is not a message or whose end user opted out of its number's scope;
-    hold one outside the brand's quiet hours until they open; let the rest through."""
+    """Reject a send that is not a message or whose end user opted out of its kind of message
+    in its number's scope (rules/kinds.py); hold one outside the brand's quiet hours until they
+    open; let the rest through."""
     problems = message_problems(send)
     if problems:
         return GateVerdict(REJECT, "invalid send: " + "; ".join(problems))
-    if consent.blocked and consent.entry is not None:
-        return GateVerdict(REJECT, rejection_reason(send, consent), consent)
+    kind = kinds.kind_of(send)
+    if kinds.blocked(consent, kind) and consent.entry is not None:
+        reason = rejection_reason(send, consent)
+        if consent.entry.get("allowed_kinds"):
+            allowed = ", ".join(consent.entry["allowed_kinds"])
+            reason += f"; it blocks {kind} messages and lets {allowed} through"
+        return GateVerdict(REJECT, reason, consent)
     if quiet_hours:
         opens_at = next_opening(parse_window(quiet_hours), send["to_number"], now_ms)
         if opens_at is not None:

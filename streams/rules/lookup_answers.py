@@ -5,25 +5,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from optout.streams.rules.kinds import DEFAULT, Kinds, kind_problem
 from optout.streams.rules.scopes import Consent
 from optout.streams.rules.validate import is_e164
 
-__all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch"]
+__all__ = ["MAX_BATCH", "iso", "lookup_answer", "pair_problem", "parse_batch", "parse_kind"]
 
 MAX_BATCH = 1000
 _NOT_A_PAIR = "must be an object with number and sender, both strings"
 
 
-def lookup_answer(business_number: str, end_user_number: str, consent: Consent) -> dict:
-    """The JSON a send service gets: may `business_number` text `end_user_number`, in which
-    consent scope, and where the deciding change came from (the number texted or named, keyword
-    or manual, message or command id, time)."""
+def lookup_answer(
+    business_number: str,
+    end_user_number: str,
+    consent: Consent,
+    kind: str | None = None,
+    kinds: Kinds = DEFAULT,
+) -> dict:
+    """The JSON a send service gets: may `business_number` text `end_user_number` (a message of
+    `kind`; None: any kind that needs consent, blocked if any is), in which consent scope, and
+    where the deciding change came from (the number texted or named, keyword or manual, message
+    or command id, time)."""
     entry = consent.entry
     since = entry["since"] if entry else None
     return {
         "number": business_number,
         "sender": end_user_number,
-        "blocked": consent.blocked,
+        "blocked": kinds.blocked(consent, kind),
+        "kind": kind,
+        "allowed_kinds": (entry.get("allowed_kinds") or []) if consent.blocked and entry else [],
         "scope": consent.scope,
         "since": iso(since),
         "since_ms": since,
@@ -46,6 +56,16 @@ def pair_problem(*numbers: str) -> str | None:
     if not bad:
         return None
     return f"invalid number: not an E.164 number like +12125550123: {', '.join(bad)}"
+
+
+def parse_kind(value: Any) -> str | None:
+    """A lookup's `kind` (a query parameter, or a batch's field): None when not given;
+    ValueError with what is wrong."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or (problem := kind_problem(value)):
+        raise ValueError(problem if isinstance(value, str) else "kind must be a string")
+    return value
 
 
 def parse_batch(body: Any) -> list[tuple[str, str]]:

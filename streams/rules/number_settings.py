@@ -10,10 +10,17 @@ from functools import lru_cache
 
 from optout.schemas import Record
 from optout.streams.rules.keywords import PROTECTED_KEYWORDS, KeywordSet, normalise
+from optout.streams.rules.kinds import (
+    CLARIFICATION,
+    clarification_text,
+    kind_problems,
+    kinds_of_brand,
+)
 from optout.streams.rules.quiet_hours import window_problem
 from optout.streams.rules.regions import is_canadian
 from optout.streams.rules.scopes import SCOPE_KINDS, id_problem, scope_problems, scope_transition
-from optout.streams.rules.templates import reply_problems
+from optout.streams.rules.segments import segments
+from optout.streams.rules.templates import MAX_CANADIAN_REPLY_SEGMENTS, reply_problems
 from optout.streams.rules.validate import number_problem
 
 __all__ = [
@@ -202,33 +209,68 @@ def follow_brand_default(
     ], []
 
 
-BRAND_SETTABLE = ("opt_out_scope", "quiet_hours")
+BRAND_SETTABLE: dict[str, tuple[type, ...]] = {
+    "opt_out_scope": (str, type(None)),
+    "quiet_hours": (str, type(None)),
+    "kinds": (list,),
+    "default_kind": (str, type(None)),
+    "kind_aware": (bool,),
+    "clarify": (bool,),
+    "clarify_window_hours": (int,),
+}
 
 
 def default_brand(brand_id: str) -> Record:
-    """What a brand without a settings record has: no default scope, no quiet hours."""
-    return {"brand_id": brand_id, "opt_out_scope": None, "quiet_hours": None, "updated_at": 0}
+    """What a brand without a settings record has: no default scope, no quiet hours, the kinds
+    marketing and informational with every STOP blocking both."""
+    return {
+        "brand_id": brand_id,
+        "opt_out_scope": None,
+        "quiet_hours": None,
+        "updated_at": 0,
+        "kinds": [],
+        "default_kind": None,
+        "kind_aware": False,
+        "clarify": False,
+        "clarify_window_hours": 24,
+    }
 
 
 def updated_brand(
     current: Record, changes: dict, stored: Iterable[Record], now_ms: int
 ) -> tuple[Record, list[Record], list[str]]:
     """A brand's settings after `changes`, and its numbers rewritten for a new default scope;
-    or the reasons the changes may not be made."""
-    problems = [f"unknown brand setting {k!r}; settable: {', '.join(BRAND_SETTABLE)}"
-                for k in changes if k not in BRAND_SETTABLE]  # fmt: skip
-    if any(v is not None and not isinstance(v, str) for v in changes.values()):
-        problems.append("brand settings are strings (or null)")
+    or the reasons the changes may not be made. `stored`: every number's settings."""
+    problems = []
+    for key, value in changes.items():
+        types = BRAND_SETTABLE.get(key)
+        if types is None:
+            problems.append(f"unknown brand setting {key!r}; settable: {', '.join(BRAND_SETTABLE)}")
+        elif (
+            not isinstance(value, types)
+            or (isinstance(value, bool) and bool not in types)
+            or not _items_are_text(value)
+        ):
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            problems.append(f"{key} must be {kinds} (of strings)")
     if problems or not changes:
         return (
             current,
             [],
             problems or [f"nothing to change; settable: {', '.join(BRAND_SETTABLE)}"],
         )
-    record = current | {k: v or None for k, v in changes.items()} | {"updated_at": now_ms}
+    empty_is_none = ("opt_out_scope", "quiet_hours", "default_kind")
+    record = (
+        default_brand(current["brand_id"])
+        | current
+        | {k: (v or None) if k in empty_is_none else v for k, v in changes.items()}
+        | {"updated_at": now_ms}
+    )
+    stored = list(stored)
     problems = [p for p in [id_problem("brand_id", record["brand_id"])] if p]
     if record["quiet_hours"] and (problem := window_problem(record["quiet_hours"])):
         problems.append(problem)
+    problems += kind_problems(record) or _clarification_problems(record, stored)
     rewritten: list[Record] = []
     if "opt_out_scope" in changes:
         rewritten, scope_problems_found = follow_brand_default(
@@ -236,3 +278,24 @@ def updated_brand(
         )
         problems += scope_problems_found
     return record, rewritten, problems
+
+
+def _clarification_problems(brand: Record, stored: Iterable[Record]) -> list[str]:
+    """A Canadian number's replies fit in one segment: its clarification too, in every language."""
+    kinds = kinds_of_brand(brand)
+    if not (kinds.clarify and kinds.keepable()):
+        return []
+    problems = []
+    for settings in stored:
+        if settings.get("brand_id") != brand["brand_id"] or not is_canadian(settings["number"]):
+            continue
+        for language in CLARIFICATION:
+            text = clarification_text(language, settings.get("brand_name") or "", kinds)
+            encoding, count = segments(text)
+            if count > MAX_CANADIAN_REPLY_SEGMENTS:
+                problems.append(
+                    f"{settings['number']}: the clarification in {language} takes {count} SMS "
+                    f"segments ({len(text)} characters in {encoding}); a Canadian number's "
+                    "replies must fit in one (declare fewer informational kinds, or shorter names)"
+                )
+    return problems

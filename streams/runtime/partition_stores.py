@@ -7,6 +7,7 @@ pruning scans a partition's keys."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any, cast
 
@@ -36,11 +37,9 @@ async def put_in_partition(
     if transaction is not None:
         transaction.write(table, partition, key, value)
         partition_store(table, partition)[key] = value
-        return _sent_at_commit()
+        sent_at_commit: asyncio.Future[RecordMetadata | None] = asyncio.Future()
+        sent_at_commit.set_result(None)  # the transaction sends the record as it commits
+        return sent_at_commit
     partition_store(table, partition)[key] = value
     changelog = table.changelog_topic.get_topic_name()
     return await app.producer.send(changelog, key, value, partition, None, None)
-
-
-async def _sent_at_commit() -> None:
-    """Nothing to wait for: the transaction sends the changelog record as it commits."""

@@ -5,15 +5,16 @@
     if not reader.wait_until_caught_up(timeout=60):
         ...                                  # no answer yet: send nothing, try again later
     if reader.is_blocked("+12125550100", "+14155550100"): ...
+    reader.is_blocked("+12125550100", "+14155550100", kind="informational")  # one kind
     reader.consent("+12125550100", "+14155550100")  # blocked?, in which scope, the deciding entry
     reader.lag()                              # records not yet applied, per partition
 
 It follows the compacted `blocklist-changelog` topic from the beginning into RocksDB (rocksdict)
 and answers from disk-backed memory-mapped pages, so memory stays flat as the list grows. It
-follows `number-settings` too, to answer for each number's consent scope as the workers do
-(streams/rules/scopes.py).
+follows `number-settings` and `brand-settings` too, to answer for each number's consent scope
+and its brand's kinds of message as the workers do (streams/rules/scopes.py, kinds.py).
 
-Until the copy has read both topics to the ends they had when it started, it has no answer:
+Until the copy has read the three topics to the ends they had when it started, it has no answer:
 `is_blocked`, `consent`, `entry` and the listings raise ConsentUnknown, never "not blocked".
 """
 
@@ -30,9 +31,10 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict
 from optout.schemas import AvroSerde, Record
 from optout.schemas.registry import SchemaRegistry
 from optout.streams.exceptions import ConsentUnknown
+from optout.streams.rules.kinds import Kinds, kinds_of_brand
 from optout.streams.rules.lookup_answers import pair_problem
 from optout.streams.rules.scopes import Consent, consent, current_scope, scope_id
-from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, SETTINGS_TOPIC
+from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 from optout.tables.keys import pair_key, scope_prefix
 
@@ -76,13 +78,21 @@ class BlocklistReader:
         self._settings_reader = TopicReader(
             bootstrap, SETTINGS_TOPIC, self._settings, settings_serde.decode, fetch_wait_ms
         )
+        brand_serde = AvroSerde("brand_settings", BRAND_SETTINGS_TOPIC, schema_registry)
+        self._brands: dict[bytes, Record] = {}
+        self._brands_reader = TopicReader(
+            bootstrap, BRAND_SETTINGS_TOPIC, self._brands, brand_serde.decode, fetch_wait_ms
+        )
         self._caught_up = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- answers ---------------------------------------------------------------------------
-    def is_blocked(self, number: str, sender: str) -> bool:
-        """Whether `number` may not text `sender`; ConsentUnknown until caught up."""
+    def is_blocked(self, number: str, sender: str, kind: str | None = None) -> bool:
+        """Whether `number` may not text `sender` a message of `kind` (None: of any kind that
+        needs consent); ConsentUnknown until caught up."""
         self._check_caught_up(number, sender)
+        if kind is not None:
+            return self.kinds(number).blocked(self.consent(number, sender), kind)
         settings = self._settings.get(number.encode())
         if settings is None or not (settings.get("scope") or settings.get("former_scopes")):
             value = self._db.get(pair_key(number, sender))  # the number alone: one flag byte
@@ -99,6 +109,11 @@ class BlocklistReader:
         """The block-list entry that decides whether `number` may text `sender` (when and why),
         or None."""
         return self.consent(number, sender).entry
+
+    def kinds(self, number: str) -> Kinds:
+        """The kinds of message of the number's brand."""
+        brand_id = self._settings_of(number).get("brand_id")
+        return kinds_of_brand(self._brands.get(brand_id.encode()) if brand_id else None)
 
     def scope_of_number(self, number: str) -> str:
         return current_scope(self._settings_of(number))
@@ -120,7 +135,8 @@ class BlocklistReader:
                 entry = self._serde.decode(value[1:])
                 page.append({"sender": key[len(prefix) :].decode(), "since": entry["since"],
                              "texted": entry["business_number"], "source": entry["source"],
-                             "keyword": entry["keyword"], "reason": entry["reason"]})  # fmt: skip
+                             "keyword": entry["keyword"], "reason": entry["reason"],
+                             "allowed_kinds": entry["allowed_kinds"]})  # fmt: skip
         return page
 
     def all_blocked_senders(self, number: str) -> list[dict]:
@@ -150,7 +166,9 @@ class BlocklistReader:
         """Follow the changelog and the settings until cancelled (in the caller's event loop)."""
         watcher = asyncio.ensure_future(self._watch_caught_up())
         try:
-            await asyncio.gather(self._reader.run(), self._settings_reader.run())
+            await asyncio.gather(
+                self._reader.run(), self._settings_reader.run(), self._brands_reader.run()
+            )
         finally:
             watcher.cancel()
 
@@ -180,6 +198,7 @@ class BlocklistReader:
 
     async def _watch_caught_up(self) -> None:
         await self._settings_reader.caught_up.wait()
+        await self._brands_reader.caught_up.wait()
         await self._reader.caught_up.wait()
         self._caught_up.set()
 

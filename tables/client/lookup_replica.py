@@ -20,7 +20,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.rules.lookup_answers import (
+    lookup_answer,
+    pair_problem,
+    parse_batch,
+    parse_kind,
+)
 from optout.streams.web.auth import check_lookup_allowed
 from optout.streams.web.errors import answer_refused_and_unknown
 from optout.tables.client.blocklist_reader import BlocklistReader
@@ -56,21 +61,28 @@ async def lookup_one(request: web.Request) -> web.Response:
     number, sender = request.match_info["number"], request.match_info["sender"]
     if problem := pair_problem(number, sender):
         return web.json_response({"error": problem}, status=400)
+    try:
+        kind = parse_kind(request.query.get("kind"))
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
     check_lookup_allowed(request)
-    reader = request.app[READER]
-    return web.json_response(lookup_answer(number, sender, reader.consent(number, sender)))
+    return web.json_response(_answer(request.app[READER], number, sender, kind))
 
 
 async def lookup_batch(request: web.Request) -> web.Response:
     check_lookup_allowed(request)
     try:
-        pairs = parse_batch(await request.json())
+        body = await request.json()
+        pairs = parse_batch(body)
+        kind = parse_kind(body.get("kind"))
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return web.json_response({"error": str(exc)}, status=400)
     reader = request.app[READER]
-    return web.json_response(
-        {"results": [lookup_answer(n, s, reader.consent(n, s)) for n, s in pairs]}
-    )
+    return web.json_response({"results": [_answer(reader, n, s, kind) for n, s in pairs]})
+
+
+def _answer(reader: BlocklistReader, number: str, sender: str, kind: str | None) -> dict:
+    return lookup_answer(number, sender, reader.consent(number, sender), kind, reader.kinds(number))
 
 
 async def healthz(request: web.Request) -> web.Response:

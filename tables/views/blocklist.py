@@ -20,7 +20,12 @@ from faust.web import Request, Response, View
 
 from optout.streams.app import app
 from optout.streams.exceptions import ConsentUnknown
-from optout.streams.rules.lookup_answers import lookup_answer, pair_problem, parse_batch
+from optout.streams.rules.lookup_answers import (
+    lookup_answer,
+    pair_problem,
+    parse_batch,
+    parse_kind,
+)
 from optout.streams.rules.scopes import current_scope, number_scope
 from optout.streams.web.auth import admin_caller, admin_request, check_lookup_allowed
 from optout.tables import full_copy
@@ -32,7 +37,7 @@ from optout.tables.blocklist import (
     current_consents,
 )
 from optout.tables.keys import end_user_key
-from optout.tables.settings import settings_for
+from optout.tables.settings import kinds_of, settings_for
 from optout.tables.views.routing import (
     ROUTED_HEADER,
     at_owner,
@@ -62,7 +67,8 @@ async def refuse_or_route(view: View, request: Request, number: str, sender: str
 
 @app.page("/v1/blocklist/{number}/{sender}")
 class PairView(View):
-    """GET: may `number` text `sender`? POST: block by hand; DELETE: unblock by hand.
+    """GET: may `number` text `sender`? (`?kind=KIND`: a message of that kind; without it, any
+    kind that needs consent.) POST: block by hand; DELETE: unblock by hand.
 
     POST and DELETE take {"reason": "...", "scope": "..."} and an admin bearer token; they are
     accepted (202) as commands and applied in order with the end user's other changes. The
@@ -71,10 +77,17 @@ class PairView(View):
     """
 
     async def get(self, request: Request, number: str, sender: str) -> Response:
+        try:
+            kind = parse_kind(request.query.get("kind"))
+        except ValueError as exc:
+            return self.json({"error": str(exc)}, status=400)
         refused_or_routed = await refuse_or_route(self, request, number, sender)
         if refused_or_routed is not None:
             return refused_or_routed
-        return self.json(lookup_answer(number, sender, await current_consent(number, sender)))
+        consent = await current_consent(number, sender)
+        return self.json(
+            lookup_answer(number, sender, consent, kind, kinds_of(settings_for(number)))
+        )
 
     async def post(self, request: Request, number: str, sender: str) -> Response:
         return await self._command(request, "OPT_OUT", number, sender)
@@ -116,24 +129,27 @@ class PairView(View):
 
 @app.page("/v1/blocklist/check")
 class BatchCheckView(View):
-    """POST {"pairs": [{"number": ..., "sender": ...}, ...]} (at most 1,000): every answer, in
-    order. Pairs owned by other workers are asked of them in one request each."""
+    """POST {"pairs": [{"number": ..., "sender": ...}, ...], "kind": ...} (at most 1,000 pairs;
+    `kind` optional, for every pair): every answer, in order. Pairs owned by other workers are
+    asked of them in one request each."""
 
     async def post(self, request: Request) -> Response:
         check_lookup_allowed(request)
         try:
-            pairs = parse_batch(await request.json())
+            body = await request.json()
+            pairs = parse_batch(body)
+            kind = parse_kind(body.get("kind"))
         except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             return self.json({"error": str(exc)}, status=400)
         try:
             if request.headers.get(ROUTED_HEADER):  # forwarded by another worker: ours, or none
-                return self.json({"results": await _answers_here(pairs)})
+                return self.json({"results": await _answers_here(pairs, kind)})
             by_owner: dict[str | None, list[int]] = defaultdict(list)
             for index, (_, sender) in enumerate(pairs):
                 by_owner[owner_of(sender)].append(index)
             answers = await asyncio.gather(
                 *(
-                    self._ask(owner, [pairs[i] for i in indexes], request)
+                    self._ask(owner, [pairs[i] for i in indexes], kind, request)
                     for owner, indexes in by_owner.items()
                 )
             )
@@ -146,13 +162,13 @@ class BatchCheckView(View):
         return self.json({"results": results})
 
     async def _ask(
-        self, owner: str | None, pairs: list[tuple[str, str]], request: Request
+        self, owner: str | None, pairs: list[tuple[str, str]], kind: str | None, request: Request
     ) -> list[dict]:
         """The answers of the worker that owns these pairs (None: this one); ConsentUnknown
         when that worker has none."""
         if owner is None:
-            return await _answers_here(pairs)
-        body = {"pairs": [{"number": n, "sender": s} for n, s in pairs]}
+            return await _answers_here(pairs, kind)
+        body = {"pairs": [{"number": n, "sender": s} for n, s in pairs], "kind": kind}
         headers = {"Authorization": request.headers.get("Authorization", ""), ROUTED_HEADER: "1"}
         async with app.http_client.post(
             f"{owner.rstrip('/')}/v1/blocklist/check", json=body, headers=headers
@@ -176,9 +192,12 @@ def scope_problem(number: str, scope: str, asked: str, action: str) -> str | Non
     )
 
 
-async def _answers_here(pairs: list[tuple[str, str]]) -> list[dict]:
+async def _answers_here(pairs: list[tuple[str, str]], kind: str | None) -> list[dict]:
     consents = await current_consents(pairs)
-    return [lookup_answer(n, s, c) for (n, s), c in zip(pairs, consents, strict=True)]
+    return [
+        lookup_answer(n, s, c, kind, kinds_of(settings_for(n)))
+        for (n, s), c in zip(pairs, consents, strict=True)
+    ]
 
 
 @app.page("/v1/blocklist/{number}")

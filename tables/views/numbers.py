@@ -82,9 +82,11 @@ class NumberSettingsView(View):
 
 @app.page("/v1/brands/{brand_id}")
 class BrandSettingsView(View):
-    """GET a brand's settings and its numbers; PUT {"opt_out_scope": ..., "quiet_hours": ...}
-    (admin token): the scope of every number of the brand that sets none, and the window of the
-    recipient's local time in which its sends go out ("08:00-21:00"; null: none)."""
+    """GET a brand's settings and its numbers; PUT {"opt_out_scope": ..., "quiet_hours": ...,
+    "kinds": [...], "default_kind": ..., "kind_aware": ..., "clarify": ...,
+    "clarify_window_hours": ...} (admin token, any of them): the scope of every number of the
+    brand that sets none, the window of the recipient's local time in which its sends go out
+    ("08:00-21:00"; null: none), and its kinds of message (rules/kinds.py)."""
 
     async def get(self, request: Request, brand_id: str) -> Response:
         return self.json(brand_record(brand_id) | {"numbers": numbers_of_brand(brand_id)})

@@ -190,3 +190,36 @@ def test_a_flagged_message_is_decided_on_the_work_queue(stack: Stack, page: Page
 
     expect(page.locator("li", has_text=user)).to_have_count(0, timeout=20_000)
     eventually(lambda: blocked(stack, number, user), what="the block from the decision")
+
+
+def test_a_brands_kinds_are_set_on_its_page_and_a_pair_shows_what_a_stop_let_through(
+    stack: Stack, page: Page
+) -> None:
+    brand, number, user = "console-kinds", "+17025550105", "+17025550155"
+    status, answer = stack.http("PUT", f"/v1/numbers/{number}", {"brand_id": brand}, AUTH)
+    assert status == 200, answer
+    page.goto(f"{stack.web_url}/console/brand?{urlencode({'brand': brand})}")
+    enter_token(page)
+    page.get_by_label("Kinds", exact=True).fill("marketing, informational, alerts:informational")
+    page.get_by_label("Kind-aware STOPs").select_option("on")
+    page.get_by_role("button", name="Store").click()
+    expect(page.get_by_role("status").last).to_contain_text("Stored", timeout=20_000)
+    stored = stack.http("GET", f"/v1/brands/{brand}")[1]
+    assert stored["kinds"] == ["marketing", "informational", "alerts:informational"]
+    assert stored["kind_aware"] is True and stored["numbers"] == [number]
+    assert unlabelled_fields(page) == []
+
+    body = {"from": number, "to": user, "text": "Sale!", "message_id": "console-promo"}
+    status, answer = stack.http("POST", "/v1/messages", body | {"category": "marketing"}, AUTH)
+    assert status == 202, answer
+    eventually(
+        lambda: any(r.body.get("client_ref") == "console-promo" for r in stack.carrier.received),
+        what="the marketing send delivered",
+    )
+    stack.inbound("console-kinds-stop", user, number, "STOP")
+    eventually(lambda: blocked(stack, number, user), what="the opt-out")
+    page.goto(pair_url(stack, number, user))
+    expect(page.get_by_role("status").first).to_contain_text(
+        "but for informational, alerts messages"
+    )
+    expect(page.locator("ol.timeline")).to_contain_text("console-promo")  # the send it answered

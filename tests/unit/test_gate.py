@@ -92,4 +92,7 @@ def test_quiet_hours_settings_are_checked() -> None:
         _, _, problems = updated_brand(brand, {"quiet_hours": bad}, [], 5)
         assert problems and "quiet_hours" in problems[0], bad
     _, _, problems = updated_brand(brand, {"quiet": "x"}, [], 5)
-    assert problems == ["unknown brand setting 'quiet'; settable: opt_out_scope, quiet_hours"]
+    assert problems == [
+        "unknown brand setting 'quiet'; settable: opt_out_scope, quiet_hours, kinds, "
+        "default_kind, kind_aware, clarify, clarify_window_hours"
+    ]
