@@ -50,13 +50,14 @@ def gate_verdict(
     problems = message_problems(send)
     if problems:
         return GateVerdict(REJECT, "invalid send: " + "; ".join(problems))
-    kind = kinds.kind_of(send)
-    if kinds.blocked(consent, kind) and consent.entry is not None:
-        reason = rejection_reason(send, consent)
-        if consent.entry.get("allowed_kinds"):
-            allowed = ", ".join(consent.entry["allowed_kinds"])
-            reason += f"; it blocks {kind} messages and lets {allowed} through"
-        return GateVerdict(REJECT, reason, consent)
+    if consent.blocked and consent.entry is not None:
+        kind = kinds.kind_of(send)
+        if kinds.blocked(consent, kind):
+            reason = rejection_reason(send, consent)
+            if consent.entry.get("allowed_kinds"):
+                allowed = ", ".join(consent.entry["allowed_kinds"])
+                reason += f"; it blocks {kind} messages and lets {allowed} through"
+            return GateVerdict(REJECT, reason, consent)
     if quiet_hours:
         opens_at = next_opening(parse_window(quiet_hours), send["to_number"], now_ms)
         if opens_at is not None:
