@@ -9,8 +9,8 @@
    `outbound-messages`; one end user in ten has texted STOP. Sends per second from the gate's
    first hand-over to the carrier to its last (broker timestamps); rejections are made in the
    same batches.
-3. Latency at a fixed offered load: sends at `--rate`/s, each timed from its requested_at to the
-   broker timestamp of its hand-over on `carrier-sends`.
+3. Latency at a fixed offered load: sends at `--rate`/s, each timed from its requested_at until
+   a consumer reading committed records receives its hand-over on `carrier-sends`.
 4. On Kafka, 2 and 3 again with Kafka transactions (OPTOUT_PROCESSING_GUARANTEE=exactly_once): a
    fresh worker, fresh sends; hand-overs counted as a consumer reading committed sees them.
 """
@@ -29,11 +29,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from optout.schemas import AvroSerde, Record
 from optout.streams.bench.harness import (
     BenchBroker,
+    Latencies,
     bench_broker,
     drain_rate,
     end_offsets,
-    latencies_as_received,
-    percentiles,
+    latencies_at,
     produce_inbound,
     produce_stamped,
     say,
@@ -163,7 +163,7 @@ async def _gate_run(
     latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, users, prefix)
     return {
         "gate_sends_per_second": round(gated),
-        "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+        **latencies.figures(rate),
     }
 
 
@@ -204,9 +204,9 @@ async def _block_every_tenth_user(bootstrap: str, users: int) -> None:
 
 async def _latency_at(
     bootstrap: str, rate: int, seconds: float, users: int, prefix: str
-) -> list[float]:
-    """Offer sends at `rate`/s, with ids `prefix-n`; seconds from requested_at until a consumer
-    reading committed records receives its hand-over to the carrier."""
+) -> Latencies:
+    """Offer sends at `rate`/s, with ids `prefix-n`; each one's latencies from its requested_at
+    to its hand-over to the carrier."""
     serde = AvroSerde("outbound_message", OUTBOUND_TOPIC)
     records = sends(int(rate * seconds), prefix, users)
 
@@ -228,4 +228,4 @@ async def _latency_at(
         handed = serde.decode(value)
         return handed["requested_at"] if handed["message_id"].startswith(f"{prefix}-") else None
 
-    return await latencies_as_received(bootstrap, CARRIER_SENDS_TOPIC, offer, requested_at)
+    return await latencies_at(bootstrap, CARRIER_SENDS_TOPIC, offer, requested_at)

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -34,7 +35,8 @@ __all__ = [
     "bench_broker",
     "drain_rate",
     "end_offsets",
-    "latencies_as_received",
+    "Latencies",
+    "latencies_at",
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
@@ -251,17 +253,31 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 LATENCY_QUIET_S = 10.0
 
 
-async def latencies_as_received(
+class Latencies(NamedTuple):
+    """Seconds from each result's start: to its broker timestamp (when it was written), and
+    until a consumer reading committed records received it (with exactly-once, after the
+    commit; with the consumer's own fetch and this process's load besides)."""
+
+    written: list[float]
+    received: list[float]
+
+    def figures(self, rate: int) -> dict[str, dict[str, float]]:
+        return {
+            "latency_at_rate": {"offered_per_second": rate, **percentiles(self.written)},
+            "received_latency_at_rate": {"offered_per_second": rate, **percentiles(self.received)},
+        }
+
+
+async def latencies_at(
     bootstrap: str,
     topic: str,
     offer: Callable[[], Awaitable[int]],
     started_at: Callable[[bytes], int | None],
-) -> list[float]:
+) -> Latencies:
     """Run `offer` (it produces the timed load and returns how many results to expect) while a
-    consumer reading committed records follows `topic` from its end: seconds from each result's
-    start (`started_at(value)`, epoch ms; None for a record of no interest) to when the consumer
-    receives it, as a downstream reader would (with exactly-once, after the commit). Ends at the
-    count expected, or once nothing arrived for LATENCY_QUIET_S after the load was offered."""
+    consumer reading committed records follows `topic` from its end; each result's latencies
+    from its start (`started_at(value)`, epoch ms; None for a record of no interest). Ends at
+    the count expected, or once nothing arrived for LATENCY_QUIET_S after the load was offered."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -277,11 +293,11 @@ async def latencies_as_received(
         for tp in tps:
             await consumer.position(tp)  # the end, fixed before anything is offered
         offering = asyncio.ensure_future(offer())
-        latencies: list[float] = []
+        latencies = Latencies([], [])
         expected: int | None = None
         quiet_since = time.monotonic()
         while expected is None or (
-            len(latencies) < expected and time.monotonic() - quiet_since < LATENCY_QUIET_S
+            len(latencies.written) < expected and time.monotonic() - quiet_since < LATENCY_QUIET_S
         ):
             if expected is None and offering.done():
                 expected, quiet_since = offering.result(), time.monotonic()
@@ -293,7 +309,8 @@ async def latencies_as_received(
                 for record in records:
                     start = started_at(record.value)
                     if start is not None:
-                        latencies.append((received_ms - start) / 1000)
+                        latencies.written.append((record.timestamp - start) / 1000)
+                        latencies.received.append((received_ms - start) / 1000)
         return latencies
     finally:
         if offering is not None and not offering.done():

@@ -10,7 +10,7 @@
    classify worker (decode, validate, classify, table writes for messages with effects, the
    outputs) drains them; events/s from its first output to its last.
 3. Latency at a fixed offered load: inbound messages at `--rate`/s, each timed from its
-   received_at to the broker timestamp of its webhook record.
+   received_at until a consumer reading committed records receives its webhook record.
 4. Peak resident memory of the worker (VmHWM; the largest, with `--workers` K > 1).
 """
 
@@ -30,12 +30,12 @@ from optout.schemas import AvroSerde
 from optout.streams.bench import quix_peer
 from optout.streams.bench.harness import (
     BenchBroker,
+    Latencies,
     bench_broker,
     drain_rate,
     end_offsets,
-    latencies_as_received,
+    latencies_at,
     peak_rss_mb,
-    percentiles,
     produce_inbound,
     say,
     spawn,
@@ -163,7 +163,7 @@ async def _classify_run(
     latencies = await _latency_at(broker.bootstrap, rate, latency_seconds, prefix)
     return {
         "pipeline_events_per_second": round(throughput),
-        "latency_at_rate": {"offered_per_second": rate, **percentiles(latencies)},
+        **latencies.figures(rate),
         "worker_peak_rss_mb": max(peak_rss_mb(p.pid) for p in processes),
     }
 
@@ -291,9 +291,9 @@ async def _produce_raw(bootstrap: str, topic: str, messages: int) -> None:
         await producer.stop()
 
 
-async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) -> list[float]:
-    """Offer inbound messages at `rate`/s; seconds from received_at until a consumer reading
-    committed records receives the webhook record."""
+async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) -> Latencies:
+    """Offer inbound messages at `rate`/s; each one's latencies from its received_at to its
+    webhook record."""
     serde = AvroSerde("inbound_message", INBOUND_TOPIC)
     webhook = AvroSerde("webhook_event", WEBHOOK_TOPIC)
     records = inbound_records(int(rate * seconds), prefix)
@@ -316,4 +316,4 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) ->
         inbound = webhook.decode(value)["message"]
         return inbound["received_at"] if inbound["message_id"].startswith(f"{prefix}-") else None
 
-    return await latencies_as_received(bootstrap, WEBHOOK_TOPIC, offer, received_at)
+    return await latencies_at(bootstrap, WEBHOOK_TOPIC, offer, received_at)

@@ -215,10 +215,21 @@ def _pipeline_rows(figures: dict) -> list[tuple[str, str]]:
         ("ratio to baseline (target 0.65)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (target p99 < 25 ms)"),
+        _received_row("", figures),
         ("worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"),
         *_exactly_once_rows(figures["exactly_once"], "classify pipeline",
                             "pipeline_events_per_second"),
     ]  # fmt: skip
+
+
+def _received_row(prefix: str, figures: dict) -> tuple[str, str]:
+    """Latency until a consumer reading committed records receives each result (the row above
+    is to its broker timestamp)."""
+    latency = figures["received_latency_at_rate"]
+    return (
+        f"{prefix}received by a reader: p50/p99/max",
+        f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms",
+    )
 
 
 def _exactly_once_rows(figures: dict | None, what: str, rate: str) -> list[tuple[str, str]]:
@@ -236,6 +247,7 @@ def _exactly_once_rows(figures: dict | None, what: str, rate: str) -> list[tuple
         ("exactly-once: ratio to baseline", str(figures["ratio_to_baseline"])),
         (f"exactly-once: latency at {latency['offered_per_second']:,}/s: p50/p99/max",
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms"),
+        _received_row("exactly-once: ", figures),
     ]  # fmt: skip
     if "worker_peak_rss_mb" in figures:
         rows.append(("exactly-once: worker peak RSS", f"{figures['worker_peak_rss_mb']} MB"))
@@ -262,6 +274,7 @@ def _gate_rows(figures: dict) -> list[tuple[str, str]]:
         ("ratio to baseline (goal 0.5)", str(figures["ratio_to_baseline"])),
         (f"latency at {latency['offered_per_second']:,}/s: p50/p99/max",
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (goal p99 < 25 ms)"),
+        _received_row("", figures),
         *_exactly_once_rows(figures["exactly_once"], "gate", "gate_sends_per_second"),
     ]  # fmt: skip
 
