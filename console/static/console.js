@@ -41,7 +41,9 @@
     if (button && button.name) body[button.name] = button.value;
     form.querySelectorAll("[data-type]").forEach(function (field) {
       var value = body[field.name];
-      if (field.dataset.type === "list") {
+      if (value === "") {
+        delete body[field.name];  // left empty: not changed
+      } else if (field.dataset.type === "list") {
         body[field.name] = value.split(",").map(function (item) { return item.trim(); })
           .filter(Boolean);
       } else if (field.dataset.type === "bool") {

@@ -56,6 +56,7 @@ from optout.streams.app import (
 from optout.streams.metrics import MESSAGES, PROCESSING
 from optout.streams.rules.decide import Decision, consent_event, decide
 from optout.streams.rules.keywords import Intent
+from optout.streams.rules.kinds import kinds_of_brand
 from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.review import review_item
 from optout.streams.rules.validate import validate_inbound
@@ -76,8 +77,8 @@ from optout.tables.keys import end_user_key
 from optout.tables.last_sends import last_send
 from optout.tables.review import review_items, review_reader
 from optout.tables.settings import (
+    brand_of,
     former_members,
-    kinds_of,
     members_of,
     settings_for,
     settings_read,
@@ -253,10 +254,13 @@ def decide_one(message: Record, now_ms: int, position: str) -> Decision:
     started = time.perf_counter()
     business, end_user = message["to_number"], message["from_number"]
     settings = settings_for(business)
-    kinds = kinds_of(settings)
+    brand = brand_of(settings)
+    kinds = kinds_of_brand(brand)
     answered = None
     if kinds.kind_aware:  # only a kind-aware brand's sends are remembered (agents/gate.py)
         answered = last_send(end_user_partition(end_user, config.partitions), business, end_user)
+        if answered is not None and answered.at_ms < (brand or {}).get("updated_at", 0):
+            answered = None  # from before the brand's settings changed: maybe not its last
     decision = decide(
         message,
         settings,

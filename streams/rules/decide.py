@@ -87,7 +87,6 @@ class Decision:
     lifted: list[Record] = field(default_factory=list)
     # The kinds of message its consent event is about (rules/kinds.py; []: every kind).
     kinds: list[str] = field(default_factory=list)
-    decided_at: int = 0
 
 
 class ManualChange(NamedTuple):
@@ -144,8 +143,11 @@ def decide(
     if classification.intent is Intent.NONE and entry is not None and not replayed:
         if answer_replayed:
             kept = entry.get("allowed_kinds") or []
-        elif _clarifying(entry, message):
+        elif kinds.clarify and _clarifying(entry, message):
+            # Of what it names, what no other block of the number stops already.
             kept = clarification_answer(message["text"], kinds)
+            if kept:
+                kept = _others_allow(kept, settings, entry_of, scope)
         if kept is not None:
             classification = Classification(Intent.NONE, None, "en", "clarification_answer")
     language = _reply_language(classification, message["to_number"])
@@ -180,18 +182,25 @@ def decide(
     replying = intent is not Intent.NONE
 
     new_entry, action, lifted = entry, None, []
+    if answered is not None and answered.at_ms > message["received_at"]:
+        answered = None  # handed over after the STOP was received: not what it answered
     allowed, clarify = kinds.after_stop(answered.kind if answered else None)
+    allowed = _others_allow(allowed, settings, entry_of, scope) if allowed else allowed
+    # No question where the network confirms the opt-out and this service sends nothing.
+    clarify = clarify and not _network_confirms(message["to_number"], settings)
     if replayed:
         action = "OPT_OUT" if in_scope else "OPT_IN"
         if entry is not None and not in_scope:  # what a crash may have left unwritten
             lifted = lifted_for_members(entry, lifting)
     elif answer_replayed and kept is not None:
-        action = "OPT_IN" if kept else "OPT_OUT"
+        action = "OPT_OUT"
     elif kept is not None and entry is not None:
-        new_entry = entry | {"allowed_kinds": kept, "clarify_until": 0, "position": position,
-                             "clarified_by": message["message_id"],
+        # Still a block (of what the answer does not keep), made now: numbers that left the
+        # scope keep what it said before (rules/scopes.py, rule 3).
+        new_entry = entry | {"allowed_kinds": kept, "clarify_until": 0, "since": now_ms,
+                             "position": position, "clarified_by": message["message_id"],
                              "clarification": message["text"]}  # fmt: skip
-        action = "OPT_IN" if kept else "OPT_OUT"  # ALL: everything stays blocked, confirmed
+        action = "OPT_OUT"
     elif intent is Intent.OPT_OUT and not in_scope:
         new_entry = _entry(message, classification, scope, True, now_ms, position)
         new_entry |= _stop_reach(allowed, clarify, answered, kinds, message)
@@ -222,7 +231,7 @@ def decide(
         )
     if new_entry is entry or new_entry is None:
         return Decision(classification, reply, language, entry, False, action, blocked, [], lifted,
-                        _event_kinds(entry, kept, kinds), now_ms)  # fmt: skip
+                        _event_kinds(entry, kinds))  # fmt: skip
     return Decision(
         classification,
         reply,
@@ -233,16 +242,13 @@ def decide(
         consent(settings, _after(entry_of, new_entry, *lifted)).blocked,
         kept_by_former_members(scope, new_entry, former_members(scope), entry_of),
         lifted,
-        _event_kinds(new_entry, kept, kinds),
-        now_ms,
+        _event_kinds(new_entry, kinds),
     )
 
 
-def _event_kinds(entry: Record | None, kept: list[str] | None, kinds: Kinds) -> list[str]:
-    """What the consent event of a decision is about: the kinds an answer keeps, or those a
-    block stops ([]: every kind)."""
-    if kept is not None:
-        return kept
+def _event_kinds(entry: Record | None, kinds: Kinds) -> list[str]:
+    """What the consent event of a decision is about: the kinds a block stops ([]: every kind
+    that needs consent; and for an opt-in, every kind)."""
     if entry is None or not entry["blocked"]:
         return []
     return blocked_kinds(kinds, entry.get("allowed_kinds") or ())
@@ -262,11 +268,25 @@ def _narrowed(entry: Record, allowed: list[str]) -> Narrowed | None:
     return Narrowed(after) if after != before else None
 
 
-def _clarifying(entry: Record | None, message: Record) -> bool:
-    """Whether the entry blocks and waits for the answer to its clarification."""
+def _clarifying(entry: Record, message: Record) -> bool:
+    """Whether the entry blocks and waits for the answer to its clarification, and the message
+    came after the STOP and within the window."""
+    received = message["received_at"]
     return bool(
-        entry and entry["blocked"] and message["received_at"] <= entry.get("clarify_until", 0)
+        entry["blocked"]
+        and (entry.get("received_at") or 0) <= received <= entry.get("clarify_until", 0)
     )
+
+
+def _others_allow(kinds: list[str], settings: Record, entry_of: EntryOf, scope: str) -> list[str]:
+    """Of `kinds`, those no block of the number besides its scope's entry stops (its own block
+    from before it joined, one kept from a scope it left): a narrower block made in the scope
+    must not let through what an older full block there still stops."""
+    others = consent(settings, lambda s: None if s == scope else entry_of(s))
+    if not others.blocked:
+        return kinds
+    allowed = (others.entry or {}).get("allowed_kinds") or ()
+    return [kind for kind in kinds if kind in allowed]
 
 
 def _stop_reach(
@@ -397,7 +417,8 @@ def decide_manual(
         "received_at": command["requested_at"],
         "position": None,
     }
-    blocked = bool(entry and entry["blocked"])
+    # A block that lets some kinds through is not the full block a hand-made one makes.
+    blocked = bool(entry and entry["blocked"] and not (blocking and entry.get("allowed_kinds")))
     lifted: list[Record] = []
     if not blocking:
         lifted = lifted_for_members(changed, _member_blocks(scope, settings, members, entry_of))
@@ -416,13 +437,9 @@ def consent_event(
     """The opt-out event (for analysts and the audit history) of a consent change; for one an
     inbound message made, with its text, how it was read and the reply it got (evidence)."""
     read = decision.classification if decision else None
-    # An answer to the clarification is an event of its own: an opt-in to the kinds it keeps, or
-    # (ALL) an opt-out that confirms every kind.
+    # An answer to the clarification is an opt-out event of its own: what stays blocked.
     answer = message is not None and read is not None and read.rule == "clarification_answer"
-    if answer and decision is not None:
-        action = "OPT_IN" if decision.kinds else "OPT_OUT"
-    else:
-        action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
+    action = "OPT_OUT" if entry["blocked"] else "OPT_IN"
     made_by = message["message_id"] if answer and message else entry["message_id"]
     return {
         "event_id": f"{made_by}:{action}",
@@ -434,7 +451,7 @@ def consent_event(
         "message_id": made_by,
         "source": entry["source"],
         "received_at": received_at,
-        "occurred_at": decision.decided_at if answer and decision else entry["since"],
+        "occurred_at": entry["since"],
         "reason": entry["reason"],
         "actor": entry["actor"],
         "text": message["text"] if message else None,

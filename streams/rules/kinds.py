@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from optout.schemas import Record
-from optout.streams.rules.keywords import normalise
+from optout.streams.rules.keywords import Intent, classify_text, normalise
 from optout.streams.rules.scopes import Consent
 
 __all__ = [
@@ -101,13 +101,18 @@ class Kinds:
 
     def blocked(self, consent: Consent, kind: str | None) -> bool:
         """Whether the consent blocks a kind of message; `kind` None: any kind that needs
-        consent (a block always blocks marketing)."""
+        consent (a block always blocks marketing). A block lets through only what it allowed
+        that is informational now, while the brand still narrows STOPs at all: turning that off,
+        or calling a kind marketing, blocks it again."""
         if not consent.blocked:
             return False
         if kind is None:
             return True
+        if not self.needs_consent(kind):
+            return False
         allowed = (consent.entry or {}).get("allowed_kinds") or ()
-        return self.needs_consent(kind) and kind not in allowed
+        narrows = self.kind_aware or self.clarify
+        return not (narrows and kind in allowed and self.class_of(kind) == INFORMATIONAL)
 
 
 def kinds_of_brand(brand: Record | None) -> Kinds:
@@ -163,11 +168,24 @@ def kind_problems(brand: Record) -> list[str]:
             )
     if len(set(names)) != len(names):
         problems.append("a kind is declared twice")
+    for item in brand.get("kinds") or ():
+        name, cls = _parse(item)
+        if name in (MARKETING, INFORMATIONAL) and cls != name:
+            problems.append(f"kind {item!r}: {name} is {name}, whatever else is declared")
+        elif normalise(name) in _ALL | _FILLERS or classify_text(name).intent is not Intent.NONE:
+            problems.append(
+                f"kind {name!r}: a keyword or an answer word; a person answering the "
+                "clarification with it would be read as that"
+            )
     kinds = kinds_of_brand(brand if not problems else None)
     declared = [name for name, _ in kinds.classes]
     default = brand.get("default_kind")
     if default and not problems and default not in declared:
         problems.append(f"default kind {default!r} is not one of {', '.join(declared)}")
+    elif default and not problems and not kinds.needs_consent(default):
+        problems.append(
+            f"default kind {default!r} is exempt: a send that names no kind needs consent"
+        )
     if not problems and MARKETING not in [cls for _, cls in kinds.classes]:
         problems.append("declare at least one marketing kind (sends default to marketing)")
     hours = brand.get("clarify_window_hours", 24)

@@ -131,11 +131,11 @@ def test_with_the_clarification_everything_is_blocked_until_the_answer_narrows_i
     )
     result = send(stack, number, answers, "kc-alert-1", "informational")
     assert result["status"] == "SENT", result["reason"]
-    lifted = eventually(
+    narrowed = eventually(
         lambda: [e for e in events_for(stack, answers) if e["message_id"] == "kc-answer-1"],
         what="the answer's consent event",
     )
-    assert lifted[0]["action"] == "OPT_IN" and lifted[0]["kinds"] == ["informational"]
+    assert narrowed[0]["action"] == "OPT_OUT" and narrowed[0]["kinds"] == ["marketing"]
 
     stop(stack, "kc-stop-2", other, number)
     stack.inbound("kc-other-1", other, number, "what is this about?")

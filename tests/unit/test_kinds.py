@@ -10,7 +10,7 @@ import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
 from optout.schemas import AvroSerde
-from optout.streams.rules.decide import consent_event, decide
+from optout.streams.rules.decide import consent_event, decide, decide_manual
 from optout.streams.rules.kinds import (
     CLARIFICATION,
     DEFAULT,
@@ -102,6 +102,14 @@ def test_kind_settings_are_checked() -> None:
     assert "at least one marketing" in kind_problems({"kinds": ["informational"]})[0]
     assert "default kind 'x'" in kind_problems({"kinds": [], "default_kind": "x"})[0]
     assert "clarify_window_hours" in kind_problems({"clarify_window_hours": 0})[0]
+    assert "marketing is marketing" in kind_problems({"kinds": ["marketing:exempt"]})[0]
+    for word in ("start", "info", "all", "yes"):
+        assert (
+            "a keyword or an answer word"
+            in kind_problems({"kinds": ["marketing", f"{word}:informational"]})[0]
+        ), word
+    exempt_default = {"kinds": ["marketing", "fraud:exempt"], "default_kind": "fraud"}
+    assert "is exempt" in kind_problems(exempt_default)[0]
     record, _, problems = updated_brand(default_brand("acme"), {"kind_aware": 1}, [], NOW)
     assert problems == ["kind_aware must be bool (of strings)"]
     record, _, problems = updated_brand(default_brand("acme"), {"kind_aware": True}, [], NOW)
@@ -157,17 +165,18 @@ def test_decide_the_clarification_and_its_answers() -> None:
     assert answered.classification.rule == "clarification_answer"
     assert answered.entry is not None and answered.entry["allowed_kinds"] == ["informational"]
     assert answered.entry["clarify_until"] == 0 and answered.entry["clarified_by"] == "m-2"
-    assert answered.reply_text is None and answered.consent_action == "OPT_IN"
+    assert answered.entry["since"] == NOW  # a block made now: former members keep the old one
+    assert answered.reply_text is None and answered.consent_action == "OPT_OUT"
     event = consent_event(answered.entry, NOW - 5, message("informational", "m-2"), answered)
-    assert (event["action"], event["message_id"], event["kinds"]) == (
-        "OPT_IN",
-        "m-2",
-        ["informational"],
-    )
+    # Still an opt-out (of what stays blocked): history and version-1 readers read it blocked.
+    assert (event["action"], event["event_id"], event["kinds"]) == (
+        "OPT_OUT", "m-2:OPT_OUT", ["marketing"]
+    )  # fmt: skip
     # Read again after a restart: said again, nothing rewritten.
     again = decide(message("informational", "m-2"), SETTINGS, lambda s: answered.entry, NOW,
                    None, kinds=CLARIFYING)  # fmt: skip
-    assert not again.entry_changed and again.consent_action == "OPT_IN"
+    assert not again.entry_changed and again.consent_action == "OPT_OUT"
+    assert consent_event(again.entry, NOW - 5, message("informational", "m-2"), again) == event
 
     everything = decide(message("ALL", "m-3"), SETTINGS, lambda s: entry, NOW, None,
                         kinds=CLARIFYING)  # fmt: skip
@@ -181,6 +190,57 @@ def test_decide_the_clarification_and_its_answers() -> None:
     chatter = decide(message("thanks", "m-5"), SETTINGS, lambda s: entry, NOW, None,
                      kinds=CLARIFYING)  # fmt: skip
     assert not chatter.entry_changed and chatter.consent_action is None
+    before_the_stop = message("informational", "m-6") | {"received_at": entry["received_at"] - 1}
+    early = decide(before_the_stop, SETTINGS, lambda s: entry, NOW, None, kinds=CLARIFYING)
+    assert not early.entry_changed  # out of order: no answer to a question not yet asked
+    turned_off = decide(message("informational", "m-7"), SETTINGS, lambda s: entry, NOW, None)
+    assert not turned_off.entry_changed  # the brand no longer asks: nothing is narrowed
+
+
+def test_a_narrower_stop_or_answer_never_lets_through_what_an_older_full_block_stops() -> None:
+    """A brand-scope number whose own entry blocks every kind from before it joined: a STOP
+    answering marketing in the brand, or an answer to the clarification, keeps it all blocked."""
+    settings = SETTINGS | {"scope": "brand:acme", "scope_since": NOW - 500}
+    own = {"business_number": "+12125550100", "end_user_number": "+14155550100",
+           "scope": "number:+12125550100", "blocked": True, "since": NOW - 2000,
+           "keyword": "STOP", "message_id": "m-old", "source": "keyword",
+           "confirmed_at": NOW - 2000, "allowed_kinds": []}  # fmt: skip
+    entries = {"number:+12125550100": own}
+    stop = decide(message("STOP"), settings, entries.get, NOW, None, kinds=AWARE, answered=PROMO)
+    assert stop.entry is not None and stop.entry["allowed_kinds"] == []
+    clarifying = kinds_of_brand({"clarify": True})
+    asked = decide(message("STOP"), settings, entries.get, NOW, None, kinds=clarifying).entry
+    assert asked is not None
+    both = entries | {"brand:acme": asked}
+    answer = decide(message("informational", "m-2"), settings, both.get, NOW, None,
+                    kinds=clarifying)  # fmt: skip
+    assert answer.entry is not None and answer.entry["allowed_kinds"] == []
+
+
+def test_what_a_block_let_through_is_blocked_again_when_the_brand_changes() -> None:
+    narrowed = blocking(["informational", "alerts"])
+    assert not AWARE.blocked(narrowed, "alerts")
+    plain = kinds_of_brand({"kinds": ["marketing", "informational", "alerts:informational"]})
+    assert plain.blocked(narrowed, "alerts")  # kind-aware turned off
+    reclassified = kinds_of_brand({"kinds": ["marketing", "alerts:marketing"], "kind_aware": True})
+    assert reclassified.blocked(narrowed, "alerts")
+
+
+def test_a_send_handed_over_after_the_stop_was_received_is_not_what_it_answered() -> None:
+    later = LastSend("marketing", "send-9", message("STOP")["received_at"] + 1)
+    decision = stop_after(later)
+    assert decision.entry is not None and decision.entry["allowed_kinds"] == []
+    assert decision.entry["answered_send"] is None
+
+
+def test_a_hand_made_block_of_a_narrowed_entry_blocks_every_kind() -> None:
+    narrowed = stop_after(PROMO).entry
+    command = {"command_id": "c-1", "action": "OPT_OUT", "business_number": "+12125550100",
+               "end_user_number": "+14155550100", "scope": None, "reason": "by phone",
+               "actor": "tester", "requested_at": NOW}  # fmt: skip
+    change = decide_manual(command, SETTINGS, lambda scope: narrowed, NOW)
+    assert change is not None and change.entry["blocked"]
+    assert not change.entry.get("allowed_kinds")
 
 
 def test_a_consumer_on_the_first_event_contract_reads_the_new_events() -> None:
