@@ -43,12 +43,21 @@ from optout.streams.bench.harness import (
 )
 from optout.streams.bench.pipeline import PARTITIONS, faust_no_work_rate, raw_stages
 from optout.streams.embedded.broker import free_port
+from optout.streams.rules.number_settings import (
+    default_brand,
+    default_settings,
+    updated_brand,
+    updated_settings,
+)
 from optout.streams.topics import (
     BENCH_ONE_HOP_OUTPUT_TOPICS,
     BENCH_ONE_HOP_TOPIC,
+    BRAND_SETTINGS_TOPIC,
     CARRIER_SENDS_TOPIC,
+    LAST_SENDS_CHANGELOG_TOPIC,
     OPTOUT_EVENTS_TOPIC,
     OUTBOUND_TOPIC,
+    SETTINGS_TOPIC,
 )
 
 __all__ = ["BUSINESS_NUMBER", "END_USERS", "bench_gate", "blocked", "sends"]
@@ -64,8 +73,9 @@ def bench_gate(
     latency_seconds: float,
     broker_url: str | None = None,
     wipe: bool = False,
+    kind_aware: bool = False,
 ) -> dict[str, object]:
-    return asyncio.run(_bench_gate(messages, rate, latency_seconds, broker_url, wipe))
+    return asyncio.run(_bench_gate(messages, rate, latency_seconds, broker_url, wipe, kind_aware))
 
 
 def sends(count: int, prefix: str, users: int = END_USERS) -> list[tuple[bytes, Record]]:
@@ -89,7 +99,12 @@ def blocked(count: int, users: int) -> int:
 
 
 async def _bench_gate(
-    messages: int, rate: int, latency_seconds: float, broker_url: str | None, wipe: bool
+    messages: int,
+    rate: int,
+    latency_seconds: float,
+    broker_url: str | None,
+    wipe: bool,
+    kind_aware: bool,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="optout-bench-gate-") as tmp:
         async with bench_broker(PARTITIONS, broker_url, wipe) as broker:
@@ -106,6 +121,8 @@ async def _bench_gate(
                     f"{faust_ceiling:,.0f} events/s; blocking one end user in ten ..."
                 )
                 users = min(END_USERS, messages)
+                if kind_aware:
+                    await _kind_aware_brand(broker.bootstrap)
                 processes.append(await _worker(broker, Path(tmp), "at_least_once"))
                 await _block_every_tenth_user(broker.bootstrap, users)
                 stop_all(processes)
@@ -126,6 +143,11 @@ async def _bench_gate(
                 return {
                     "messages": messages,
                     "blocked_share": 1 / BLOCKED_EVERY,
+                    "kind_aware": kind_aware,
+                    # Sends the gate remembered (its changelog's records; 0 unless kind-aware).
+                    "remembered_sends": sum(
+                        (await end_offsets(broker.bootstrap, LAST_SENDS_CHANGELOG_TOPIC)).values()
+                    ),
                     "baseline_events_per_second": round(baseline),
                     "faust_one_hop_events_per_second": round(faust_ceiling),
                     **first,
@@ -174,6 +196,27 @@ async def _worker(broker: BenchBroker, tmp: Path, guarantee: str) -> subprocess.
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, f"http://127.0.0.1:{port}", worker)
     return worker
+
+
+async def _kind_aware_brand(bootstrap: str) -> None:
+    """The business number in a kind-aware brand: the gate remembers each send it hands over
+    (tables/last_sends.py), for what a STOP answers."""
+    now = int(time.time() * 1000)
+    brand, _, problems = updated_brand(default_brand("bench"), {"kind_aware": True}, [], now)
+    defaults = default_settings(BUSINESS_NUMBER, "Bench", "help@bench.test")
+    number, more = updated_settings(None, {"brand_id": "bench"}, defaults, {}, now)
+    assert not problems and not more, problems + more
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        brand_serde = AvroSerde("brand_settings", BRAND_SETTINGS_TOPIC)
+        number_serde = AvroSerde("number_settings", SETTINGS_TOPIC)
+        await producer.send_and_wait(BRAND_SETTINGS_TOPIC, brand_serde.encode(brand), key=b"bench")
+        await producer.send_and_wait(
+            SETTINGS_TOPIC, number_serde.encode(number), key=BUSINESS_NUMBER.encode()
+        )
+    finally:
+        await producer.stop()
 
 
 async def _block_every_tenth_user(bootstrap: str, users: int) -> None:

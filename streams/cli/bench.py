@@ -67,6 +67,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     bench_gate.add_argument("--messages", type=int, default=20_000)
     bench_gate.add_argument("--rate", type=int, default=1000, help="offered load, sends/s")
     bench_gate.add_argument("--latency-seconds", type=float, default=10.0)
+    bench_gate.add_argument(
+        "--kind-aware",
+        action="store_true",
+        help="send from a kind-aware brand's number: the gate also remembers each send it hands "
+        "over (what a STOP answers)",
+    )
     bench_gate.add_argument("--json", action="store_true", help="print the figures as JSON")
     _broker_arguments(bench_gate)
     bench_gate.set_defaults(run=_bench_gate)
@@ -257,14 +263,17 @@ def _exactly_once_rows(figures: dict | None, what: str, rate: str) -> list[tuple
 def _bench_gate(args: argparse.Namespace) -> int:
     from optout.streams.bench.gate import bench_gate
 
-    figures = bench_gate(args.messages, args.rate, args.latency_seconds, args.broker_url, args.wipe)
+    figures = bench_gate(
+        args.messages, args.rate, args.latency_seconds, args.broker_url, args.wipe, args.kind_aware
+    )
     return report(figures, args.json, _gate_rows)
 
 
 def _gate_rows(figures: dict) -> list[tuple[str, str]]:
     latency = figures["latency_at_rate"]
     return [
-        ("sends", f"{figures['messages']:,}, {figures['blocked_share']:.0%} to opted-out users"),
+        ("sends", f"{figures['messages']:,}, {figures['blocked_share']:.0%} to opted-out users"
+                  + (", from a kind-aware brand" if figures["kind_aware"] else "")),
         ("raw aiokafka, consume + produce", f"{figures['baseline_events_per_second']:,}/s"),
         ("Faust, one hop doing no work",
          f"{figures['faust_one_hop_events_per_second']:,}/s, "
