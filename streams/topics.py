@@ -37,7 +37,6 @@ __all__ = [
     "OPTOUT_EVENTS_TOPIC",
     "OUTBOUND_TOPIC",
     "REKEYED_INBOUND_TOPIC",
-    "LAST_SENDS_CHANGELOG_TOPIC",
     "REJECTED_SENDS_CHANGELOG_TOPIC",
     "REPLIES_TOPIC",
     "RETRY_TIERS",
@@ -78,7 +77,6 @@ CARRIER_SENDS_TOPIC = "carrier-sends"  # sends the gate let through, for carrier
 SEND_RESULTS_TOPIC = "send-results"  # one final SendResult per send
 SENT_SENDS_CHANGELOG_TOPIC = "sent-sends-changelog"  # compacted; sends the carrier took
 REJECTED_SENDS_CHANGELOG_TOPIC = "rejected-sends-changelog"  # compacted; the gate's rejections
-LAST_SENDS_CHANGELOG_TOPIC = "last-sends-changelog"  # compacted; what a STOP answers
 COMPLIANCE_ALERTS_TOPIC = "compliance-alerts"  # deadlines missed
 CONSENT_REVIEW_TOPIC = "consent-review"  # compacted; messages flagged for review, and decisions
 
@@ -102,7 +100,6 @@ COMPACTED_TOPICS = {
     HISTORY_CHANGELOG_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
     REJECTED_SENDS_CHANGELOG_TOPIC,
-    LAST_SENDS_CHANGELOG_TOPIC,
     CONSENT_REVIEW_TOPIC,
 }
 # Records a consent dispute may ask for, kept for the TCPA's four-year limitation period (the
@@ -135,7 +132,6 @@ ALL_TOPICS = (
     SEND_RESULTS_TOPIC,
     SENT_SENDS_CHANGELOG_TOPIC,
     REJECTED_SENDS_CHANGELOG_TOPIC,
-    LAST_SENDS_CHANGELOG_TOPIC,
     COMPLIANCE_ALERTS_TOPIC,
     CONSENT_REVIEW_TOPIC,
     *RETRY_TOPICS,

@@ -89,7 +89,7 @@ SENDS_BY_ACTION = {action: SENDS.labels(action) for action in (ALLOW, REJECT, HO
 
 # Exactly-once (streams/runtime/transactions.py): a batch's results, hand-overs, holds and
 # remembered rejections go in one transaction per partition with the batch's offsets.
-transactions = transactions_for("gate", outbound_topic, writes="rejected-sends,last-sends")
+transactions = transactions_for("gate", outbound_topic, writes="rejected-sends")
 
 
 @app.agent(outbound_topic)
@@ -180,14 +180,10 @@ async def gate_send(event: EventT, send: Record, payload: bytes) -> Awaitable:
     log.info("send %s from %s to %s: %s %s", send["message_id"], send["from_number"],
              send["to_number"], verdict.action, verdict.reason or "")  # fmt: skip
     if verdict.action == ALLOW:
-        handed = await produce(carrier_sends_topic, key, payload)
-        if not kinds.kind_aware:
-            return handed
-        remembered = await remember_send(
-            event.message.partition, send["from_number"], send["to_number"],
-            kinds.kind_of(send), send["message_id"], now_ms,
-        )  # fmt: skip
-        return asyncio.gather(remembered, handed)
+        if kinds.kind_aware:
+            remember_send(event.message.partition, send["from_number"], send["to_number"],
+                          kinds.kind_of(send), send["message_id"], now_ms)  # fmt: skip
+        return await produce(carrier_sends_topic, key, payload)
     if verdict.action == REJECT:
         result = send_result_serde.encode(
             send_result(send, "REJECTED", now_ms, verdict.reason, verdict.consent)

@@ -54,7 +54,6 @@ from optout.streams.topics import (
     BENCH_ONE_HOP_TOPIC,
     BRAND_SETTINGS_TOPIC,
     CARRIER_SENDS_TOPIC,
-    LAST_SENDS_CHANGELOG_TOPIC,
     OPTOUT_EVENTS_TOPIC,
     OUTBOUND_TOPIC,
     SETTINGS_TOPIC,
@@ -144,10 +143,6 @@ async def _bench_gate(
                     "messages": messages,
                     "blocked_share": 1 / BLOCKED_EVERY,
                     "kind_aware": kind_aware,
-                    # Sends the gate remembered (its changelog's records; 0 unless kind-aware).
-                    "remembered_sends": sum(
-                        (await end_offsets(broker.bootstrap, LAST_SENDS_CHANGELOG_TOPIC)).values()
-                    ),
                     "baseline_events_per_second": round(baseline),
                     "faust_one_hop_events_per_second": round(faust_ceiling),
                     **first,

@@ -122,6 +122,4 @@ def test_bench_gate_gates_the_backlog_and_measures_latency(
     for latency in (figures["latency_at_rate"], figures["received_latency_at_rate"]):
         assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
     assert figures["exactly_once"] is None  # the embedded broker has no transactions
-    # Kind-aware: the gate remembered every send it handed over (at least the load's: one in
-    # ten goes to an end user who opted out).
-    assert figures["kind_aware"] and figures["remembered_sends"] >= figures["messages"] * 0.9
+    assert figures["kind_aware"]  # what the gate remembers is tested in tests/e2e/test_kinds.py
