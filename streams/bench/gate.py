@@ -34,6 +34,7 @@ from optout.streams.bench.harness import (
     drain_rate,
     end_offsets,
     latencies_at,
+    offer_at_rate,
     produce_inbound,
     produce_stamped,
     say,
@@ -249,17 +250,7 @@ async def _latency_at(
     records = sends(int(rate * seconds), prefix, users)
 
     async def offer() -> int:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-        await producer.start()
-        try:
-            started = time.perf_counter()
-            for n, (key, send) in enumerate(records):
-                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-                send["requested_at"] = int(time.time() * 1000)
-                await producer.send(OUTBOUND_TOPIC, serde.encode(send), key=key)
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await offer_at_rate(bootstrap, OUTBOUND_TOPIC, records, rate, serde, "requested_at")
         return len(records) - blocked(len(records), users)
 
     def requested_at(value: bytes) -> int | None:

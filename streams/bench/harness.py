@@ -37,6 +37,7 @@ __all__ = [
     "end_offsets",
     "Latencies",
     "latencies_at",
+    "offer_at_rate",
     "peak_rss_mb",
     "percentiles",
     "produce_inbound",
@@ -266,6 +267,29 @@ class Latencies(NamedTuple):
             "latency_at_rate": {"offered_per_second": rate, **percentiles(self.written)},
             "received_latency_at_rate": {"offered_per_second": rate, **percentiles(self.received)},
         }
+
+
+async def offer_at_rate(
+    bootstrap: str,
+    topic: str,
+    records: Sequence[tuple[bytes, dict]],
+    rate: int,
+    serde: AvroSerde,
+    stamp: str,
+) -> None:
+    """Produce the (key, record) pairs at `rate`/s, each with its `stamp` field set to the time
+    it is produced (epoch ms), as a latency run's load."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for n, (key, record) in enumerate(records):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            record[stamp] = int(time.time() * 1000)
+            await producer.send(topic, serde.encode(record), key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
 
 
 async def latencies_at(

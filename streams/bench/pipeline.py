@@ -35,6 +35,7 @@ from optout.streams.bench.harness import (
     drain_rate,
     end_offsets,
     latencies_at,
+    offer_at_rate,
     peak_rss_mb,
     produce_inbound,
     say,
@@ -299,17 +300,7 @@ async def _latency_at(bootstrap: str, rate: int, seconds: float, prefix: str) ->
     records = inbound_records(int(rate * seconds), prefix)
 
     async def offer() -> int:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-        await producer.start()
-        try:
-            started = time.perf_counter()
-            for n, (key, message) in enumerate(records):
-                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-                message["received_at"] = int(time.time() * 1000)
-                await producer.send(INBOUND_TOPIC, serde.encode(message), key=key)
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await offer_at_rate(bootstrap, INBOUND_TOPIC, records, rate, serde, "received_at")
         return len(records)
 
     def received_at(value: bytes) -> int | None:
