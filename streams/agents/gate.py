@@ -4,11 +4,14 @@ can reach a carrier.
 Sends arrive on `outbound-messages`, keyed by the end user, so the gate reads them in the end
 user's partition, where that end user's block-list entries are: the check is a local read, with
 no network call and no replica lag. For each send, by rules/gate.py:
-- the end user opted out of the number's consent scope: a REJECTED result on `send-results`,
-  with the scope and the opt-out that caused it; it never reaches the carrier;
+- the end user opted out of the send's kind of message in the number's consent scope
+  (rules/kinds.py): a REJECTED result on `send-results`, with the scope and the opt-out that
+  caused it; it never reaches the carrier;
 - outside the brand's quiet hours at the recipient: held on `outbound-held` until they open,
   then gated again (agents/release_held.py);
-- otherwise: handed to carrier delivery on `carrier-sends` (agents/deliver_send.py).
+- otherwise: handed to carrier delivery on `carrier-sends` (agents/deliver_send.py); for a
+  kind-aware brand, remembered as what a STOP from the end user would answer
+  (tables/last_sends.py).
 A send in another partition (its producer keyed it by something else) is re-keyed by the end
 user onto `outbound-messages`, and gated when it comes back in its partition.
 
