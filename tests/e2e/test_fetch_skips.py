@@ -15,7 +15,7 @@ from aiokafka.record.memory_records import MemoryRecords
 
 from optout.streams.embedded import tansu_quirks
 from optout.streams.topics import ensure_topics
-from tests.support import BrokerForTests
+from tests.support import ON_KAFKA, BrokerForTests
 
 PRODUCERS = 4
 RECORDS_EACH = 5000
@@ -46,6 +46,13 @@ def fetched(fetch_offset: int, *batches: bytes) -> PartitionRecords:
 
 @pytest.fixture
 def workaround(monkeypatch: pytest.MonkeyPatch) -> None:
+    if ON_KAFKA:
+        # Process-wide: left installed, every later consumer of this test process would take
+        # Kafka's transaction markers for skipped ranges and wait at each. (On the embedded
+        # broker it stays, as it always has: the later tests' consumers meet the quirk too.)
+        original = PartitionRecords._unpack_records  # noqa: SLF001 - what the patch replaces
+        monkeypatch.setattr(PartitionRecords, "_unpack_records", original)
+        monkeypatch.setattr(PartitionRecords, "_optout_no_skipping", False, raising=False)
     tansu_quirks.install_skipped_records_workaround()
     monkeypatch.setattr(tansu_quirks, "SKIPPED_RANGE_PATIENCE_S", 30.0)
 
