@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from optout.streams.rules.evidence import spreadsheet_safe
 from optout.streams.rules.lookup_answers import iso
 
 __all__ = [
@@ -332,6 +333,7 @@ def _kinds_form(brand: dict[str, Any]) -> str:
         f"name='default_kind' value='{escape(brand.get('default_kind') or '')}' "
         "placeholder='marketing' autocomplete='off'></div>"
         f"{switch('kind_aware', 'Kind-aware STOPs')}{switch('clarify', 'Ask which kinds to stop')}"
+        f"{switch('recorded_consent', 'Marketing only on a recorded opt-in')}"
         "<div><label for='clarify_window_hours'>Hours an answer is taken</label>"
         "<input id='clarify_window_hours' name='clarify_window_hours' type='number' min='1' "
         f"max='720' data-type='int' value='{int(brand.get('clarify_window_hours') or 24)}'></div>"
@@ -484,12 +486,7 @@ def blocked_senders_csv(number: str, scope: str, senders: list[dict]) -> str:
     writer = csv.writer(output)
     writer.writerow(["number", "scope", "sender", "since", "texted", "source", "keyword", "reason"])
     for s in senders:
-        free_text = [_no_formula(s.get(field)) for field in ("keyword", "reason")]
+        free_text = [spreadsheet_safe(s.get(field)) for field in ("keyword", "reason")]
         writer.writerow([number, scope, s["sender"], iso(s["since"]), s["texted"], s["source"],
                          *free_text])  # fmt: skip
     return output.getvalue()
-
-
-def _no_formula(value: str | None) -> str:
-    text = value or ""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

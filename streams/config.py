@@ -117,6 +117,15 @@ class Config:
     web_opt_out_per_minute: int = field(
         default_factory=lambda: int(_env("OPTOUT_WEB_OPT_OUT_PER_MINUTE", "5"))
     )
+    # Error codes of a carrier's refusal that say the recipient opted out with the carrier: the
+    # send's end user is then blocked at its number too (Twilio 21610, Telnyx 40300).
+    carrier_opt_out_codes: frozenset[str] = field(
+        default_factory=lambda: frozenset(
+            c.strip()
+            for c in _env("OPTOUT_CARRIER_OPT_OUT_CODES", "21610,40300").split(",")
+            if c.strip()
+        )
+    )
     http_timeout: float = field(
         default_factory=lambda: float(_env("OPTOUT_HTTP_TIMEOUT_SECONDS", "10"))
     )

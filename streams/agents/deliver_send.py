@@ -6,6 +6,8 @@ worker does not send it again, failures go through the retry tiers (agents/retry
 then to dead letters. Before each attempt the block list is read again, from this worker's full
 copy (tables/full_copy.py): a STOP that arrived while a send waited for a retry stops it. Each
 send ends with one result on `send-results`: SENT, REJECTED, or FAILED with the attempts made.
+A refusal whose error code says the recipient opted out with the carrier
+(`OPTOUT_CARRIER_OPT_OUT_CODES`) blocks them here too, with source `carrier`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from optout.streams.app import (
     carrier_sends_topic,
     config,
     outbound_serde,
+    produce,
     send_result_serde,
     send_results_topic,
 )
-from optout.streams.rules.gate import rejection_reason, send_result
+from optout.streams.rules.consent_records import carrier_command
+from optout.streams.rules.gate import no_opt_in_reason, rejection_reason, send_result
 from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
 from optout.streams.rules.scopes import Consent
 from optout.streams.runtime.batches import handle_each
@@ -42,6 +46,8 @@ from optout.streams.sinks.http_delivery import (
 )
 from optout.streams.topics import CARRIER_SENDS_TOPIC, SENT_SENDS_CHANGELOG_TOPIC
 from optout.tables import full_copy
+from optout.tables.blocklist import blocklist_commands_topic, command_serde
+from optout.tables.keys import end_user_key
 
 __all__ = [
     "consent_now",
@@ -79,9 +85,14 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
             log.info("send %s was already accepted; not sent again", send["message_id"])
             await publish_result(send_result(send, "SENT", int(time.time() * 1000)))
             return
-        consent = await consent_now(send)
+        consent, opt_in_id = await consent_now(send)
         if consent is not None:
-            reason = rejection_reason(send, consent) + " (while the send waited for the carrier)"
+            refused = (
+                rejection_reason(send, consent)
+                if consent.blocked
+                else no_opt_in_reason(send, _kind_of(send), consent)
+            )
+            reason = refused + " (while the send waited for the carrier)"
             await publish_result(
                 send_result(send, "REJECTED", int(time.time() * 1000), reason, consent)
             )
@@ -92,19 +103,38 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
         if outcome.verdict is Verdict.SENT:
             sent_sends[message_id] = str(int(time.time() * 1000)).encode()
         await settle(event, delivery, outcome, (time.monotonic() - started) * 1000)
-        await publish_final(send, delivery, outcome)
+        await publish_final(send, delivery, outcome, opt_in_id)
+        if outcome.code in config.carrier_opt_out_codes:
+            await record_carrier_opt_out(send, outcome.code)
     sent_pruner.prune(event)
 
 
-async def publish_final(send: Record, delivery: Delivery, outcome: AttemptOutcome) -> None:
-    """SENT, or FAILED once no attempt is left; nothing while the send waits for a retry."""
+async def record_carrier_opt_out(send: Record, code: str) -> None:
+    """The carrier says the recipient opted out with it: block them here too, as a command
+    applied in order with the end user's other changes."""
+    command = carrier_command(send, code, int(time.time() * 1000))
+    log.warning("carrier refused %s with code %s: %s blocked at %s", send["message_id"], code,
+                send["to_number"], send["from_number"])  # fmt: skip
+    ack = await produce(
+        blocklist_commands_topic, end_user_key(send["to_number"]), command_serde.encode(command)
+    )
+    await ack
+
+
+async def publish_final(
+    send: Record, delivery: Delivery, outcome: AttemptOutcome, opt_in_id: str | None = None
+) -> None:
+    """SENT, or FAILED once no attempt is left (naming the recorded opt-in the send relied
+    on, if it needed one); nothing while the send waits for a retry."""
     attempts = delivery.attempts_before + 1
     if outcome.verdict is Verdict.SENT or gave_up(delivery, outcome):
         status = "SENT" if outcome.verdict is Verdict.SENT else "FAILED"
         reason = None if status == "SENT" else f"carrier: {outcome.error or outcome.http_status}"
         now_ms = int(time.time() * 1000)
         await publish_result(
-            send_result(send, status, now_ms, reason, None, attempts, outcome.http_status)
+            send_result(
+                send, status, now_ms, reason, None, attempts, outcome.http_status, opt_in_id
+            )  # fmt: skip
         )
 
 
@@ -115,15 +145,24 @@ async def publish_result(result: Record) -> None:
     await sent
 
 
-async def consent_now(send: Record) -> Consent | None:
-    """The end user's consent if it blocks the send's kind of message (else None), from this
-    worker's full copy of the block list once it has caught up (it trails the changelog by its
-    fetch wait)."""
+async def consent_now(send: Record) -> tuple[Consent | None, str | None]:
+    """The end user's consent if it blocks the send's kind of message (else None), and the
+    recorded opt-in the send relies on if it needs one; from this worker's full copy of the
+    block list once it has caught up (it trails the changelog by its fetch wait)."""
     while full_copy.reader is None or not full_copy.reader.caught_up:
         await asyncio.sleep(0.1)
     consent = full_copy.reader.consent(send["from_number"], send["to_number"])
     kinds = full_copy.reader.kinds(send["from_number"])
-    return consent if kinds.blocked(consent, kinds.kind_of(send)) else None
+    kind = kinds.kind_of(send)
+    if kinds.blocked(consent, kind):
+        return consent, None
+    opt_in = kinds.opt_in_for(consent, kind) if kinds.needs_opt_in(kind) else None
+    return None, opt_in["opt_in_id"] if opt_in else None
+
+
+def _kind_of(send: Record) -> str:
+    assert full_copy.reader is not None  # consent_now waited for it
+    return full_copy.reader.kinds(send["from_number"]).kind_of(send)
 
 
 def send_delivery(send: Record, payload: bytes, envelope: Record | None) -> Delivery:

@@ -12,17 +12,19 @@ recorded in their history too, under the one opt-out event of the scope.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from faust.types import EventT
 
 from optout.schemas import DecodeError
 from optout.streams.app import app, optout_event_serde, optout_events_topic, produce
 from optout.streams.rules.decide import consent_event, decide_manual
+from optout.streams.rules.number_settings import scope_settings
 from optout.streams.rules.validate import command_problems
-from optout.streams.runtime.batches import handle_each
+from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.transactions import (
     BatchTransactions,
@@ -32,75 +34,94 @@ from optout.streams.runtime.transactions import (
 from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, put_entry
 from optout.tables.history import record_change
 from optout.tables.keys import end_user_key
-from optout.tables.settings import former_members, members_of, settings_for
+from optout.tables.settings import (
+    former_members,
+    kinds_of,
+    members_of,
+    settings_for,
+    settings_read,
+)
 
-__all__ = ["apply_command", "apply_command_once", "manage"]
+__all__ = ["apply_command", "apply_commands", "manage"]
 
 log = logging.getLogger(__name__)
 
 
-# Exactly-once (streams/runtime/transactions.py): a command's changes, event and offset in one
-# transaction.
+# Exactly-once (streams/runtime/transactions.py): each batch's changes, events and offsets in one
+# transaction per partition number.
 transactions = transactions_for("manage", blocklist_commands_topic, writes="blocklist")
 
 
 @app.agent(blocklist_commands_topic)
 async def manage(stream):  # type: ignore[no-untyped-def]
+    await settings_read()  # a command's scope and the brand's kinds are read from them
     dead_letter = send_to_dead_letters if transactions is None else transactions.dead_letter
-    await handle_each(stream, apply_command_once, "manage", dead_letter)
+    async for events in batches(stream):  # an import is many commands at once
+        await handle_in_full(apply_commands, events, "manage", dead_letter)
 
 
-async def apply_command_once(event: EventT) -> None:
+async def apply_commands(events: Sequence[EventT]) -> None:
     if transactions is None:
-        await apply_command(event)
+        await _apply(events)
     else:
-        await transactions.handle([event], _apply_in_transaction)
+        await transactions.handle(events, _apply)
 
 
-async def _apply_in_transaction(events: Sequence[EventT], batch: BatchTransactions) -> None:
+async def _apply(events: Sequence[EventT], batch: BatchTransactions | None = None) -> None:
+    acks = []
     for event in events:
-        with in_transaction_of(batch.of(event)):
-            await apply_command(event)
+        with table_writes_for(event), in_transaction_of(batch.of(event) if batch else None):
+            acks.append(await apply_command(event))
+    await asyncio.gather(*(ack for ack in acks if ack is not None))
 
 
-async def apply_command(event: EventT) -> None:
+async def apply_command(event: EventT) -> Awaitable | None:
+    """Apply one command; the broker's acknowledgement of its opt-out event, to await (None
+    when it changed nothing or was dead-lettered)."""
     try:
         command = command_serde.decode(event.value)
     except DecodeError as exc:
         await send_to_dead_letters(event, str(exc))
-        return
+        return None
     problems = command_problems(command)
     if problems:  # applied, it would block or unblock a key no message or lookup ever uses
         await send_to_dead_letters(event, "invalid block-list command: " + "; ".join(problems))
-        return
+        return None
     business, end_user = command["business_number"], command["end_user_number"]
+    settings = settings_for(business) if business else scope_settings(command["scope"])
+    kinds = kinds_of(settings)
     decided = decide_manual(
         command,
-        settings_for(business),
+        settings,
         lambda scope: entry_in(scope, end_user),
         int(time.time() * 1000),
         former_members,
         members_of,
+        kinds,
     )
     if decided is None:
-        log.info("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
-        return
+        log.debug("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
+        return None
     entry, kept, lifted = decided
     for changed in (entry, *kept, *lifted):
         put_entry(changed)
-    change = consent_event(entry, command["requested_at"])
+    change = consent_event(entry, command["requested_at"], kinds=kinds)
     record_change(change)
     for own in lifted:  # the one event below speaks for them; each own history says so too
-        record_change(consent_event(own, command["requested_at"]))
-    sent = await produce(
+        record_change(consent_event(own, command["requested_at"], kinds=kinds))
+    if command.get("source") in _ONE_BY_ONE:
+        log.info(
+            "%s by %s for %s in %s: %s",
+            change["action"],
+            command["actor"],
+            end_user,
+            change["scope"],
+            command["reason"],
+        )
+    return await produce(
         optout_events_topic, end_user_key(end_user), optout_event_serde.encode(change)
     )
-    await sent
-    log.info(
-        "%s by %s for %s in %s: %s",
-        change["action"],
-        command["actor"],
-        end_user,
-        change["scope"],
-        command["reason"],
-    )
+
+
+# Sources of changes made one at a time, each worth a line in the log (not an import's lines).
+_ONE_BY_ONE = frozenset({None, "manual", "web", "opt_in", "carrier"})

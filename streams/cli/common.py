@@ -106,6 +106,25 @@ def web_call(
     return 0
 
 
+def web_json(what: str, method: str, path: str, body: dict, patience_s: float = 120.0) -> Any:
+    """The JSON answer of the running service's HTTP API, or None having said on stderr why not.
+    While the service answers 503 (it cannot answer yet, as while a worker reads its copy of
+    the block list), asks again for up to `patience_s`."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return _web_request(method, path, body)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                print(f"optout {what}: {exc.code}: {exc.read().decode()}", file=sys.stderr)
+                return None
+            time.sleep(min(5.0, float(exc.headers.get("Retry-After") or 1)))
+        except OSError as exc:
+            print(f"optout {what}: cannot reach {_web_url()} ({exc}); is `optout up` running?",
+                  file=sys.stderr)  # fmt: skip
+            return None
+
+
 def web_text(what: str, path: str, query: dict | None = None) -> str | None:
     """GET a page of the running service's HTTP API as text; None (having said why) if not."""
     return _web_answer(what, "GET", path, None, query, as_text=True)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from optout.streams.cli import bench, blocklist, kafka, messages, numbers, replay, review, run
+from optout.streams.cli import (
+    bench,
+    blocklist,
+    consent,
+    kafka,
+    messages,
+    numbers,
+    replay,
+    review,
+    run,
+)
 from optout.streams.cli.common import NoBroker
 
 __all__ = ["main"]
@@ -31,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
         "Configuration comes from OPTOUT_* environment variables (see README).",
     )
     commands = top.add_subparsers(required=True, metavar="COMMAND")
-    for group in (run, messages, blocklist, bench, numbers, review, replay, kafka):
+    for group in (run, messages, blocklist, consent, bench, numbers, review, replay, kafka):
         group.add_commands(commands)
     return top
 

@@ -134,6 +134,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "kinds to keep); everything stays blocked until a valid answer narrows it",
     )
     brands_set.add_argument(
+        "--recorded-consent",
+        choices=("on", "off"),
+        help="on: a marketing send needs a recorded opt-in for its kind (`optout consent "
+        "opt-in`, an imported opt-in, a START); without one the gate rejects it. off (default)",
+    )
+    brands_set.add_argument(
         "--clarify-window-hours",
         type=int,
         metavar="N",
@@ -284,7 +290,7 @@ def _brands_set(args: argparse.Namespace) -> int:
     }
     if args.kinds is not None:
         changes["kinds"] = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
-    for switch in ("kind_aware", "clarify"):
+    for switch in ("kind_aware", "clarify", "recorded_consent"):
         if getattr(args, switch) is not None:
             changes[switch] = getattr(args, switch) == "on"
     record, rewritten, problems = updated_brand(

@@ -37,7 +37,7 @@ from optout.streams.rules.kinds import (
 from optout.streams.rules.number_settings import keywords_for
 from optout.streams.rules.regions import in_usa_or_canada, is_canadian, is_toll_free
 from optout.streams.rules.scopes import (
-    Consent,
+    ALL_NUMBERS,
     EntryOf,
     MemberBlock,
     consent,
@@ -46,7 +46,6 @@ from optout.streams.rules.scopes import (
     lifted_for_members,
     member_blocks,
     scope_of,
-    speaks_alone,
 )
 from optout.streams.rules.templates import BILINGUAL, reply_text
 
@@ -56,9 +55,11 @@ __all__ = [
     "ManualChange",
     "Members",
     "RECONFIRM_AFTER_MS",
+    "TIMED_SOURCES",
     "consent_event",
     "decide",
     "decide_manual",
+    "later_change",
 ]
 
 # A sender who is already blocked and texts STOP again gets one reminder a day at most.
@@ -125,13 +126,9 @@ def decide(
     what they mean and lift every block in the scope.
     """
     scope = current_scope(settings)
-    if speaks_alone(settings):  # one entry to read (most numbers)
-        entry = entry_of(scope)
-        decided = Consent(bool(entry and entry["blocked"]), entry, scope)
-    else:
-        entry_of = cache(entry_of)  # several are, the scope's twice
-        entry = entry_of(scope)
-        decided = consent(settings, entry_of)
+    entry_of = cache(entry_of)  # the scope's is read twice
+    entry = entry_of(scope)
+    decided = consent(settings, entry_of)
     blocked = decided.blocked
     # A redelivery of the message that made the current entry: the entry stays as it is, but
     # everything it caused is said again, since the first attempt may have died before publishing.
@@ -216,6 +213,7 @@ def decide(
             new_entry = entry | {"confirmed_at": now_ms, "position": position}
     elif intent is Intent.OPT_IN:
         opt_in = _entry(message, classification, scope, False, now_ms, position)
+        opt_in["opt_in"] = _keyword_opt_in(message)
         lifted = lifted_for_members(opt_in, lifting)
         if blocked or in_scope or lifted:  # else nothing in the scope speaks for a block
             new_entry, action = opt_in, "OPT_IN"
@@ -367,6 +365,20 @@ def _entry(
     }
 
 
+def _keyword_opt_in(message: Record) -> Record:
+    """The opt-in a keyword records: the end user texted it (its text is in the evidence)."""
+    return {
+        "opt_in_id": message["message_id"],
+        "kinds": [],
+        "method": "keyword",
+        "disclosure_text": None,
+        "disclosure_version": None,
+        "given_at": message["received_at"],
+        "page": None,
+        "client_address": None,
+    }
+
+
 def _read_before(position: str | None, entry: Record | None) -> bool:
     """Whether `position` is earlier on the same topic partition than the message that last
     changed `entry`."""
@@ -392,50 +404,114 @@ def decide_manual(
     now_ms: int,
     former_members: FormerMembers = lambda scope: (),
     members: Members = lambda scope: (),
+    kinds: Kinds = DEFAULT,
 ) -> ManualChange | None:
-    """What a hand-made change writes (see ManualChange); None when it changes nothing: a block
-    where the scope's entry blocks already, a removal where nothing speaks for a block at any
-    number in the scope. A removal lifts every such block, as an opt-in by keyword does. As
-    before, it has no older-than rule: it lifts what stands when it is applied, even a block
-    received after it was requested (commands and messages are separate topics)."""
+    """What a change from outside the messages writes (see ManualChange); None when it changes
+    nothing: a block where the scope's entry blocks already, a removal where nothing speaks for
+    a block at any number in the scope (and it records no opt-in). A removal lifts every such
+    block, as an opt-in by keyword does.
+
+    A change by hand has no older-than rule: it lifts what stands when it is applied, even a
+    block received after it was requested (commands and messages are separate topics). A timed
+    change (`TIMED_SOURCES`) counts from when it happened: it changes nothing where a change in
+    its scope happened later, and an opt-in lifts nothing (whole or not at all) where a block it
+    would lift happened later, as a keyword's."""
     entry_of = cache(entry_of)
+    if later_change(command, settings, entry_of, members) is not None:
+        return None
     scope = command.get("scope") or current_scope(settings)
     entry = entry_of(scope)
     blocking = command["action"] == "OPT_OUT"
+    timed = command.get("source") in TIMED_SOURCES
+    at = command["requested_at"]
+    lifting = [] if blocking else _member_blocks(scope, settings, members, entry_of)
     changed = {
         "business_number": command["business_number"],
         "end_user_number": command["end_user_number"],
         "scope": scope,
         "blocked": blocking,
-        "since": now_ms,
+        "since": at if timed else now_ms,
         "keyword": None,
         "message_id": command["command_id"],
         "source": command.get("source") or "manual",
         "confirmed_at": 0,
         "reason": command["reason"],
         "actor": command["actor"],
-        "received_at": command["requested_at"],
+        "received_at": at,
         "position": None,
+        "opt_in": None if blocking else command.get("opt_in"),
+        "origin": command.get("origin"),
     }
-    # A block that lets some kinds through is not the full block a hand-made one makes.
-    blocked = bool(entry and entry["blocked"] and not (blocking and entry.get("allowed_kinds")))
     lifted: list[Record] = []
-    if not blocking:
-        lifted = lifted_for_members(changed, _member_blocks(scope, settings, members, entry_of))
+    if blocking:
+        allowed = _allowed_besides(command.get("kinds") or [], kinds)
+        if entry is not None and entry["blocked"]:
+            # Already blocked: narrowed further, never widened; a deactivation restarts from
+            # its later date (a new owner's opt-in in between no longer outranks it).
+            before = entry.get("allowed_kinds") or []
+            allowed = [kind for kind in before if kind in allowed]
+            if allowed == before and not (scope == ALL_NUMBERS and _made_at(entry) < at):
+                return None
+        changed["allowed_kinds"] = allowed
+    else:
+        lifted = lifted_for_members(changed, lifting)
+        blocked = bool(entry and entry["blocked"]) or bool(lifted)
         if scope == current_scope(settings):  # own or former blocks of the number named
             blocked = blocked or consent(settings, entry_of).blocked
-        blocked = blocked or bool(lifted)
-    if blocked == blocking:
-        return None
+        recorded = command.get("opt_in")
+        held = (entry or {}).get("opt_in")
+        if not blocked and (
+            recorded is None or (held or {}).get("opt_in_id") == recorded["opt_in_id"]
+        ):
+            return None
     kept = kept_by_former_members(scope, changed, former_members(scope), entry_of)
     return ManualChange(changed, kept, lifted)
 
 
+# Changes from outside whose time is when they happened, not when they are applied: an imported
+# line, a deactivation, a recorded opt-in, the carrier's answer to a send. Between them and the
+# end user's keywords, the later by that time wins, in whatever order they are applied.
+TIMED_SOURCES = frozenset({"import", "deactivation", "opt_in", "carrier"})
+
+
+def later_change(
+    command: Record, settings: Record, entry_of: EntryOf, members: Members = lambda scope: ()
+) -> Record | None:
+    """For a timed change, the entry of a change that happened after it and outranks it: in
+    its scope, and for an opt-in also a block it would lift or the entry deciding for the number
+    it names; None when there is none, or the change is not timed."""
+    if command.get("source") not in TIMED_SOURCES:
+        return None
+    scope = command.get("scope") or current_scope(settings)
+    made = [entry_of(scope)]
+    if command["action"] == "OPT_IN":
+        if scope == current_scope(settings):
+            made.append(consent(settings, entry_of).entry)
+        made += [block.entry for block in _member_blocks(scope, settings, members, entry_of)]
+    at = command["requested_at"]
+    return next((e for e in made if e is not None and _made_at(e) > at), None)
+
+
+def _made_at(entry: Record) -> int:
+    """When the change that made an entry happened (a message's or command's time)."""
+    return entry.get("received_at") or entry["since"]
+
+
+def _allowed_besides(blocking: list[str], kinds: Kinds) -> list[str]:
+    """What a block of some kinds lets through ([]: nothing, when it names none or all)."""
+    return [kind for kind in kinds.consent_kinds() if kind not in blocking] if blocking else []
+
+
 def consent_event(
-    entry: Record, received_at: int, message: Record | None = None, decision: Decision | None = None
+    entry: Record,
+    received_at: int,
+    message: Record | None = None,
+    decision: Decision | None = None,
+    kinds: Kinds = DEFAULT,
 ) -> Record:
     """The opt-out event (for analysts and the audit history) of a consent change; for one an
-    inbound message made, with its text, how it was read and the reply it got (evidence)."""
+    inbound message made, with its text, how it was read and the reply it got (evidence). A
+    change from outside the messages names the brand's `kinds` it blocks."""
     read = decision.classification if decision else None
     # An answer to the clarification is an opt-out event of its own: what stays blocked.
     answer = message is not None and read is not None and read.rule == "clarification_answer"
@@ -458,7 +534,9 @@ def consent_event(
         "rule": read.rule if read else None,
         "ruleset": RULESET_VERSION if read else None,
         "confirmation": decision.reply_text if decision else None,
-        "kinds": decision.kinds if decision else [],
+        "kinds": decision.kinds if decision else _event_kinds(entry, kinds),
         "answered_send": entry.get("answered_send"),
         "answered_kind": entry.get("answered_kind"),
+        "opt_in": None if entry["blocked"] else entry.get("opt_in"),
+        "origin": entry.get("origin"),
     }

@@ -11,7 +11,7 @@ from typing import Any
 from optout.schemas import Record
 from optout.streams.rules.lookup_answers import iso
 
-__all__ = ["COLUMNS", "evidence", "evidence_html"]
+__all__ = ["COLUMNS", "evidence", "evidence_html", "opt_in_text", "spreadsheet_safe"]
 
 # The printable page's columns: field of a change, and its heading.
 
@@ -33,6 +33,8 @@ COLUMNS = {
     "confirmation_accepted": "carrier accepted",
     "actor": "actor",
     "reason": "reason",
+    "opt_in_record": "opt-in record",
+    "origin": "from",
 }
 
 
@@ -54,6 +56,7 @@ def evidence(
             "confirmation_accepted": iso(accepted.get(event["message_id"] or "")),
             "kinds_changed": ", ".join(event.get("kinds") or ()) or "all",
             "answered": _answered(event),
+            "opt_in_record": opt_in_text(event.get("opt_in")),
         }
         for event in events
     ]  # fmt: skip
@@ -64,6 +67,22 @@ def evidence(
         "changes": changes,
         "generated_at": iso(now_ms),
     }
+
+
+def opt_in_text(opt_in: Record | None) -> str | None:
+    """A recorded opt-in in words: how and when it was given, to which kinds, what was shown."""
+    if not opt_in:
+        return None
+    parts = [f"{opt_in['method']} at {iso(opt_in['given_at'])}",
+             f"kinds: {', '.join(opt_in['kinds']) or 'all'}"]  # fmt: skip
+    if opt_in.get("disclosure_text"):
+        version = opt_in.get("disclosure_version")
+        parts.append(f"disclosure{f' {version}' if version else ''}: {opt_in['disclosure_text']}")
+    for field, name in (("page", "page"), ("client_address", "client address")):
+        if opt_in.get(field):
+            parts.append(f"{name}: {opt_in[field]}")
+    parts.append(f"id {opt_in['opt_in_id']}")
+    return "; ".join(parts)
 
 
 def _answered(event: Record) -> str | None:
@@ -84,6 +103,7 @@ def evidence_html(found: dict[str, Any]) -> str:
         for c in found["changes"]
     )
     heads = "".join(f"<th>{html.escape(label)}</th>" for label in COLUMNS.values())
+    relied = opt_in_text(now.get("opt_in"))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Consent evidence: {html.escape(found['sender'])} and "
@@ -94,5 +114,12 @@ def evidence_html(found: dict[str, Any]) -> str:
         f"<h1>Consent evidence</h1><p>End user {html.escape(found['sender'])}, business number "
         f"{html.escape(found['number'])}: <strong>{state}</strong> in scope "
         f"{html.escape(now['scope'])} (generated {html.escape(found['generated_at'])}).</p>"
-        f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table></body></html>"
+        + (f"<p>Sends rely on the recorded opt-in: {html.escape(relied)}</p>" if relied else "")
+        + f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table></body></html>"
     )
+
+
+def spreadsheet_safe(value: str | None) -> str:
+    """Free text for a CSV cell that a spreadsheet will not run as a formula."""
+    text = value or ""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

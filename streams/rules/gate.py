@@ -22,6 +22,7 @@ __all__ = [
     "HOLD",
     "REJECT",
     "gate_verdict",
+    "no_opt_in_reason",
     "rejection_reason",
     "send_result",
 ]
@@ -50,14 +51,16 @@ def gate_verdict(
     problems = message_problems(send)
     if problems:
         return GateVerdict(REJECT, "invalid send: " + "; ".join(problems))
+    kind = kinds.kind_of(send)
     if consent.blocked and consent.entry is not None:
-        kind = kinds.kind_of(send)
         if kinds.blocked(consent, kind):
             reason = rejection_reason(send, consent)
             if consent.entry.get("allowed_kinds"):
                 allowed = ", ".join(consent.entry["allowed_kinds"])
                 reason += f"; it blocks {kind} messages and lets {allowed} through"
             return GateVerdict(REJECT, reason, consent)
+    elif kinds.needs_opt_in(kind) and kinds.opt_in_for(consent, kind) is None:
+        return GateVerdict(REJECT, no_opt_in_reason(send, kind, consent), consent)
     if quiet_hours:
         opens_at = next_opening(parse_window(quiet_hours), send["to_number"], now_ms)
         if opens_at is not None:
@@ -68,13 +71,29 @@ def gate_verdict(
     return GateVerdict(ALLOW)
 
 
+def no_opt_in_reason(send: Record, kind: str, consent: Consent) -> str:
+    return (
+        f"{send['to_number']} has no recorded opt-in for {kind} messages in {consent.scope} "
+        "(the brand sends marketing on recorded consent only)"
+    )
+
+
 def rejection_reason(send: Record, consent: Consent) -> str:
     entry = consent.entry or {}
-    cause = entry.get("keyword") or f"a manual block ({entry.get('reason')})"
+    made_by = _MADE_BY.get(entry.get("source") or "", "a manual block")
+    cause = entry.get("keyword") or f"{made_by} ({entry.get('reason')})"
     return (
         f"{send['to_number']} opted out of {consent.scope}: {cause} to "
         f"{entry.get('business_number')} at {iso(entry.get('since'))}"
     )
+
+
+# What made a block that no keyword made, in a rejection's reason.
+_MADE_BY = {
+    "import": "an imported opt-out",
+    "deactivation": "a deactivation",
+    "carrier": "the carrier's answer to a send",
+}
 
 
 def send_result(
@@ -85,8 +104,10 @@ def send_result(
     consent: Consent | None = None,
     attempts: int = 0,
     http_status: int | None = None,
+    opt_in_id: str | None = None,
 ) -> Record:
-    """The final SendResult of a send: SENT, REJECTED or FAILED."""
+    """The final SendResult of a send: SENT, REJECTED or FAILED; a send that needed a recorded
+    opt-in names the one it relied on."""
     entry = consent.entry if consent else None
     return {
         "message_id": send["message_id"],
@@ -102,4 +123,5 @@ def send_result(
         "attempts": attempts,
         "http_status": http_status,
         "decided_at": now_ms,
+        "opt_in_id": opt_in_id,
     }

@@ -71,6 +71,8 @@ class Kinds:
     kind_aware: bool = False
     clarify: bool = False
     clarify_window_ms: int = 24 * 3_600_000
+    # A marketing send needs a recorded opt-in for its kind (rules/consent_records.py).
+    recorded_consent: bool = False
 
     def class_of(self, kind: str) -> str | None:
         return dict(self.classes).get(kind)
@@ -103,9 +105,10 @@ class Kinds:
         """Whether the consent blocks a kind of message; `kind` None: any kind that needs
         consent (a block always blocks marketing). A block lets through only what it allowed
         that is informational now, while the brand still narrows STOPs at all: turning that off,
-        or calling a kind marketing, blocks it again."""
+        or calling a kind marketing, blocks it again. With recorded consent, a kind that needs an
+        opt-in is blocked without one."""
         if not consent.blocked:
-            return False
+            return self.needs_opt_in(kind) and self.opt_in_for(consent, kind) is None
         if kind is None:
             return True
         if not self.needs_consent(kind):
@@ -113,6 +116,20 @@ class Kinds:
         allowed = (consent.entry or {}).get("allowed_kinds") or ()
         narrows = self.kind_aware or self.clarify
         return not (narrows and kind in allowed and self.class_of(kind) == INFORMATIONAL)
+
+    def needs_opt_in(self, kind: str | None) -> bool:
+        """Whether a send of `kind` (None: any kind that needs consent) needs a recorded opt-in:
+        with recorded consent, a marketing kind, or one the brand does not declare."""
+        return self.recorded_consent and (kind is None or self.class_of(kind) in (MARKETING, None))
+
+    def opt_in_for(self, consent: Consent, kind: str | None) -> Record | None:
+        """The recorded opt-in a send of `kind` relies on: the deciding entry's, when the end
+        user is not blocked and it covers the kind (None: every kind its record names)."""
+        opt_in = (consent.entry or {}).get("opt_in") if not consent.blocked else None
+        if opt_in is None or not opt_in["kinds"]:
+            return opt_in
+        covered = [kind] if kind else [k for k in self.consent_kinds() if self.needs_opt_in(k)]
+        return opt_in if all(k in opt_in["kinds"] for k in covered) else None
 
 
 def kinds_of_brand(brand: Record | None) -> Kinds:
@@ -126,15 +143,21 @@ def kinds_of_brand(brand: Record | None) -> Kinds:
         bool(brand.get("kind_aware")),
         bool(brand.get("clarify")),
         int(brand.get("clarify_window_hours") or 24),
+        bool(brand.get("recorded_consent")),
     )
 
 
 @lru_cache(maxsize=1024)
 def _kinds(
-    declared: tuple[str, ...], default: str | None, aware: bool, clarify: bool, hours: int
+    declared: tuple[str, ...],
+    default: str | None,
+    aware: bool,
+    clarify: bool,
+    hours: int,
+    recorded: bool = False,
 ) -> Kinds:
     classes = tuple(_parse(item) for item in declared or DEFAULT_KINDS)
-    return Kinds(classes, default or MARKETING, aware, clarify, hours * 3_600_000)
+    return Kinds(classes, default or MARKETING, aware, clarify, hours * 3_600_000, recorded)
 
 
 def _parse(item: str) -> tuple[str, str]:

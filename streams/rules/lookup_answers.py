@@ -39,6 +39,7 @@ def lookup_answer(
         "since_ms": since,
         "texted": entry["business_number"] if entry else None,
         **{k: entry[k] if entry else None for k in ("keyword", "message_id", "source", "reason")},
+        "opt_in": kinds.opt_in_for(consent, kind),
     }
 
 

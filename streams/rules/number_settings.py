@@ -32,6 +32,7 @@ __all__ = [
     "default_brand",
     "default_settings",
     "effective_settings",
+    "scope_settings",
     "follow_brand_default",
     "keywords_for",
     "settings_problems",
@@ -74,6 +75,13 @@ def default_settings(
         "scope_since": 0,
         "former_scopes": [],
     }
+
+
+def scope_settings(scope: str) -> Record:
+    """What stands for the settings of a number when a change names a scope and no number: a
+    number (of none) in the scope; in a brand's scope, of that brand."""
+    kind, _, ident = scope.partition(":")
+    return default_settings("") | {"scope": scope, "brand_id": ident if kind == "brand" else None}
 
 
 def effective_settings(stored: Record | None, defaults: Record) -> Record:
@@ -217,6 +225,7 @@ BRAND_SETTABLE: dict[str, tuple[type, ...]] = {
     "kind_aware": (bool,),
     "clarify": (bool,),
     "clarify_window_hours": (int,),
+    "recorded_consent": (bool,),
 }
 
 
@@ -233,6 +242,7 @@ def default_brand(brand_id: str) -> Record:
         "kind_aware": False,
         "clarify": False,
         "clarify_window_hours": 24,
+        "recorded_consent": False,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -12,6 +13,7 @@ __all__ = [
     "JITTER",
     "MAX_RETRY_AFTER_SECONDS",
     "Verdict",
+    "error_code",
     "outcome_for_status",
     "parse_retry_after",
     "retry_delay",
@@ -34,6 +36,7 @@ class AttemptOutcome:
     http_status: int | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait
+    code: str | None = None  # the error code of a refusal's JSON body ("code" or "error_code")
 
 
 def outcome_for_status(
@@ -49,7 +52,22 @@ def outcome_for_status(
         return AttemptOutcome(
             Verdict.PERMANENT, status, f"HTTP {status}: redirects are not followed"
         )
-    return AttemptOutcome(Verdict.PERMANENT, status, error)
+    return AttemptOutcome(Verdict.PERMANENT, status, error, code=error_code(body))
+
+
+def error_code(body: str) -> str | None:
+    """The error code a carrier's refusal carries, as text: `code` or `error_code` of a JSON
+    object (Twilio, Telnyx and others answer so), or of the first of its `errors`."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and isinstance(answer.get("errors"), list) and answer["errors"]:
+        answer = answer["errors"][0]
+    if not isinstance(answer, dict):
+        return None
+    code = answer.get("code", answer.get("error_code"))
+    return str(code) if isinstance(code, (int, str)) and not isinstance(code, bool) else None
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -22,6 +22,9 @@ numbers is one entry written. The rules (README, "Consent scopes"):
 3. So scope changes never unblock anyone. When a scope's entry changes, a number that left it
    and was decided by it gets that decision written into its own entry
    (`kept_by_former_members`), so that later changes in the scope it left do not reach it.
+4. One more scope speaks for every number: `all`, where a deactivated end-user number is blocked
+   from its deactivation date (rules/consent_records.py). Like any entry, it is outranked by an
+   opt-in made later in a scope of the number.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from optout.schemas import Record
 
 __all__ = [
+    "ALL_NUMBERS",
     "Consent",
     "EntryOf",
     "MemberBlock",
@@ -55,6 +59,8 @@ __all__ = [
 ]
 
 SCOPE_KINDS = ("number", "campaign", "brand")
+# The scope of every number (rule 4): its entries are keyed "all|<end user>".
+ALL_NUMBERS = "all"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 EntryOf = Callable[[str], Record | None]  # scope -> the end user's block-list entry in it
@@ -109,7 +115,8 @@ def current_scope(settings: Record) -> str:
 
 
 def memberships(settings: Record) -> list[Membership]:
-    """Every scope whose entries may speak for the number: its scope, itself, scopes it left."""
+    """Every scope whose entries may speak for the number: its scope, itself, scopes it left,
+    and the scope of every number."""
     own = Membership(number_scope(settings["number"]), 0, None)
     if current_scope(settings) == own.scope:
         result = [own]
@@ -117,7 +124,11 @@ def memberships(settings: Record) -> list[Membership]:
         result = [Membership(current_scope(settings), settings.get("scope_since") or 0, None), own]
     for former in settings.get("former_scopes") or ():
         result.append(Membership(former["scope"], former["joined_at"], former["left_at"]))
+    result.append(_EVERY_NUMBER)
     return result
+
+
+_EVERY_NUMBER = Membership(ALL_NUMBERS, 0, None)
 
 
 def _speaks_from(membership: Membership, entry: Record | None) -> int | None:
@@ -133,13 +144,14 @@ def _speaks_from(membership: Membership, entry: Record | None) -> int | None:
 
 
 def speaks_alone(settings: Record) -> bool:
-    """Whether only the number's own entry speaks for it (no scope, none left): most numbers."""
+    """Whether only the number's own entry speaks for it (no scope, none left: most numbers),
+    with the scope of every number's, when the end user has one there."""
     return not settings.get("scope") and not settings.get("former_scopes")
 
 
 def consent(settings: Record, entry_of: EntryOf) -> Consent:
     """May the settings' number text the end user whose entries `entry_of` gives?"""
-    if speaks_alone(settings):
+    if speaks_alone(settings) and entry_of(ALL_NUMBERS) is None:
         scope = number_scope(settings["number"])
         entry = entry_of(scope)
         return Consent(bool(entry and entry["blocked"]), entry, scope)

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from optout.schemas import DecodeError, Record
-from optout.streams.rules.scopes import SCOPE_KINDS, id_problem
+from optout.streams.rules.scopes import ALL_NUMBERS, SCOPE_KINDS, id_problem
 
 __all__ = [
     "E164",
@@ -83,13 +83,17 @@ def message_problems(message: Record) -> list[str]:
 def command_problems(command: Record) -> list[str]:
     """Why a block-list command (decoded, so typed) may not be applied: its numbers, and the
     scope it names when it names one (empty: it may)."""
-    problems = [
-        problem
-        for field in ("business_number", "end_user_number")
-        if (problem := number_problem(field, command[field]))
-    ]
     scope = command.get("scope")
-    if scope:
+    named = (
+        ("end_user_number",)
+        if scope and not command["business_number"]
+        else ("business_number", "end_user_number")
+    )  # a change to a scope may name no number
+    problems = [problem for field in named if (problem := number_problem(field, command[field]))]
+    if scope == ALL_NUMBERS:  # the scope of every number: only a deactivation blocks there
+        if command.get("source") != "deactivation" or command["action"] != "OPT_OUT":
+            problems.append("only a deactivation changes the scope of every number (all)")
+    elif scope:
         kind, _, ident = scope.partition(":")
         if kind not in SCOPE_KINDS:
             problems.append(f"scope {scope!r} is not number:, campaign: or brand: and an id")

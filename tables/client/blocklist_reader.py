@@ -33,7 +33,14 @@ from optout.schemas.registry import SchemaRegistry
 from optout.streams.exceptions import ConsentUnknown
 from optout.streams.rules.kinds import Kinds, kinds_of_brand
 from optout.streams.rules.lookup_answers import pair_problem
-from optout.streams.rules.scopes import Consent, consent, current_scope, scope_id
+from optout.streams.rules.scopes import (
+    ALL_NUMBERS,
+    Consent,
+    consent,
+    current_scope,
+    scope_id,
+    speaks_alone,
+)
 from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC, BRAND_SETTINGS_TOPIC, SETTINGS_TOPIC
 from optout.tables.client.topic_reader import TopicReader
 from optout.tables.keys import pair_key, scope_prefix
@@ -94,16 +101,21 @@ class BlocklistReader:
         if kind is not None:
             return self.kinds(number).blocked(self.consent(number, sender), kind)
         settings = self._settings.get(number.encode())
-        if settings is None or not (settings.get("scope") or settings.get("former_scopes")):
+        alone = settings is None or speaks_alone(settings)
+        if (
+            alone
+            and self._db.get(pair_key(ALL_NUMBERS, sender)) is None
+            and not (settings and self.kinds(number).recorded_consent)
+        ):
             value = self._db.get(pair_key(number, sender))  # the number alone: one flag byte
             return value is not None and value[:1] == BLOCKED
-        return self.consent(number, sender).blocked
+        return self.kinds(number).blocked(self.consent(number, sender), None)
 
     def consent(self, number: str, sender: str) -> Consent:
         """Whether `number` may text `sender`, in which scope, and the entry that decides it;
         ConsentUnknown until caught up."""
         self._check_caught_up(number, sender)
-        return consent(self._settings_of(number), lambda scope: self._entry_in(scope, sender))
+        return consent(self.settings_of(number), lambda scope: self.entry_in(scope, sender))
 
     def entry(self, number: str, sender: str) -> Record | None:
         """The block-list entry that decides whether `number` may text `sender` (when and why),
@@ -112,11 +124,11 @@ class BlocklistReader:
 
     def kinds(self, number: str) -> Kinds:
         """The kinds of message of the number's brand."""
-        brand_id = self._settings_of(number).get("brand_id")
-        return kinds_of_brand(self._brands.get(brand_id.encode()) if brand_id else None)
+        brand_id = self.settings_of(number).get("brand_id")
+        return kinds_of_brand(self.brand(brand_id) if brand_id else None)
 
     def scope_of_number(self, number: str) -> str:
-        return current_scope(self._settings_of(number))
+        return current_scope(self.settings_of(number))
 
     def blocked_senders(
         self, number: str, after: str | None = None, limit: int = 100
@@ -202,10 +214,16 @@ class BlocklistReader:
         await self._reader.caught_up.wait()
         self._caught_up.set()
 
-    def _settings_of(self, number: str) -> Record:
+    def settings_of(self, number: str) -> Record:
+        """The number's settings as stored (only its number, when it has none)."""
         return self._settings.get(number.encode()) or {"number": number}
 
-    def _entry_in(self, scope: str, sender: str) -> Record | None:
+    def brand(self, brand_id: str) -> Record | None:
+        """A brand's stored settings, if it stored any."""
+        return self._brands.get(brand_id.encode())
+
+    def entry_in(self, scope: str, sender: str) -> Record | None:
+        """The end user's entry in a scope."""
         value = self._db.get(pair_key(scope_id(scope), sender))
         return None if value is None else self._serde.decode(value[1:])
 

@@ -1,13 +1,14 @@
 """Every route of a classify worker's HTTP API, registered by importing this one module: lookups,
-changes, histories, evidence, settings, sends, the web opt-out page, review, dead letters,
-figures, and how far classify got, for the other workers (the operator console's pages are
-console/views.py). They answer from the tables the classify agents keep; a lookup replica
+changes, consent records, histories, evidence, settings, sends, the web opt-out page, review,
+dead letters, figures, and how far classify got, for the other workers (the operator console's
+pages are console/views.py). They answer from the tables the classify agents keep; a lookup replica
 serves its subset from tables/client/lookup_replica.py."""
 
 from __future__ import annotations
 
 from optout.tables.views import (
     blocklist,
+    consent,
     dead_letters,
     figures,
     history,
@@ -22,6 +23,7 @@ __all__ = ["MODULES"]
 
 MODULES = (
     blocklist,
+    consent,
     history,
     numbers,
     sends,

@@ -35,6 +35,13 @@ PROMO = LastSend("marketing", "send-1", NOW - 60_000)
 ALERT = LastSend("alerts", "send-2", NOW - 60_000)
 
 
+
+def only(entry):  # type: ignore[no-untyped-def]
+    """Entries by scope: `entry` in its own scope, none elsewhere (as in the scope of every
+    number)."""
+    return lambda scope: entry if scope == f"number:{entry['business_number']}" else None
+
+
 def blocking(allowed: list[str]) -> Consent:
     return Consent(True, {"blocked": True, "allowed_kinds": allowed}, "number:+12125550100")
 
@@ -160,7 +167,7 @@ def test_decide_the_clarification_and_its_answers() -> None:
     assert entry["clarify_until"] == message("STOP")["received_at"] + 2 * 3_600_000
     assert asked.reply_text == clarification_text("en", "Acme", CLARIFYING)
 
-    answered = decide(message("informational", "m-2"), SETTINGS, lambda s: entry, NOW, None,
+    answered = decide(message("informational", "m-2"), SETTINGS, only(entry), NOW, None,
                       kinds=CLARIFYING)  # fmt: skip
     assert answered.classification.rule == "clarification_answer"
     assert answered.entry is not None and answered.entry["allowed_kinds"] == ["informational"]
@@ -178,22 +185,22 @@ def test_decide_the_clarification_and_its_answers() -> None:
     assert not again.entry_changed and again.consent_action == "OPT_OUT"
     assert consent_event(again.entry, NOW - 5, message("informational", "m-2"), again) == event
 
-    everything = decide(message("ALL", "m-3"), SETTINGS, lambda s: entry, NOW, None,
+    everything = decide(message("ALL", "m-3"), SETTINGS, only(entry), NOW, None,
                         kinds=CLARIFYING)  # fmt: skip
     assert everything.entry is not None and everything.entry["allowed_kinds"] == []
     assert everything.entry_changed and everything.consent_action == "OPT_OUT"
     confirmed = consent_event(everything.entry, NOW, message("ALL", "m-3"), everything)
     assert (confirmed["event_id"], confirmed["kinds"]) == ("m-3:OPT_OUT", [])
     late = message("informational", "m-4") | {"received_at": entry["clarify_until"] + 1}
-    too_late = decide(late, SETTINGS, lambda s: entry, NOW, None, kinds=CLARIFYING)
+    too_late = decide(late, SETTINGS, only(entry), NOW, None, kinds=CLARIFYING)
     assert not too_late.entry_changed and too_late.classification.rule != "clarification_answer"
-    chatter = decide(message("thanks", "m-5"), SETTINGS, lambda s: entry, NOW, None,
+    chatter = decide(message("thanks", "m-5"), SETTINGS, only(entry), NOW, None,
                      kinds=CLARIFYING)  # fmt: skip
     assert not chatter.entry_changed and chatter.consent_action is None
     before_the_stop = message("informational", "m-6") | {"received_at": entry["received_at"] - 1}
-    early = decide(before_the_stop, SETTINGS, lambda s: entry, NOW, None, kinds=CLARIFYING)
+    early = decide(before_the_stop, SETTINGS, only(entry), NOW, None, kinds=CLARIFYING)
     assert not early.entry_changed  # out of order: no answer to a question not yet asked
-    turned_off = decide(message("informational", "m-7"), SETTINGS, lambda s: entry, NOW, None)
+    turned_off = decide(message("informational", "m-7"), SETTINGS, only(entry), NOW, None)
     assert not turned_off.entry_changed  # the brand no longer asks: nothing is narrowed
 
 
@@ -238,7 +245,7 @@ def test_a_hand_made_block_of_a_narrowed_entry_blocks_every_kind() -> None:
     command = {"command_id": "c-1", "action": "OPT_OUT", "business_number": "+12125550100",
                "end_user_number": "+14155550100", "scope": None, "reason": "by phone",
                "actor": "tester", "requested_at": NOW}  # fmt: skip
-    change = decide_manual(command, SETTINGS, lambda scope: narrowed, NOW)
+    change = decide_manual(command, SETTINGS, only(narrowed), NOW)
     assert change is not None and change.entry["blocked"]
     assert not change.entry.get("allowed_kinds")
 
