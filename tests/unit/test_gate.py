@@ -94,5 +94,5 @@ def test_quiet_hours_settings_are_checked() -> None:
     _, _, problems = updated_brand(brand, {"quiet": "x"}, [], 5)
     assert problems == [
         "unknown brand setting 'quiet'; settable: opt_out_scope, quiet_hours, kinds, "
-        "default_kind, kind_aware, clarify, clarify_window_hours"
+        "default_kind, kind_aware, clarify, clarify_window_hours, recorded_consent"
     ]
