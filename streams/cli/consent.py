@@ -102,7 +102,7 @@ def _import_file(args: argparse.Namespace) -> int:
     refused = [{"line": n, "reason": why} for n, line in lines if (why := line.get("_refused"))]
     examples: list[dict] = []
     show = progress(f"{'applying' if args.apply else 'checking'} {args.file.name}")
-    done, total = len(refused), len(lines)
+    done, total, sent = len(refused), len(lines), 0
     # Each end user's lines together, so that a dry run counts each with those before it (the
     # order of an end user's lines hardly matters: each counts from its own time).
     readable = sorted((item for item in lines if "_refused" not in item[1]), key=_user)
@@ -113,12 +113,12 @@ def _import_file(args: argparse.Namespace) -> int:
             print(f"stopped after {done:,} of {total:,} lines", file=sys.stderr)
             return 1
         counts.update(answer["outcomes"])
-        counts["sent to be applied"] += answer["applied"]
+        sent += answer["applied"]
         refused += answer["refused"]
         examples += answer["examples"][: max(0, 10 - len(examples))]
         done += len(part)
         show(done, total)
-    summary = {"file": str(args.file), "lines": total, "applied": args.apply,
+    summary = {"file": str(args.file), "lines": total, "applied": args.apply, "sent": sent,
                "outcomes": dict(counts), "refused": sorted(refused, key=lambda r: r["line"]),
                "examples": examples}  # fmt: skip
     print(json.dumps(summary, indent=2) if args.json else _summary_text(summary))
@@ -177,14 +177,13 @@ def _summary_text(summary: dict) -> str:
     rows = [f"{summary['file']}: {summary['lines']:,} lines"
             + ("" if summary["applied"] else " (a dry run: --apply writes)")]  # fmt: skip
     for name, count in outcomes.items():
-        if name != "sent to be applied":
-            rows.append(f"  {name:<22}{count:>10,}")
+        rows.append(f"  {name:<22}{count:>10,}")
     rows.append(f"  {'refused':<22}{len(summary['refused']):>10,}")
     for line in summary["refused"]:
         rows.append(f"  line {line['line']}: refused: {line['reason']}")
     if summary["applied"]:
         rows.append(
-            f"{outcomes.get('sent to be applied', 0):,} lines sent to be applied, in order with "
+            f"{summary['sent']:,} lines sent to be applied, in order with "
             "each end user's other changes (a line that changes nothing there is not applied); "
             "a dry run of the file says what is not applied yet."
         )

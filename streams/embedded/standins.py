@@ -40,6 +40,7 @@ class Scripted:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: dict | None = None  # the JSON answered (default: {"answered": status})
 
 
 @dataclass
@@ -83,7 +84,9 @@ class StandIn:
         log.info("%s received %s", self.name, _summary(body))
         await asyncio.sleep(scripted.delay)
         return web.json_response(
-            {"answered": scripted.status}, status=scripted.status, headers=scripted.headers
+            scripted.body or {"answered": scripted.status},
+            status=scripted.status,
+            headers=scripted.headers,
         )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from optout.schemas import Record
 from optout.streams.rules.decide import decide_manual, later_change
@@ -159,11 +160,12 @@ def opt_in_command(body: Mapping[str, object], actor: str, now_ms: int) -> Made:
     names = ("number", "user", "method", "disclosure_text", "disclosure_version", "at", "page",
              "client_address")  # fmt: skip
     fields, problem = _texts(body, names)
-    kinds = body.get("kinds") or []
-    if not problem and not (isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)):
+    given = body.get("kinds") or []
+    if not problem and not (isinstance(given, list) and all(isinstance(k, str) for k in given)):
         problem = "kinds must be a list of kind names"
     if problem:
         return None, problem
+    kinds = sorted({str(kind) for kind in cast(list, given)})
     business, scope, problem = (
         _target(fields["number"]) if fields["number"] else ("", None, "no number")
     )
@@ -181,9 +183,9 @@ def opt_in_command(body: Mapping[str, object], actor: str, now_ms: int) -> Made:
     if problem or time_problem:
         return None, problem or time_problem
     record = {
-        "opt_in_id": _id("opt-in", fields["number"], fields["user"], at, *sorted(kinds), method,
+        "opt_in_id": _id("opt-in", fields["number"], fields["user"], at, *kinds, method,
                          fields["disclosure_version"]),
-        "kinds": sorted(set(kinds)),
+        "kinds": kinds,
         "method": method,
         "disclosure_text": fields["disclosure_text"] or None,
         "disclosure_version": fields["disclosure_version"] or None,
