@@ -35,7 +35,6 @@ PROMO = LastSend("marketing", "send-1", NOW - 60_000)
 ALERT = LastSend("alerts", "send-2", NOW - 60_000)
 
 
-
 def only(entry):  # type: ignore[no-untyped-def]
     """Entries by scope: `entry` in its own scope, none elsewhere (as in the scope of every
     number)."""
