@@ -1,7 +1,8 @@
 """Consent answers fail closed: a copy of the block list that may be behind answers "unknown"
 (503 with Retry-After, ConsentUnknown in the reader), never "not blocked". Each test makes the
 copy lag for real: a lookup replica and a reader that have not caught up, and a worker restoring
-a long changelog (and the settings of 20,000 brand-scoped numbers) while it is asked."""
+a long changelog (and the settings of 20,000 brand-scoped numbers) while it is asked, and
+while it plans an import."""
 
 from __future__ import annotations
 
@@ -134,6 +135,22 @@ async def fill(bootstrap: str) -> None:
         await producer.stop()
 
 
+def plan(base: str, user: str) -> tuple[int, str | None]:
+    """A dry run of an imported opt-out older than the user's block: what it would do."""
+    line = {"line": 2, "number": MEMBER, "user": user, "action": "opt_out", "at": "2024-01-01",
+            "source": "crm"}  # fmt: skip
+    body = json.dumps({"file": "lag.csv", "lines": [line]}).encode()
+    request = urllib.request.Request(f"{base}/v1/consent/import", body, AUTH)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            outcomes = json.loads(reply.read())["outcomes"]
+            return reply.status, next(name for name, count in outcomes.items() if count)
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (urllib.error.URLError, OSError):
+        return 0, None  # not listening yet
+
+
 def answer(base: str, user: str) -> tuple[int, bool | None]:
     try:
         with urllib.request.urlopen(f"{base}/v1/blocklist/{MEMBER}/{user}", timeout=5) as reply:
@@ -156,20 +173,26 @@ def test_a_worker_restoring_its_block_list_and_settings_answers_right_or_503(
         worker = stack.spawn_worker(port, "restoring")
         base = f"http://127.0.0.1:{port}"
         seen: Counter[tuple[int, bool | None]] = Counter()
+        plans: Counter[tuple[int, str | None]] = Counter()
         deadline = time.monotonic() + 180
         try:
             while True:
                 answers = [answer(base, user) for user in USERS[::6]]
                 seen.update(answers)
                 assert (200, False) not in answers, f"a blocked pair answered not blocked: {seen}"
-                if all(a == (200, True) for a in answers):
+                planned = [plan(base, user) for user in USERS[::12]]
+                plans.update(planned)
+                # An older opt-out planned as new would mean the plan read a copy behind.
+                assert (200, "new block") not in planned, f"planned on a copy behind: {plans}"
+                if all(a == (200, True) for a in answers) and all(p[0] == 200 for p in planned):
                     break
                 assert worker.poll() is None and time.monotonic() < deadline, seen
                 time.sleep(0.05)
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-        print(f"answers while the worker started and restored: {dict(seen)}")
+        print(f"answers while the worker started and restored: {dict(seen)}; plans: {dict(plans)}")
         assert seen[(503, None)] > 0, "the copy never lagged: the test proved nothing"
+        assert plans[(503, None)] > 0, "the full copy never lagged: the plans proved nothing"
     finally:
         stack.stop()
