@@ -10,10 +10,10 @@ the manage agent like any other change. Its HTTP API is in tables/views/blocklis
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from aiokafka.errors import KafkaError
-from faust.types import TP
+from faust.types import TP, RecordMetadata
 
 from optout.schemas import AvroSerde, Record
 from optout.streams.app import app, bytes_table, config, raw_topic, registry
@@ -22,7 +22,7 @@ from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import Consent, consent, scope_id, scope_of
 from optout.streams.runtime.assignment import assignment
 from optout.streams.runtime.handled import classified, wait_for_inbound
-from optout.streams.runtime.partition_stores import get_in_partition
+from optout.streams.runtime.partition_stores import get_in_partition, put_in_partition
 from optout.streams.topics import (
     BLOCKLIST_CHANGELOG_TOPIC,
     BLOCKLIST_COMMANDS_TOPIC,
@@ -44,6 +44,7 @@ __all__ = [
     "current_consents",
     "entry_in",
     "put_entry",
+    "write_entry",
 ]
 
 blocklist_entry_serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, registry)
@@ -65,6 +66,16 @@ def entry_in(scope: str, end_user_number: str) -> Record | None:
 def put_entry(entry: Record) -> None:
     key = pair_key(scope_id(scope_of(entry)), entry["end_user_number"])
     blocklist[key] = blocklist_entry_serde.encode(entry)
+
+
+async def write_entry(entry: Record) -> Awaitable[RecordMetadata | None]:
+    """`put_entry` for a writer of many changes at once (an import's): straight to the end
+    user's partition store and changelog, without Faust's bookkeeping of each write; returns the
+    changelog record's acknowledgement, to await before the command is acknowledged."""
+    user = entry["end_user_number"]
+    key = pair_key(scope_id(scope_of(entry)), user)
+    partition = end_user_partition(user, config.partitions)
+    return await put_in_partition(blocklist, partition, key, blocklist_entry_serde.encode(entry))
 
 
 def consent_for(

@@ -9,17 +9,29 @@ actor).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
+from faust.types import RecordMetadata
+
 from optout.schemas import AvroSerde, Record
-from optout.streams.app import bytes_table, registry
+from optout.streams.app import bytes_table, config, registry
 from optout.streams.rules.lookup_answers import iso
+from optout.streams.rules.partitioning import end_user_partition
 from optout.streams.rules.scopes import consent_at, memberships, scope_id, scope_of
+from optout.streams.runtime.partition_stores import get_in_partition, put_in_partition
 from optout.streams.topics import HISTORY_CHANGELOG_TOPIC
 from optout.tables.keys import pair_key
 from optout.tables.settings import settings_for
 
-__all__ = ["history", "history_in", "number_history", "record_change", "state_at"]
+__all__ = [
+    "history",
+    "history_in",
+    "number_history",
+    "record_change",
+    "state_at",
+    "write_change",
+]
 
 history_serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry)
 
@@ -39,6 +51,21 @@ def record_change(event: Record) -> None:
         return
     key = pair_key(scope_id(scope_of(event)), event["end_user_number"])
     history[key] = history_serde.encode({"events": [*events, event]})
+
+
+async def write_change(event: Record) -> Awaitable[RecordMetadata | None] | None:
+    """`record_change` for a writer of many changes at once: straight to the end user's
+    partition store and changelog; the changelog record's acknowledgement, to await (None when
+    the event is there already)."""
+    user = event["end_user_number"]
+    key = pair_key(scope_id(scope_of(event)), user)
+    partition = end_user_partition(user, config.partitions)
+    value = get_in_partition(history, partition, key)
+    events = [] if value is None else history_serde.decode(value)["events"]
+    if events and events[-1]["event_id"] == event["event_id"]:
+        return None
+    encoded = history_serde.encode({"events": [*events, event]})
+    return await put_in_partition(history, partition, key, encoded)
 
 
 def number_history(business_number: str, end_user_number: str) -> list[Record]:

@@ -24,15 +24,15 @@ from optout.streams.app import app, optout_event_serde, optout_events_topic, pro
 from optout.streams.rules.decide import consent_event, decide_manual
 from optout.streams.rules.number_settings import scope_settings
 from optout.streams.rules.validate import command_problems
-from optout.streams.runtime.batches import batches, handle_in_full, table_writes_for
+from optout.streams.runtime.batches import batches, handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.transactions import (
     BatchTransactions,
     in_transaction_of,
     transactions_for,
 )
-from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, put_entry
-from optout.tables.history import record_change
+from optout.tables.blocklist import blocklist_commands_topic, command_serde, entry_in, write_entry
+from optout.tables.history import write_change
 from optout.tables.keys import end_user_key
 from optout.tables.settings import (
     former_members,
@@ -68,25 +68,25 @@ async def apply_commands(events: Sequence[EventT]) -> None:
 
 
 async def _apply(events: Sequence[EventT], batch: BatchTransactions | None = None) -> None:
-    acks = []
+    acks: list[Awaitable] = []
     for event in events:
-        with table_writes_for(event), in_transaction_of(batch.of(event) if batch else None):
-            acks.append(await apply_command(event))
-    await asyncio.gather(*(ack for ack in acks if ack is not None))
+        with in_transaction_of(batch.of(event) if batch else None):
+            acks += await apply_command(event)
+    await asyncio.gather(*acks)
 
 
-async def apply_command(event: EventT) -> Awaitable | None:
-    """Apply one command; the broker's acknowledgement of its opt-out event, to await (None
-    when it changed nothing or was dead-lettered)."""
+async def apply_command(event: EventT) -> list[Awaitable]:
+    """Apply one command; the broker's acknowledgements of what it wrote, to await before the
+    command is acknowledged (none when it changed nothing or was dead-lettered)."""
     try:
         command = command_serde.decode(event.value)
     except DecodeError as exc:
         await send_to_dead_letters(event, str(exc))
-        return None
+        return []
     problems = command_problems(command)
     if problems:  # applied, it would block or unblock a key no message or lookup ever uses
         await send_to_dead_letters(event, "invalid block-list command: " + "; ".join(problems))
-        return None
+        return []
     business, end_user = command["business_number"], command["end_user_number"]
     settings = settings_for(business) if business else scope_settings(command["scope"])
     kinds = kinds_of(settings)
@@ -101,14 +101,17 @@ async def apply_command(event: EventT) -> Awaitable | None:
     )
     if decided is None:
         log.debug("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
-        return None
+        return []
     entry, kept, lifted = decided
-    for changed in (entry, *kept, *lifted):
-        put_entry(changed)
+    acks = [await write_entry(changed) for changed in (entry, *kept, *lifted)]
     change = consent_event(entry, command["requested_at"], kinds=kinds)
-    record_change(change)
-    for own in lifted:  # the one event below speaks for them; each own history says so too
-        record_change(consent_event(own, command["requested_at"], kinds=kinds))
+    # The one event below speaks for the own entries lifted; each own history says so too.
+    for made in (
+        change,
+        *(consent_event(own, command["requested_at"], kinds=kinds) for own in lifted),
+    ):
+        if (written := await write_change(made)) is not None:
+            acks.append(written)
     if command.get("source") in _ONE_BY_ONE:
         log.info(
             "%s by %s for %s in %s: %s",
@@ -118,9 +121,8 @@ async def apply_command(event: EventT) -> Awaitable | None:
             change["scope"],
             command["reason"],
         )
-    return await produce(
-        optout_events_topic, end_user_key(end_user), optout_event_serde.encode(change)
-    )
+    event_key, encoded = end_user_key(end_user), optout_event_serde.encode(change)
+    return [*acks, await produce(optout_events_topic, event_key, encoded)]
 
 
 # Sources of changes made one at a time, each worth a line in the log (not an import's lines).

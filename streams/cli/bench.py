@@ -76,6 +76,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     bench_gate.add_argument("--json", action="store_true", help="print the figures as JSON")
     _broker_arguments(bench_gate)
     bench_gate.set_defaults(run=_bench_gate)
+    bench_import = bench_commands.add_parser(
+        "import",
+        help="consent records imported per second, against blocks made one by one",
+        description="Starts an embedded broker (or uses the Kafka cluster of --broker-url) and "
+        "a worker; makes --baseline-pairs blocks one by one through the HTTP API (the way in "
+        "before), then checks and applies a file of --lines lines with `optout consent import` "
+        "(the dry run, then --apply, until every change is applied), then checks it again.",
+    )
+    bench_import.add_argument("--lines", type=int, default=500_000)
+    bench_import.add_argument("--baseline-pairs", type=int, default=2000)
+    bench_import.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _broker_arguments(bench_import)
+    bench_import.set_defaults(run=_bench_import)
     bench_recovery = bench_commands.add_parser(
         "recovery",
         help="restoring the block list after a worker lost its disk; memory as the list grows",
@@ -285,6 +298,29 @@ def _gate_rows(figures: dict) -> list[tuple[str, str]]:
          f"{latency['p50_ms']}/{latency['p99_ms']}/{latency['max_ms']} ms (goal p99 < 25 ms)"),
         _received_row("", figures),
         *_exactly_once_rows(figures["exactly_once"], "gate", "gate_sends_per_second"),
+    ]  # fmt: skip
+
+
+def _bench_import(args: argparse.Namespace) -> int:
+    from optout.streams.bench.imports import bench_import
+
+    figures = bench_import(args.lines, args.baseline_pairs, args.broker_url, args.wipe)
+    return report(figures, args.json, _import_rows)
+
+
+def _import_rows(figures: dict) -> list[tuple[str, str]]:
+    lines = figures["lines"]
+    return [
+        ("blocks made one by one (baseline)", f"{figures['baseline_changes_per_second']:,}/s"),
+        (f"dry run of {lines:,} lines", f"{figures['dry_run_seconds']} s, "
+                                        f"{figures['dry_run_lines_per_second']:,} lines/s"),
+        (f"{lines:,} lines applied", f"{figures['applied_seconds']} s (the command: "
+                                     f"{figures['apply_command_seconds']} s), "
+                                     f"{figures['applied_lines_per_second']:,} lines/s"),
+        ("ratio to baseline", str(figures["ratio_to_baseline"])),
+        ("the same file again (dry run)", f"{figures['again_seconds']} s"),
+        ("peak memory: worker / command line", f"{figures['worker_peak_rss_mb']} / "
+                                               f"{figures['command_line_peak_rss_mb']} MB"),
     ]  # fmt: skip
 
 
