@@ -32,6 +32,7 @@ LOOKUP_ANSWER = {
         "message_id": NULLABLE_TEXT,
         "source": NULLABLE_TEXT,
         "reason": NULLABLE_TEXT,
+        "opt_in": {"type": ["object", "null"], "description": "the recorded opt-in relied on"},
     },
 }
 OBJECT = {"type": "object"}
@@ -86,6 +87,42 @@ def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+def _file_body(line: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["file", "lines"],
+        "properties": {
+            "file": {"type": "string", "minLength": 1},
+            "lines": {"type": "array", "minItems": 1, "maxItems": 5000, "items": line},
+            "apply": {"type": "boolean"},
+        },
+    }
+
+
+_LINE_NUMBER = {"line": {"type": "integer"}}
+IMPORT_LINE = {
+    "type": "object",
+    "required": ["line", "number", "user", "action", "at", "source"],
+    "properties": _LINE_NUMBER | {
+        name: {"type": "string"}
+        for name in ("number", "user", "action", "at", "source", "kind", "note",
+                     "disclosure_text", "disclosure_version")
+    },
+}  # fmt: skip
+DEACTIVATION_LINE = {
+    "type": "object",
+    "required": ["line", "number", "date"],
+    "properties": _LINE_NUMBER | {"number": E164, "date": {"type": "string"}},
+}
+IMPORT_ANSWER = {
+    "type": "object",
+    "required": ["file", "lines", "outcomes", "refused", "applied"],
+    "properties": {
+        "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "refused": {"type": "array", "items": {"type": "object"}},
+        "applied": {"type": "integer", "description": "lines sent to be applied"},
+    },
+}
 PAIR = [_number("number"), _number("sender")]
 COMMAND_ANSWER = {"type": "object", "required": ["accepted", "action", "scope"]}
 
@@ -206,6 +243,46 @@ PATHS: dict[str, dict] = {
                         "message_id": {"type": "string"},
                     },
                 }  # fmt: skip
+            ),
+        ),
+    },
+    "/v1/consent/import": {
+        "post": _operation(
+            "Plan (or with apply, send) part of an imported list of opt-outs and opt-ins",
+            {"200": _json(IMPORT_ANSWER), **_errors(400, 401, 413, 503)},
+            ADMIN,
+            requestBody=_body(_file_body(IMPORT_LINE)),
+        ),
+    },
+    "/v1/consent/deactivations": {
+        "post": _operation(
+            "Plan (or with apply, send) part of a carrier's deactivation file",
+            {"200": _json(IMPORT_ANSWER), **_errors(400, 401, 413, 503)},
+            ADMIN,
+            requestBody=_body(_file_body(DEACTIVATION_LINE)),
+        ),
+    },
+    "/v1/consent/opt-ins": {
+        "post": _operation(
+            "Record an opt-in (applied in order with the end user's other changes)",
+            {"202": _json(OBJECT, "Accepted"), **_errors(400, 401, 413)},
+            ADMIN,
+            requestBody=_body(
+                {
+                    "type": "object",
+                    "required": ["number", "user", "method"],
+                    "properties": {
+                        "number": {"type": "string", "description": "E.164, or brand:ID etc."},
+                        "user": E164,
+                        "kinds": {"type": "array", "items": {"type": "string"}},
+                        "method": {"enum": ["web", "keyword", "paper", "api"]},
+                        "disclosure_text": {"type": "string"},
+                        "disclosure_version": {"type": "string"},
+                        "at": {"type": "string", "description": "ISO 8601; default now"},
+                        "page": {"type": "string"},
+                        "client_address": {"type": "string"},
+                    },
+                }
             ),
         ),
     },

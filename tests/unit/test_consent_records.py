@@ -4,9 +4,11 @@ scope of every number, recorded consent before marketing, and a carrier's error 
 
 from __future__ import annotations
 
+import avro.schema
 import pytest
+from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from optout.schemas import Record
+from optout.schemas import RELEASED_DIR, Record
 from optout.streams.rules.consent_records import (
     ALREADY,
     LATER,
@@ -249,3 +251,19 @@ def test_a_carriers_error_code_is_read_from_its_json_answer():
     made = carrier_command(send, "21610", NOW)
     assert command_problems(made) == [] and made["source"] == "carrier"
     assert made["origin"] == "send s-9"
+
+
+@pytest.mark.parametrize(
+    ("contract", "older", "newest"),
+    [("optout_event", ["v1", "v2"], "v3"), ("send_result", ["v1"], "v2")],
+)
+def test_consumers_on_earlier_contracts_read_the_new_records(
+    contract: str, older: list[str], newest: str
+) -> None:
+    """optout_event v3 (opt_in, origin) and send_result v2 (opt_in_id) add fields with
+    defaults: a consumer on an earlier version reads the new records."""
+    written = avro.schema.parse((RELEASED_DIR / f"{contract}.{newest}.avsc").read_text())
+    for version in older:
+        reader = avro.schema.parse((RELEASED_DIR / f"{contract}.{version}.avsc").read_text())
+        result = ReaderWriterCompatibilityChecker().get_compatibility(reader, written)
+        assert result.compatibility is SchemaCompatibilityType.compatible, (contract, version)
