@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from optout.streams.rules.evidence import spreadsheet_safe
+from optout.streams.rules.evidence import opt_in_text, spreadsheet_safe
 from optout.streams.rules.lookup_answers import iso
 
 __all__ = [
@@ -74,6 +74,7 @@ DETAILS = (  # a timeline entry's fields, in order, and their labels
     ("kinds", "kinds of message"),
     ("answered_send", "answering the send"),
     ("answered_kind", "of kind"),
+    ("origin", "from"),
 )
 
 
@@ -208,9 +209,11 @@ def _verdict(answer: dict[str, Any]) -> str:
     else:
         head = f"Not blocked: {number} may text {sender}."
     css = "blocked" if answer["blocked"] else "open"
+    relied = opt_in_text(answer.get("opt_in"))
     return (
         f"<p class='verdict {css}' role='status'>{head}</p>"
         f"<p>Scope <strong>{escape(answer['scope'])}</strong>. {escape(why(answer))}</p>"
+        + (f"<p>Sends rely on the recorded opt-in: {escape(relied)}</p>" if relied else "")
     )
 
 
@@ -241,6 +244,8 @@ def _timeline_item(event: dict) -> str:
         for field, label in DETAILS
         if event.get(field) not in (None, "", [])
     )
+    if recorded := opt_in_text(event.get("opt_in")):
+        details += f"<dt>opt-in record</dt><dd>{escape(recorded)}</dd>"
     when = iso(event["occurred_at"])
     return (
         f"<li class='{'blocked' if opt_out else 'opt-in'}'><strong>{what}</strong> "

@@ -53,6 +53,20 @@ def test_a_pair_page_says_blocked_why_and_shows_the_history_escaped() -> None:
     assert f"/v1/blocklist/{NUMBER}/{USER}/evidence?format=html".replace("+", "%2B") in shown
 
 
+def test_a_pair_page_shows_the_recorded_opt_in_sends_rely_on_escaped() -> None:
+    opt_in = {"opt_in_id": "opt-in-1", "kinds": ["marketing"], "method": "web",
+              "disclosure_text": "Reply STOP <b>now</b>", "disclosure_version": "v3",
+              "given_at": 1_790_000_000_000, "page": "https://acme.example/join",
+              "client_address": "203.0.113.7"}  # fmt: skip
+    open_answer = BLOCKED | {"blocked": False, "source": "opt_in", "opt_in": opt_in}
+    recorded = STOP | {"action": "OPT_IN", "source": "opt_in", "opt_in": opt_in,
+                       "origin": "list.csv:7"}  # fmt: skip
+    shown = pair_page(NUMBER, USER, open_answer, [recorded], WORKER_NAV)
+    assert "Sends rely on the recorded opt-in: web at 2026-09-21T14:13:20.000+00:00" in shown
+    assert "disclosure v3: Reply STOP &lt;b&gt;now&lt;/b&gt;" in shown and "<b>now" not in shown
+    assert "<dt>opt-in record</dt>" in shown and "<dd>list.csv:7</dd>" in shown
+
+
 def test_a_pair_page_changes_its_state_with_the_history_and_says_what_a_replica_lacks() -> None:
     before = pair_page(NUMBER, USER, BLOCKED, [STOP], WORKER_NAV)
     after = pair_page(NUMBER, USER, BLOCKED, [STOP, STOP], WORKER_NAV)
