@@ -19,10 +19,11 @@ from collections.abc import Awaitable, Sequence
 
 from faust.types import EventT
 
-from optout.schemas import DecodeError
+from optout.schemas import DecodeError, Record
 from optout.streams.app import app, optout_event_serde, optout_events_topic, produce
-from optout.streams.rules.decide import consent_event, decide_manual
+from optout.streams.rules.decide import ManualChange, consent_event, decide_manual
 from optout.streams.rules.number_settings import scope_settings
+from optout.streams.rules.scopes import current_scope
 from optout.streams.rules.validate import command_problems
 from optout.streams.runtime.batches import batches, handle_in_full
 from optout.streams.runtime.dead_letters import send_to_dead_letters
@@ -67,12 +68,20 @@ async def apply_commands(events: Sequence[EventT]) -> None:
         await transactions.handle(events, _apply)
 
 
+# Commands whose changes are in the partition stores but whose records the broker has not
+# acknowledged yet. Handled again after the broker failed (at least once), such a command finds
+# its change made, so it sends its records again rather than nothing. (With exactly-once, an
+# aborted transaction's writes are undone in the stores.)
+_unconfirmed: set[str] = set()
+
+
 async def _apply(events: Sequence[EventT], batch: BatchTransactions | None = None) -> None:
     acks: list[Awaitable] = []
     for event in events:
         with in_transaction_of(batch.of(event) if batch else None):
             acks += await apply_command(event)
     await asyncio.gather(*acks)
+    _unconfirmed.clear()
 
 
 async def apply_command(event: EventT) -> list[Awaitable]:
@@ -100,8 +109,11 @@ async def apply_command(event: EventT) -> list[Awaitable]:
         kinds,
     )
     if decided is None:
+        decided = _unconfirmed_change(command, settings)
+    if decided is None:
         log.debug("command %s changes nothing for %s|%s", command["command_id"], business, end_user)
         return []
+    _unconfirmed.add(command["command_id"])
     entry, kept, lifted = decided
     acks = [await write_entry(changed) for changed in (entry, *kept, *lifted)]
     change = consent_event(entry, command["requested_at"], kinds=kinds)
@@ -123,6 +135,16 @@ async def apply_command(event: EventT) -> list[Awaitable]:
         )
     event_key, encoded = end_user_key(end_user), optout_event_serde.encode(change)
     return [*acks, await produce(optout_events_topic, event_key, encoded)]
+
+
+def _unconfirmed_change(command: Record, settings: Record) -> ManualChange | None:
+    """What a command handled again after a failure wrote before it, to send again."""
+    if command["command_id"] not in _unconfirmed:
+        return None
+    made = entry_in(command.get("scope") or current_scope(settings), command["end_user_number"])
+    return (
+        ManualChange(made, [], []) if made and made["message_id"] == command["command_id"] else None
+    )
 
 
 # Sources of changes made one at a time, each worth a line in the log (not an import's lines).

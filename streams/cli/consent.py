@@ -127,7 +127,7 @@ def _import_file(args: argparse.Namespace) -> int:
 
 def _lines(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
     """Each line of the file with its number; a line that cannot be read carries `_refused`."""
-    with path.open(encoding="utf-8", newline="") as file:
+    with path.open(encoding="utf-8-sig", newline="") as file:  # a spreadsheet's BOM too
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             for number, text in enumerate(file, 1):
                 if text.strip():
@@ -153,7 +153,7 @@ def _user(item: tuple[int, dict]) -> str:
 def _json_line(text: str) -> dict:
     try:
         line = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return {"_refused": f"not JSON: {exc}"}
     return line if isinstance(line, dict) else {"_refused": "not a JSON object"}
 

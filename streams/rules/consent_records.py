@@ -69,13 +69,14 @@ def parse_time(text: str, whole_day_until_end: bool = False) -> int:
     start, or with `whole_day_until_end` its last millisecond. ValueError when it is neither."""
     text = text.strip()
     try:
-        if len(text) == 10:  # a date: 2024-05-01
+        try:
             day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-            return _ms(day + timedelta(days=1)) - 1 if whole_day_until_end else _ms(day)
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        except ValueError:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+            return _ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        return _ms(day + timedelta(days=1)) - 1 if whole_day_until_end else _ms(day)
+    except (ValueError, OverflowError):
         raise ValueError(f"{text!r} is not an ISO 8601 date or time") from None
-    return _ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _ms(moment: datetime) -> int:
@@ -96,7 +97,9 @@ def import_command(line: Mapping[str, object], origin: str, actor: str, now_ms: 
     action = _ACTIONS.get(fields["action"].lower())
     if problem or action is None:
         return None, problem or f"action {fields['action']!r}: opt_out or opt_in"
-    at, problem = _time(fields["at"], now_ms)
+    # A bare date: an opt-out counts from the day's end, an opt-in from its start (the safe side
+    # against a keyword received that day).
+    at, problem = _time(fields["at"], now_ms, action == "OPT_OUT", action == "OPT_IN")
     if problem:
         return None, problem
     source = fields["source"]
@@ -160,7 +163,8 @@ def opt_in_command(body: Mapping[str, object], actor: str, now_ms: int) -> Made:
     names = ("number", "user", "method", "disclosure_text", "disclosure_version", "at", "page",
              "client_address")  # fmt: skip
     fields, problem = _texts(body, names)
-    given = body.get("kinds") or []
+    given = body.get("kinds")
+    given = [] if given is None else given
     if not problem and not (isinstance(given, list) and all(isinstance(k, str) for k in given)):
         problem = "kinds must be a list of kind names"
     if problem:
@@ -179,7 +183,7 @@ def opt_in_command(body: Mapping[str, object], actor: str, now_ms: int) -> Made:
         or (None if method == "web" or not (fields["page"] or fields["client_address"])
             else "page and client_address are for a web form (method web)")
     )  # fmt: skip
-    at, time_problem = _time(fields["at"], now_ms) if fields["at"] else (now_ms, None)
+    at, time_problem = _time(fields["at"], now_ms, opt_in=True) if fields["at"] else (now_ms, None)
     if problem or time_problem:
         return None, problem or time_problem
     record = {
@@ -262,24 +266,27 @@ def _texts(line: Mapping[str, object], names: tuple[str, ...]) -> tuple[dict[str
 
 
 def _target(text: str) -> tuple[str, str | None, str | None]:
-    """Business number, scope and problem of a line's `number`: an E.164 number (its scope when
-    applied) or a scope (brand:ID, campaign:ID, number:E164)."""
-    if ":" not in text:
-        return text, None, number_problem("number", text)
-    kind, _, ident = text.partition(":")
+    """Business number, scope and problem of a line's `number`: an E.164 number, or number:N
+    (the number's scope when applied: a change there is one consent with the number's brand or
+    campaign), or a scope (brand:ID, campaign:ID)."""
+    kind, _, ident = text.rpartition(":")
+    if kind in ("", "number"):
+        return ident, None, number_problem("number", ident)
     if kind not in SCOPE_KINDS:
         return "", None, f"number {text!r}: a business number, or brand:ID, campaign:ID, number:N"
-    if kind == "number":
-        return ident, text, number_problem("number", ident)
     return "", text, id_problem(f"{kind} id", ident)
 
 
-def _time(text: str, now_ms: int, whole_day_until_end: bool = False) -> tuple[int, str | None]:
+def _time(
+    text: str, now_ms: int, whole_day_until_end: bool = False, opt_in: bool = False
+) -> tuple[int, str | None]:
+    """A line's time, or why it cannot be taken: an opt-in in the future would outrank a STOP
+    received before then; another change may be a few minutes ahead of this clock."""
     try:
         at, starts = parse_time(text, whole_day_until_end), parse_time(text)
     except ValueError as exc:
         return 0, str(exc)
-    if starts > now_ms + _FUTURE_SLACK_MS:
+    if starts > now_ms + (0 if opt_in else _FUTURE_SLACK_MS):
         return 0, f"{text!r} is in the future"
     return at, None
 

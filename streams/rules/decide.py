@@ -479,7 +479,8 @@ def later_change(
 ) -> Record | None:
     """For a timed change, the entry of a change that happened after it and outranks it: in
     its scope, and for an opt-in also a block it would lift or the entry deciding for the number
-    it names; None when there is none, or the change is not timed."""
+    it names (a block made at the same time outranks an opt-in, as in rules/scopes.py); None
+    when there is none, or the change is not timed."""
     if command.get("source") not in TIMED_SOURCES:
         return None
     scope = command.get("scope") or current_scope(settings)
@@ -489,7 +490,12 @@ def later_change(
             made.append(consent(settings, entry_of).entry)
         made += [block.entry for block in _member_blocks(scope, settings, members, entry_of)]
     at = command["requested_at"]
-    return next((e for e in made if e is not None and _made_at(e) > at), None)
+    opting_in = command["action"] == "OPT_IN"
+    return next(
+        (e for e in made if e is not None and (_made_at(e) > at or (
+            opting_in and e["blocked"] and _made_at(e) == at))),
+        None,
+    )  # fmt: skip
 
 
 def _made_at(entry: Record) -> int:
@@ -498,8 +504,11 @@ def _made_at(entry: Record) -> int:
 
 
 def _allowed_besides(blocking: list[str], kinds: Kinds) -> list[str]:
-    """What a block of some kinds lets through ([]: nothing, when it names none or all)."""
-    return [kind for kind in kinds.consent_kinds() if kind not in blocking] if blocking else []
+    """What a block of some kinds lets through ([]: nothing, when it names none or all, or a
+    kind the brand does not declare: what that meant is not known)."""
+    if not blocking or any(kinds.class_of(kind) is None for kind in blocking):
+        return []
+    return [kind for kind in kinds.consent_kinds() if kind not in blocking]
 
 
 def consent_event(

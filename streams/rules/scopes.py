@@ -144,8 +144,8 @@ def _speaks_from(membership: Membership, entry: Record | None) -> int | None:
 
 
 def speaks_alone(settings: Record) -> bool:
-    """Whether only the number's own entry speaks for it (no scope, none left: most numbers),
-    with the scope of every number's, when the end user has one there."""
+    """Whether only the number's own entry and the scope of every number's speak for it (no
+    scope, none left: most numbers)."""
     return not settings.get("scope") and not settings.get("former_scopes")
 
 

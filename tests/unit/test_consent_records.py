@@ -69,6 +69,9 @@ class Entries(dict):
         ({"kind": "Promo!"}, "lowercase"),
         ({"at": ""}, "no at"),
         ({"note": "x" * 3000}, "longer than"),
+        ({"at": "9999-12-31T23:59:59+00:00"}, "in the future"),
+        ({"at": "99999-01-01"}, "ISO 8601"),
+        ({"action": "opt_in", "at": "2026-12-05T12:00:01Z"}, "in the future"),
     ],
 )
 def test_a_line_that_cannot_be_applied_is_refused_with_the_reason(fields: dict, reason: str):
@@ -83,6 +86,9 @@ def test_json_lines_carry_text_only():
 
 def test_times_are_utc_unless_they_say_otherwise_and_a_date_can_mean_its_whole_day():
     assert parse_time("2024-01-01") == parse_time("2024-01-01T00:00:00Z")
+    assert parse_time("20240101", whole_day_until_end=True) == parse_time("2024-01-02") - 1
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_time("9999-12-31", whole_day_until_end=True)
     assert parse_time("2024-01-01T02:00:00+02:00") == parse_time("2024-01-01T00:00:00")
     assert parse_time("2024-01-01", whole_day_until_end=True) == parse_time("2024-01-02") - 1
 
@@ -93,7 +99,10 @@ def test_a_lines_id_is_what_it_says_not_where_it_is():
     later = import_command(line(at="2024-01-02"), "a.csv:2", "ops", NOW)[0]
     assert first and moved and later
     assert first["command_id"] == moved["command_id"] != later["command_id"]
-    assert first["origin"] == "a.csv:2" and first["requested_at"] == parse_time("2024-01-01")
+    assert first["origin"] == "a.csv:2"
+    # A bare date: an opt-out counts from the end of the day, an opt-in from its start.
+    assert first["requested_at"] == parse_time("2024-01-02") - 1
+    assert command(action="opt_in")["requested_at"] == parse_time("2024-01-01")
 
 
 def test_importing_twice_changes_nothing_and_lines_count_from_their_own_time():
@@ -115,6 +124,35 @@ def stop(received_at: int) -> Record:
                "to_number": NUMBER, "text": "STOP", "media_urls": [], "received_at": received_at,
                "carrier": None}  # fmt: skip
     return message
+
+
+def test_a_block_and_an_opt_in_at_the_same_time_end_blocked_in_either_order():
+    pair = [command(at="2024-05-01T10:00:00Z"),
+            command(action="opt_in", at="2024-05-01T10:00:00Z")]  # fmt: skip
+    for lines in (pair, pair[::-1]):
+        entries = Entries()
+        for made in lines:
+            entries.apply(made)
+        assert entries[OWN]["blocked"], lines
+        assert [entries.apply(made) for made in lines] in ([ALREADY, LATER], [LATER, ALREADY])
+
+
+def test_a_number_scope_line_is_the_numbers_own_consent_scope_when_applied():
+    brand_member = SETTINGS | {"scope": "brand:acme", "brand_id": "acme"}
+    made = command(number=f"number:{NUMBER}", action="opt_in", at="2026-01-01")
+    assert made["business_number"] == NUMBER and made["scope"] is None
+    blocked_there = {"business_number": NUMBER, "end_user_number": USER, "scope": "brand:acme",
+                     "blocked": True, "since": NOW - 10, "received_at": NOW - 10,
+                     "message_id": "m-stop", "source": "keyword", "keyword": "STOP"}  # fmt: skip
+    entries = Entries({"brand:acme": blocked_there})
+    assert entries.apply(made, brand_member) == LATER  # the STOP to the brand is later
+
+
+def test_an_opt_out_of_a_kind_the_brand_does_not_declare_blocks_every_kind():
+    kinds = kinds_of_brand({"kinds": ["marketing", "informational"], "kind_aware": True})
+    entries = Entries()
+    entries.apply(command(kind="promos"), kinds=kinds)
+    assert entries[OWN]["allowed_kinds"] == []
 
 
 def test_a_later_keyword_wins_over_an_imported_line_never_the_other_way():
@@ -208,6 +246,8 @@ def opt_in(**fields: object) -> Record:
         ({"method": "paper"}, "for a web form"),
         ({"kinds": "marketing"}, "a list of kind names"),
         ({"user": "+1"}, "E.164"),
+        ({"kinds": ""}, "a list of kind names"),
+        ({"at": "2099-01-01"}, "in the future"),
     ],
 )
 def test_an_opt_in_without_what_a_dispute_asks_for_is_refused(fields: dict, reason: str):
