@@ -4,7 +4,8 @@ them, puts its tables back as they were before them, and handles those messages 
 new producer. Nothing is lost, no pair is wrong, and a consumer reading committed records sees
 every webhook, reply and consent event once; the gate, fenced the same way, hands each send to
 the carrier or rejects it once. (The kill -9 crash test runs exactly-once on Kafka too:
-tests/e2e/test_crash.py.)"""
+tests/e2e/test_crash.py.) An imported list applied by the manage agent, fenced the same way,
+changes each pair once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from optout.schemas import AvroSerde, Record
+from optout.streams.rules.consent_records import import_command
 from optout.streams.topics import partitions_of
 from tests.support import (
     ON_KAFKA,
@@ -140,3 +142,41 @@ def test_a_fenced_gate_hands_each_send_over_or_rejects_it_once(tmp_path: Path) -
         assert set(rejected) == {m for m, user in to.items() if user in stopped}
         log = stack.worker_log_text()
         assert "gate: aborting the transaction of partition" in log, "no transaction was fenced"
+
+
+def test_a_fenced_manage_applies_an_imported_list_once(tmp_path: Path) -> None:
+    agents = "classify"
+    business, users = BUSINESSES[1], [f"+1305556{n:04d}" for n in range(400)]
+    with Stack(tmp_path, agents=agents, OPTOUT_PROCESSING_GUARANTEE="exactly_once") as stack:
+        serde = AvroSerde("blocklist_command", "blocklist-commands")
+        records, expected = [], {}
+        # Three months of lines per end user: an opt-out, the same again (already so), then an
+        # opt-in for one in two (a lift) or the opt-out once more.
+        for n in range(3 * len(users)):
+            month, user = n // len(users), users[n % len(users)]
+            action = "opt_in" if month == 2 and n % 2 else "opt_out"
+            line = {"number": business, "user": user, "action": action,
+                    "at": f"2024-0{month + 1}-01T00:00:00Z", "source": "crm"}  # fmt: skip
+            made, problem = import_command(
+                line, f"fenced.csv:{n + 2}", "test", int(time.time() * 1000)
+            )
+            assert made is not None, problem
+            records.append((user.encode(), serde.encode(made)))
+            expected[(business, user)] = action == "opt_out"
+        manage_ids = f"{group_of(stack, agents)}-manage-{{partition}}"
+        stack.run(stream_and_fence(stack, "blocklist-commands", records, manage_ids), timeout=600)
+
+        def imported() -> list[Record]:
+            events = stack.read_topic("optout-events", "optout_event")
+            return [e for e in events if (e.get("origin") or "").startswith("fenced.csv:")]
+
+        changes = len(users) + len(users) // 2  # every block, and the lifts
+        eventually(lambda: len(imported()) >= changes, timeout=300, what="every change's event")
+        assert sorted(e["event_id"] for e in imported()) == sorted(
+            {e["event_id"] for e in imported()}
+        )
+        assert len(imported()) == changes
+        body = {"pairs": [{"number": n, "sender": s} for n, s in sorted(expected)]}
+        status, answer = stack.http("POST", "/v1/blocklist/check", body)
+        assert status == 200, answer
+        assert {(r["number"], r["sender"]): r["blocked"] for r in answer["results"]} == expected
