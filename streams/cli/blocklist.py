@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from optout.streams.cli.common import (
-    broker_url,
     e164,
     iso,
-    progress,
-    registry,
+    read_changelog,
     web_call,
     web_text,
 )
-from optout.streams.config import Config
 
 __all__ = ["add_commands"]
 
@@ -124,16 +120,10 @@ def _blocklist_evidence(args: argparse.Namespace) -> int:
 def _blocklist_export(args: argparse.Namespace) -> int:
     import csv
 
-    from optout.schemas import AvroSerde
     from optout.streams.rules.scopes import scope_of
     from optout.streams.topics import BLOCKLIST_CHANGELOG_TOPIC
-    from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
 
-    config = Config()
-    serde = AvroSerde("blocklist_entry", BLOCKLIST_CHANGELOG_TOPIC, registry(config))
-    entries: dict[bytes, dict] = {}
-    reader = TopicReader(broker_url(config), BLOCKLIST_CHANGELOG_TOPIC, entries, serde.decode)
-    asyncio.run(read_until_caught_up(reader, timeout=600, progress=progress("reading block list")))
+    entries = read_changelog(BLOCKLIST_CHANGELOG_TOPIC, "blocklist_entry", "block list")
     rows = sorted(
         (e for e in entries.values() if e["blocked"] or args.all),
         key=lambda e: (scope_of(e), e["end_user_number"]),

@@ -4,6 +4,7 @@ producing records, and printing progress and reports."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -213,6 +214,19 @@ def e164(text: str) -> str:
 def iso(epoch_ms: int) -> str:
 
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def read_changelog(topic: str, contract: str, what: str) -> dict[bytes, dict]:
+    """A compacted topic's latest record per key, read to its end with progress on stderr."""
+    from optout.schemas import AvroSerde
+    from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
+
+    config = Config()
+    serde = AvroSerde(contract, topic, registry(config))
+    latest: dict[bytes, dict] = {}
+    reader = TopicReader(broker_url(config), topic, latest, serde.decode)
+    asyncio.run(read_until_caught_up(reader, timeout=600, progress=progress(f"reading {what}")))
+    return latest
 
 
 def progress(label: str):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ opt-ins and revocations for an auditor (rules/consent_records.py, tables/views/c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
@@ -12,8 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from optout.streams.cli.common import broker_url, iso, progress, registry, web_call, web_json
-from optout.streams.config import Config
+from optout.streams.cli.common import iso, progress, read_changelog, web_call, web_json
 
 __all__ = ["add_commands"]
 
@@ -217,16 +215,10 @@ _FREE_TEXT = ("keyword", "text", "disclosure_text", "disclosure_version", "page"
 
 
 def _export(args: argparse.Namespace) -> int:
-    from optout.schemas import AvroSerde
     from optout.streams.rules.evidence import spreadsheet_safe
     from optout.streams.topics import HISTORY_CHANGELOG_TOPIC
-    from optout.tables.client.topic_reader import TopicReader, read_until_caught_up
 
-    config = Config()
-    serde = AvroSerde("blocklist_history", HISTORY_CHANGELOG_TOPIC, registry(config))
-    histories: dict[bytes, dict] = {}
-    reader = TopicReader(broker_url(config), HISTORY_CHANGELOG_TOPIC, histories, serde.decode)
-    asyncio.run(read_until_caught_up(reader, timeout=600, progress=progress("reading history")))
+    histories = read_changelog(HISTORY_CHANGELOG_TOPIC, "blocklist_history", "history")
     events = sorted((e for h in histories.values() for e in h["events"]),
                     key=lambda e: (e["occurred_at"], e["event_id"]))  # fmt: skip
     output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
