@@ -1,13 +1,17 @@
-"""Manage agent: apply hand-made block-list changes (opt-outs received by phone or email).
+"""Manage agent: apply block-list changes made outside the messages: by hand (opt-outs received
+by phone or email), and the consent records of rules/consent_records.py (imported lines, recorded
+opt-ins, deactivations, a carrier's opt-out codes).
 
 Commands arrive on `blocklist-commands`, keyed and partitioned by the end user like the block
 list, so this worker owns the same end users as the classify agent. Each change is made in the
 command's consent scope (the number's, when it names none), written to the table and the audit
-history, and published as an opt-out event with source `manual`, reason and actor. A command
-whose numbers are not E.164 (or whose scope is malformed) is not applied: it is dead-lettered
-with the reason, whoever produced it. A removal lifts every block that speaks for the end user
-at a number now in the scope (rules/decide.py): the own entries it lifts are written and
-recorded in their history too, under the one opt-out event of the scope.
+history, and published as an opt-out event with its source, reason and actor. A command whose
+numbers are not E.164 (or whose scope is malformed) is not applied: it is dead-lettered with the
+reason, whoever produced it. A removal lifts every block that speaks for the end user at a
+number now in the scope (rules/decide.py): the own entries it lifts are written and recorded in
+their history too, under the one opt-out event of the scope. Commands are taken a batch at a
+time (an import is many), their writes sent straight to the partition stores and changelogs,
+and the batch acknowledged once the broker has every record.
 """
 
 from __future__ import annotations
