@@ -99,7 +99,7 @@ def _file_body(line: dict) -> dict:
     }
 
 
-_LINE_NUMBER = {"line": {"type": "integer"}}
+_LINE_NUMBER = {"line": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 IMPORT_LINE = {
     "type": "object",
     "required": ["line", "number", "user", "action", "at", "source"],

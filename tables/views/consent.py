@@ -42,6 +42,7 @@ from optout.tables.keys import end_user_key
 __all__ = ["DeactivationsView", "ImportView", "MAX_LINES", "OptInsView"]
 
 MAX_LINES = 5000
+MAX_LINE_NUMBER = 2**31 - 1
 # Of each outcome, the lines an answer shows as examples.
 EXAMPLES = 5
 
@@ -173,8 +174,12 @@ def _body_problem(body: Any) -> str | None:
         return "file: the file's name, for the history"
     if not isinstance(lines, list) or not lines or len(lines) > MAX_LINES:
         return f"lines: a list of 1 to {MAX_LINES:,} lines"
-    if not all(isinstance(line, dict) and type(line.get("line")) is int for line in lines):
-        return 'each line is an object with its line number: {"line": N, ...}'
+    if not all(isinstance(line, dict) and _line_number(line.get("line")) for line in lines):
+        return 'each line is an object with its line number: {"line": N, ...}, N from 1'
     if not isinstance(body.get("apply", False), bool):
         return "apply: true or false"
     return None
+
+
+def _line_number(value: object) -> bool:
+    return type(value) is int and 0 < value <= MAX_LINE_NUMBER
