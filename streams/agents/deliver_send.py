@@ -31,9 +31,8 @@ from optout.streams.app import (
     send_results_topic,
 )
 from optout.streams.rules.consent_records import carrier_command
-from optout.streams.rules.gate import no_opt_in_reason, rejection_reason, send_result
+from optout.streams.rules.gate import REJECT, GateVerdict, gate_verdict, send_result
 from optout.streams.rules.retry_schedule import AttemptOutcome, Verdict
-from optout.streams.rules.scopes import Consent
 from optout.streams.runtime.batches import handle_each
 from optout.streams.runtime.dead_letters import send_to_dead_letters
 from optout.streams.runtime.pruning import Pruner
@@ -85,16 +84,11 @@ async def handle_send(event: EventT, envelope: Record | None = None) -> None:
             log.info("send %s was already accepted; not sent again", send["message_id"])
             await publish_result(send_result(send, "SENT", int(time.time() * 1000)))
             return
-        consent, opt_in_id = await consent_now(send)
-        if consent is not None:
-            refused = (
-                rejection_reason(send, consent)
-                if consent.blocked
-                else no_opt_in_reason(send, _kind_of(send), consent)
-            )
-            reason = refused + " (while the send waited for the carrier)"
+        refused, opt_in_id = await consent_now(send)
+        if refused.action == REJECT:
+            reason = f"{refused.reason} (while the send waited for the carrier)"
             await publish_result(
-                send_result(send, "REJECTED", int(time.time() * 1000), reason, consent)
+                send_result(send, "REJECTED", int(time.time() * 1000), reason, refused.consent)
             )
             return
         delivery = send_delivery(send, payload, envelope)
@@ -145,24 +139,19 @@ async def publish_result(result: Record) -> None:
     await sent
 
 
-async def consent_now(send: Record) -> tuple[Consent | None, str | None]:
-    """The end user's consent if it blocks the send's kind of message (else None), and the
-    recorded opt-in the send relies on if it needs one; from this worker's full copy of the
-    block list once it has caught up (it trails the changelog by its fetch wait)."""
+async def consent_now(send: Record) -> tuple[GateVerdict, str | None]:
+    """The gate's consent verdict on the send now (a rejection with its reason when the end
+    user's consent blocks its kind of message), and the recorded opt-in the send relies on if it
+    needs one; from this worker's full copy of the block list once it has caught up (it trails
+    the changelog by its fetch wait)."""
     while full_copy.reader is None or not full_copy.reader.caught_up:
         await asyncio.sleep(0.1)
     consent = full_copy.reader.consent(send["from_number"], send["to_number"])
     kinds = full_copy.reader.kinds(send["from_number"])
+    verdict = gate_verdict(send, consent, None, int(time.time() * 1000), kinds)
     kind = kinds.kind_of(send)
-    if kinds.blocked(consent, kind):
-        return consent, None
     opt_in = kinds.opt_in_for(consent, kind) if kinds.needs_opt_in(kind) else None
-    return None, opt_in["opt_in_id"] if opt_in else None
-
-
-def _kind_of(send: Record) -> str:
-    assert full_copy.reader is not None  # consent_now waited for it
-    return full_copy.reader.kinds(send["from_number"]).kind_of(send)
+    return verdict, opt_in["opt_in_id"] if opt_in else None
 
 
 def send_delivery(send: Record, payload: bytes, envelope: Record | None) -> Delivery:
