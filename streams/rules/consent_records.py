@@ -238,11 +238,9 @@ def outcome(
     """What a command would change (one of OUTCOMES) and the entries it would write, the end
     user's entries being `entry_of`'s and the number's (or scope's) settings `settings`. Blocks
     of other numbers of a scope are not looked for: a lift shows where the scope's entry blocks."""
-    if later_change(command, settings, entry_of) is not None:
-        return LATER, []
     decided = decide_manual(command, settings, entry_of, now_ms, kinds=kinds)
-    if decided is None:
-        return ALREADY, []
+    if decided is None:  # only then is it worth asking why
+        return (ALREADY if later_change(command, settings, entry_of) is None else LATER), []
     written = [decided.entry, *decided.kept, *decided.lifted]
     if command["action"] == "OPT_OUT":
         return NEW_BLOCK, written
